@@ -1,0 +1,67 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Hallmark",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "hallmark", targets: ["hallmark"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // Thin executable: parses the command line and hands over to HallmarkCLI.
+        .executableTarget(name: "hallmark", dependencies: ["HallmarkCLI"]),
+
+        // Command definitions (ArgumentParser), exit codes, progress output.
+        .target(name: "HallmarkCLI", dependencies: [
+            "Pipeline", "HallmarkModel", "Compliance", "Evidence", "VirtualMachine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Shared foundation: error type with exit codes, host command execution, digests.
+        .target(name: "HallmarkSupport"),
+
+        // Recipe, TOE component, policy and waiver models, loaded from YAML with file:line:column errors.
+        .target(name: "HallmarkModel", dependencies: ["HallmarkSupport", "Yams"]),
+
+        // Image build: mmdebstrap parent cache, components in a chroot, raw/qcow2 disks.
+        .target(name: "ImageBuild", dependencies: ["HallmarkModel", "HallmarkSupport"]),
+
+        // Byte-stream Unix socket with deadlines; shared by the protocol clients.
+        .target(name: "SocketIO"),
+        // QEMU Machine Protocol client. Imports nothing from the project above SocketIO.
+        .target(name: "QMP", dependencies: ["SocketIO"]),
+        // QEMU guest agent client. Imports nothing from the project above SocketIO.
+        .target(name: "GuestAgent", dependencies: ["SocketIO"]),
+
+        // A running QEMU: process, accelerator choice, guest channel, reboot, teardown.
+        .target(name: "VirtualMachine", dependencies: ["QMP", "GuestAgent", "HallmarkSupport"]),
+
+        // Pure compliance engine: collector generation, fact parsing, evaluation, gate.
+        .target(name: "Compliance", dependencies: ["HallmarkModel"]),
+
+        // libxml2, kept to one small C surface.
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        // JUnit XML writer and XML Schema validation on libxml2.
+        .target(name: "JUnitXML", dependencies: ["CLibXML2"]),
+
+        // Reports: report.json, junit.xml, summary.md.
+        .target(name: "Evidence", dependencies: ["Compliance", "HallmarkModel", "HallmarkSupport", "JUnitXML"]),
+
+        // Chains build → boot → facts → evaluate → report.
+        .target(name: "Pipeline", dependencies: [
+            "HallmarkModel", "ImageBuild", "VirtualMachine", "Compliance", "Evidence", "HallmarkSupport",
+        ]),
+
+        .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel"]),
+        .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "HallmarkModel"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["QMP", "GuestAgent", "SocketIO"]),
+        .testTarget(name: "JUnitXMLTests", dependencies: ["JUnitXML"]),
+        .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "HallmarkModel", "HallmarkSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "HallmarkSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
