@@ -1,0 +1,5 @@
+import ArgumentParser
+
+public struct HallmarkCommand: AsyncParsableCommand {
+    public init() {}
+}

@@ -1,0 +1,3 @@
+import HallmarkCLI
+
+await HallmarkCommand.main()
