@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // Thin executable: parses the command line and hands over to HallmarkCLI.
@@ -22,7 +23,7 @@ let package = Package(
         ]),
 
         // Shared foundation: error type with exit codes, host command execution, digests.
-        .target(name: "HallmarkSupport"),
+        .target(name: "HallmarkSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // Recipe, TOE component, policy and waiver models, loaded from YAML with file:line:column errors.
         .target(name: "HallmarkModel", dependencies: ["HallmarkSupport", "Yams"]),
@@ -41,7 +42,7 @@ let package = Package(
         .target(name: "VirtualMachine", dependencies: ["QMP", "GuestAgent", "HallmarkSupport"]),
 
         // Pure compliance engine: collector generation, fact parsing, evaluation, gate.
-        .target(name: "Compliance", dependencies: ["HallmarkModel"]),
+        .target(name: "Compliance", dependencies: ["HallmarkModel", "HallmarkSupport"]),
 
         // libxml2, kept to one small C surface.
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),

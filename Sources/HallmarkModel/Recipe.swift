@@ -1,0 +1,204 @@
+import Foundation
+import HallmarkSupport
+
+/// What to build: the parent, the components applied to it, how to test it and what to output.
+public struct Recipe: Sendable {
+    public var name: String
+    public var version: SemanticVersion
+    public var description: String?
+    public var parent: Parent
+    public var components: [ComponentReference]
+    public var tests: TestSettings
+    public var outputs: [OutputFormat]
+    public var disk: DiskSettings
+    /// Absolute path of the recipe file.
+    public var path: String
+    /// sha256 of the recipe file's bytes.
+    public var digest: String
+
+    public enum Parent: Sendable, Equatable {
+        /// A Debian suite bootstrapped with mmdebstrap.
+        case debian(DebianParent)
+    }
+
+    public struct DebianParent: Sendable, Equatable {
+        public var suite: String
+        public var packages: [String]
+        public var mirror: String?
+        /// mmdebstrap's variant; `minbase` keeps images small.
+        public var variant: String
+    }
+
+    public struct ComponentReference: Sendable {
+        /// Absolute path of the component document.
+        public var path: String
+        public var parameters: [String: String]
+        public var location: SourceLocation
+    }
+
+    public struct TestSettings: Sendable {
+        public var reboot: Bool
+        /// Absolute paths of policy files.
+        public var policies: [String]
+        /// The lowest severity whose failure closes the gate.
+        public var gate: Severity
+    }
+
+    public enum OutputFormat: String, Sendable, CaseIterable {
+        case raw, qcow2
+    }
+
+    public struct DiskSettings: Sendable {
+        public var sizeBytes: UInt64
+    }
+}
+
+/// `major.minor.patch`, as Image Builder recipes use; the catalog adds a build number.
+public struct SemanticVersion: Sendable, Equatable, Comparable, CustomStringConvertible {
+    public var major: Int
+    public var minor: Int
+    public var patch: Int
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 3, let major = parts[0], let minor = parts[1], let patch = parts[2],
+              major >= 0, minor >= 0, patch >= 0 else { return nil }
+        (self.major, self.minor, self.patch) = (major, minor, patch)
+    }
+
+    public var description: String { "\(major).\(minor).\(patch)" }
+
+    public static func < (lhs: SemanticVersion, rhs: SemanticVersion) -> Bool {
+        (lhs.major, lhs.minor, lhs.patch) < (rhs.major, rhs.minor, rhs.patch)
+    }
+}
+
+extension Recipe {
+    /// Loads and validates a recipe; every problem is reported at its file:line:column.
+    public static func load(path: String) throws -> Recipe {
+        let absolute = absolutePath(path)
+        let input = try YAMLInput.load(path: absolute, context: "recipe")
+        let root = try input.mapping(allowed: ["name", "version", "description", "parent", "components", "tests", "outputs", "disk"])
+        let directory = (absolute as NSString).deletingLastPathComponent
+
+        let nameInput = try root.required("name")
+        let name = try nameInput.string()
+        guard name.range(of: #"^[a-z0-9][a-z0-9._-]*$"#, options: .regularExpression) != nil else {
+            throw nameInput.error("name must be lowercase letters, digits, '.', '_' or '-', got '\(name)'")
+        }
+        let versionInput = try root.required("version")
+        guard let version = SemanticVersion(try versionInput.string()) else {
+            throw versionInput.error("version must be major.minor.patch (e.g. 1.0.0), got '\(try versionInput.string())'")
+        }
+
+        let components = try root["components"].map { list in
+            try list.sequence().map { item -> ComponentReference in
+                let fields = try item.mapping(allowed: ["path", "parameters"])
+                let pathInput = try fields.required("path")
+                let componentPath = resolve(try pathInput.string(), relativeTo: directory)
+                guard FileManager.default.fileExists(atPath: componentPath) else {
+                    throw pathInput.error("component file not found: \(componentPath)")
+                }
+                var parameters: [String: String] = [:]
+                for (key, value) in try fields["parameters"]?.freeMapping() ?? [] {
+                    parameters[key] = try value.string()
+                }
+                return ComponentReference(path: componentPath, parameters: parameters, location: item.location)
+            }
+        } ?? []
+
+        let data = try Data(contentsOf: URL(fileURLWithPath: absolute))
+        return Recipe(
+            name: name,
+            version: version,
+            description: try root["description"]?.string(),
+            parent: try parseParent(try root.required("parent")),
+            components: components,
+            tests: try parseTests(root["tests"], directory: directory),
+            outputs: try parseOutputs(root["outputs"]),
+            disk: try parseDisk(root["disk"]),
+            path: absolute,
+            digest: Digest.sha256(data))
+    }
+
+    private static func parseParent(_ input: YAMLInput) throws -> Parent {
+        let parent = try input.mapping(allowed: ["debian"])
+        let debian = try parent.required("debian").mapping(allowed: ["suite", "packages", "mirror", "variant"])
+        let variant = try debian["variant"]?.string() ?? "minbase"
+        let variants = ["extract", "custom", "essential", "apt", "required", "minbase", "buildd", "important", "debootstrap", "standard"]
+        guard variants.contains(variant) else {
+            throw try debian.required("variant").error("variant must be one of: \(variants.joined(separator: ", "))")
+        }
+        let packages = try debian["packages"]?.strings() ?? []
+        for (index, package) in packages.enumerated()
+        where package.range(of: #"^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?$"#, options: .regularExpression) == nil {
+            throw try debian.required("packages").sequence()[index].error("'\(package)' is not a Debian package name")
+        }
+        return .debian(DebianParent(
+            suite: try debian.required("suite").string(),
+            packages: packages,
+            mirror: try debian["mirror"]?.string(),
+            variant: variant))
+    }
+
+    private static func parseTests(_ input: YAMLInput?, directory: String) throws -> TestSettings {
+        guard let input else { return TestSettings(reboot: false, policies: [], gate: .info) }
+        let tests = try input.mapping(allowed: ["reboot", "policies", "gate"])
+        let policies = try tests["policies"]?.sequence().map { item -> String in
+            let path = resolve(try item.string(), relativeTo: directory)
+            guard FileManager.default.fileExists(atPath: path) else { throw item.error("policy file not found: \(path)") }
+            return path
+        } ?? []
+        var gate = Severity.info
+        if let gateInput = tests["gate"] {
+            guard let severity = Severity(rawValue: try gateInput.string()) else {
+                throw gateInput.error("gate must be a severity: \(Severity.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            gate = severity
+        }
+        return TestSettings(reboot: try tests["reboot"]?.bool() ?? false, policies: policies, gate: gate)
+    }
+
+    private static func parseOutputs(_ input: YAMLInput?) throws -> [OutputFormat] {
+        guard let input else { return [.qcow2] }
+        let outputs = try input.sequence().map { item in
+            guard let format = OutputFormat(rawValue: try item.string()) else {
+                throw item.error("unsupported output '\(try item.string())'; expected one of: \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return format
+        }
+        guard !outputs.isEmpty else { throw input.error("outputs must name at least one format") }
+        return outputs
+    }
+
+    private static func parseDisk(_ input: YAMLInput?) throws -> DiskSettings {
+        guard let input else { return DiskSettings(sizeBytes: 4 << 30) }
+        let disk = try input.mapping(allowed: ["size"])
+        guard let sizeInput = disk["size"] else { return DiskSettings(sizeBytes: 4 << 30) }
+        guard let bytes = parseSize(try sizeInput.string()) else {
+            throw sizeInput.error("size must be a number with an optional M or G suffix (e.g. 4G), got '\(try sizeInput.string())'")
+        }
+        guard bytes >= 256 << 20 else { throw sizeInput.error("disk size must be at least 256M") }
+        return DiskSettings(sizeBytes: bytes)
+    }
+}
+
+/// `512M`, `4G`, `4GiB` or a byte count.
+public func parseSize(_ text: String) -> UInt64? {
+    let units: [(String, UInt64)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)]
+    for (suffix, multiplier) in units where text.hasSuffix(suffix) {
+        return UInt64(text.dropLast(suffix.count)).map { $0 * multiplier }
+    }
+    return UInt64(text)
+}
+
+/// Makes `path` absolute against the current directory, as users give paths on the command line.
+public func absolutePath(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+}
+
+/// Resolves a path written inside a file against that file's directory.
+public func resolve(_ path: String, relativeTo directory: String) -> String {
+    let joined = path.hasPrefix("/") ? path : directory + "/" + path
+    return URL(fileURLWithPath: joined).standardizedFileURL.path
+}

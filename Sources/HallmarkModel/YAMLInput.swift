@@ -1,0 +1,191 @@
+import Foundation
+import HallmarkSupport
+import Yams
+
+/// A node of a user's YAML file together with where it came from, so every error can name
+/// `file:line:column`. Scalars are always read from their source text, which keeps YAML 1.1's
+/// `no`/`yes`/`on`/`off` as the strings the user wrote.
+public struct YAMLInput {
+    public let node: Node
+    public let file: String
+    /// What this node is, for messages: "recipe", "step 'x'", "key 'parent'".
+    public let context: String
+
+    public init(node: Node, file: String, context: String) {
+        self.node = node
+        self.file = file
+        self.context = context
+    }
+
+    /// Parses a whole file; syntax errors carry the parser's line and column.
+    public static func load(path: String, context: String) throws -> YAMLInput {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw HallmarkError.invalidInput("cannot read \(context) file: \(error.localizedDescription)", at: SourceLocation(file: path))
+        }
+        return try parse(text, file: path, context: context)
+    }
+
+    public static func parse(_ text: String, file: String, context: String) throws -> YAMLInput {
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw HallmarkError.invalidInput("\(context) file is empty", at: SourceLocation(file: file, line: 1, column: 1))
+            }
+            return YAMLInput(node: node, file: file, context: context)
+        } catch let error as YamlError {
+            throw yamlSyntaxError(error, file: file)
+        }
+    }
+
+    public var location: SourceLocation {
+        SourceLocation(file: file, line: node.mark?.line, column: node.mark?.column)
+    }
+
+    public func error(_ message: String) -> HallmarkError {
+        .invalidInput(message, at: location)
+    }
+
+    // MARK: Mappings
+
+    /// The mapping's entries, rejecting keys outside `allowed` and duplicates, each at its own position.
+    public func mapping(allowed: [String]) throws -> Mapping {
+        guard case .mapping(let mapping) = node else {
+            throw error("\(context) must be a mapping with keys: \(allowed.joined(separator: ", "))")
+        }
+        var entries: [(key: String, location: SourceLocation, value: YAMLInput)] = []
+        for (keyNode, valueNode) in mapping {
+            let key = keyNode.scalar?.string ?? ""
+            let keyLocation = SourceLocation(file: file, line: keyNode.mark?.line, column: keyNode.mark?.column)
+            guard allowed.contains(key) else {
+                throw HallmarkError.invalidInput(
+                    "unknown key '\(key)' in \(context); expected one of: \(allowed.joined(separator: ", "))", at: keyLocation)
+            }
+            if entries.contains(where: { $0.key == key }) {
+                throw HallmarkError.invalidInput("duplicate key '\(key)' in \(context)", at: keyLocation)
+            }
+            entries.append((key, keyLocation, YAMLInput(node: valueNode, file: file, context: "'\(key)'")))
+        }
+        return Mapping(owner: self, entries: entries)
+    }
+
+    /// A mapping whose keys are user-chosen names (parameters, variables).
+    public func freeMapping() throws -> [(key: String, value: YAMLInput)] {
+        guard case .mapping(let mapping) = node else { throw error("\(context) must be a mapping") }
+        return mapping.map { keyNode, valueNode in
+            let key = keyNode.scalar?.string ?? ""
+            return (key, YAMLInput(node: valueNode, file: file, context: "'\(key)'"))
+        }
+    }
+
+    public struct Mapping {
+        let owner: YAMLInput
+        let entries: [(key: String, location: SourceLocation, value: YAMLInput)]
+
+        public subscript(_ key: String) -> YAMLInput? {
+            entries.first { $0.key == key }?.value
+        }
+
+        public var keys: [String] { entries.map(\.key) }
+
+        public func required(_ key: String) throws -> YAMLInput {
+            guard let value = self[key] else { throw owner.error("\(owner.context) is missing the required key '\(key)'") }
+            return value
+        }
+    }
+
+    // MARK: Scalars and sequences
+
+    public func string() throws -> String {
+        guard case .scalar(let scalar) = node else { throw error("\(context) must be a single value (a string)") }
+        return scalar.string
+    }
+
+    public func int() throws -> Int {
+        guard let value = Int(try string()) else { throw error("\(context) must be a whole number, got '\(try string())'") }
+        return value
+    }
+
+    public func bool() throws -> Bool {
+        switch try string().lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw error("\(context) must be true or false, got '\(try string())'")
+        }
+    }
+
+    public func sequence() throws -> [YAMLInput] {
+        guard case .sequence(let sequence) = node else { throw error("\(context) must be a list") }
+        return sequence.enumerated().map { index, item in
+            YAMLInput(node: item, file: file, context: "item \(index + 1) of \(context)")
+        }
+    }
+
+    public func strings() throws -> [String] { try sequence().map { try $0.string() } }
+
+    /// A string, or a list of strings (`references: {nist: AC-3}` or `nist: [AC-3, AC-6]`).
+    public func oneOrMoreStrings() throws -> [String] {
+        if case .sequence = node { return try strings() }
+        return [try string()]
+    }
+
+    public var isNull: Bool {
+        if case .scalar(let scalar) = node { return scalar.tag.description.hasSuffix("null") || (scalar.string.isEmpty && scalar.style == .plain) || scalar.string == "~" }
+        return false
+    }
+
+    /// The node as a plain value tree (for component inputs, which each action reads its own way).
+    public func value() throws -> InputValue {
+        switch node {
+        case .scalar(let scalar): return .string(scalar.string, location)
+        case .sequence: return .list(try sequence().map { try $0.value() }, location)
+        case .mapping: return .map(try freeMapping().map { ($0.key, try $0.value.value()) }, location)
+        case .alias: throw error("YAML aliases are not supported in \(context)")
+        }
+    }
+}
+
+/// A plain YAML value tree with positions, used for TOE step inputs.
+public indirect enum InputValue: Sendable {
+    case string(String, SourceLocation)
+    case list([InputValue], SourceLocation)
+    case map([(String, InputValue)], SourceLocation)
+
+    public var location: SourceLocation {
+        switch self {
+        case .string(_, let location), .list(_, let location), .map(_, let location): return location
+        }
+    }
+
+    public var string: String? {
+        if case .string(let value, _) = self { return value }
+        return nil
+    }
+
+    public var list: [InputValue]? {
+        if case .list(let value, _) = self { return value }
+        return nil
+    }
+
+    public subscript(_ key: String) -> InputValue? {
+        if case .map(let entries, _) = self { return entries.first { $0.0 == key }?.1 }
+        return nil
+    }
+
+    public var keys: [String] {
+        if case .map(let entries, _) = self { return entries.map(\.0) }
+        return []
+    }
+}
+
+private func yamlSyntaxError(_ error: YamlError, file: String) -> HallmarkError {
+    switch error {
+    case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+        return .invalidInput("invalid YAML: \(problem)", at: SourceLocation(file: file, line: mark.line, column: mark.column))
+    case .composer(_, let problem, let mark, _):
+        return .invalidInput("invalid YAML: \(problem)", at: SourceLocation(file: file, line: mark.line, column: mark.column))
+    default:
+        return .invalidInput("invalid YAML: \(error)", at: SourceLocation(file: file))
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Progress for long steps on stderr: a live elapsed-time line on a terminal, one plain line per
+/// event otherwise (CI logs).
+public final class Console: Sendable {
+    public static let shared = Console(quiet: false)
+
+    public let isTerminal: Bool
+    public let quiet: Bool
+
+    public init(quiet: Bool, isTerminal: Bool = isatty(STDERR_FILENO) == 1) {
+        self.quiet = quiet
+        self.isTerminal = isTerminal
+    }
+
+    /// A one-off line.
+    public func info(_ message: String) {
+        guard !quiet else { return }
+        emit("hallmark: \(message)\n")
+    }
+
+    /// A warning is printed even when quiet.
+    public func warning(_ message: String) {
+        emit("hallmark: warning: \(message)\n")
+    }
+
+    /// Runs a long step, reporting its start, a ticking elapsed time on a terminal, and its duration.
+    /// Returns the step's result and how long it took.
+    public func step<T: Sendable>(_ name: String, _ body: () async throws -> T) async throws -> (T, Duration) {
+        let start = ContinuousClock.now
+        if !quiet { emit(isTerminal ? "… \(name)" : "hallmark: \(name)…\n") }
+        let ticker: Task<Void, Never>? = (isTerminal && !quiet) ? Task { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                if Task.isCancelled { break }
+                emit("\r… \(name) (\(Int((ContinuousClock.now - start).seconds))s)")
+            }
+        } : nil
+        defer { ticker?.cancel() }
+        do {
+            let value = try await body()
+            ticker?.cancel()
+            await ticker?.value
+            let elapsed = ContinuousClock.now - start
+            if !quiet { emit((isTerminal ? "\r\u{1B}[K" : "") + "hallmark: \(name): done in \(elapsed.formattedSeconds)\n") }
+            return (value, elapsed)
+        } catch {
+            ticker?.cancel()
+            await ticker?.value
+            if !quiet { emit((isTerminal ? "\r\u{1B}[K" : "") + "hallmark: \(name): failed after \((ContinuousClock.now - start).formattedSeconds)\n") }
+            throw error
+        }
+    }
+
+    private func emit(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+extension Duration {
+    /// Seconds as a Double, for reports and arithmetic.
+    public var seconds: Double {
+        let (whole, fraction) = components
+        return Double(whole) + Double(fraction) / 1e18
+    }
+
+    public var formattedSeconds: String { String(format: "%.1fs", seconds) }
+}

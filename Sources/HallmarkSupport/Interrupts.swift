@@ -1,0 +1,68 @@
+import Dispatch
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Every child process group and run directory that must not outlive Hallmark.
+public final class ChildRegistry: Sendable {
+    public static let shared = ChildRegistry()
+
+    private struct State {
+        var pids: Set<pid_t> = []
+        var directories: Set<String> = []
+    }
+    private let state = Mutex(State())
+
+    func add(_ pid: pid_t) { state.withLock { _ = $0.pids.insert(pid) } }
+    func remove(_ pid: pid_t) { state.withLock { _ = $0.pids.remove(pid) } }
+
+    /// Registers a directory to delete if Hallmark is interrupted before its owner cleans it up.
+    public func addDirectory(_ path: String) { state.withLock { _ = $0.directories.insert(path) } }
+    public func removeDirectory(_ path: String) { state.withLock { _ = $0.directories.remove(path) } }
+
+    public var livePIDs: Set<pid_t> { state.withLock { $0.pids } }
+
+    /// Kills every registered process group (SIGTERM, then SIGKILL after `grace`) and removes the
+    /// registered directories. Blocking: called from the signal handler's own queue, never from a task.
+    public func tearDownEverything(grace: TimeInterval = 3) {
+        let (pids, directories) = state.withLock { ($0.pids, $0.directories) }
+        for pid in pids { kill(-pid, SIGTERM) }
+        let deadline = Date().addingTimeInterval(grace)
+        var remaining = pids
+        while !remaining.isEmpty, Date() < deadline {
+            remaining = remaining.filter { waitpid($0, nil, WNOHANG) == 0 }
+            if !remaining.isEmpty { usleep(20_000) }
+        }
+        for pid in remaining {
+            kill(-pid, SIGKILL)
+            waitpid(pid, nil, 0)
+        }
+        for directory in directories { try? FileManager.default.removeItem(atPath: directory) }
+    }
+}
+
+/// Turns SIGINT and SIGTERM into an orderly stop: every VM and helper process is torn down, run
+/// directories are removed, and Hallmark exits 130 or 143.
+public enum InterruptHandler {
+    private static let sources = Mutex<[DispatchSourceSignal]>([])
+
+    public static func install(onInterrupt: @escaping @Sendable (Int32) -> Void = { _ in }) {
+        sources.withLock { sources in
+            guard sources.isEmpty else { return }
+            for (signalNumber, status) in [(SIGINT, ExitStatus.interrupted), (SIGTERM, .terminated)] {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+                source.setEventHandler {
+                    onInterrupt(signalNumber)
+                    FileHandle.standardError.write(Data("\nhallmark: \(signalNumber == SIGINT ? "interrupted" : "terminated"); stopping every VM\n".utf8))
+                    ChildRegistry.shared.tearDownEverything()
+                    exit(status.rawValue)
+                }
+                source.resume()
+                sources.append(source)
+            }
+        }
+    }
+}
