@@ -1,0 +1,169 @@
+import Foundation
+import HallmarkModel
+import HallmarkSupport
+
+/// How long each build phase took, for the report.
+public struct BuildTimings: Codable, Sendable {
+    public var bootstrap: Double = 0
+    public var components: Double = 0
+    public var disk: Double = 0
+    /// True when the parent came from the cache instead of a fresh mmdebstrap.
+    public var parentCached = false
+}
+
+/// Builds a recipe into an image: parent rootfs (cached), components in a chroot, ext4 disk,
+/// qcow2, and the image's own kernel and initrd for direct kernel boot.
+public struct ImageBuilder: Sendable {
+    public var home: HallmarkHome
+    public var console: Console
+
+    public init(home: HallmarkHome, console: Console) {
+        self.home = home
+        self.console = console
+    }
+
+    /// Kernel command line for a disk that is one ext4 filesystem without a partition table.
+    public static let kernelCommandLine = "root=/dev/vda rw console=ttyS0 panic=-1 quiet"
+
+    /// Builds the recipe as build number `build`, logging to `logPath`. The image appears in the
+    /// store only when complete: it is assembled in a scratch directory and renamed into place.
+    public func build(_ recipe: Recipe, components: [Component], build: Int, logPath: String) async throws -> (ImageArtifacts, BuildTimings) {
+        for tool in [HostTool.mmdebstrap, .mkfsExt4, .qemuImg, .unshare, .tar] { _ = try tool.resolve() }
+        var timings = BuildTimings()
+        let log = BuildLog(path: logPath)
+        let store = ImageStore(home: home)
+        let destination = store.directory(name: recipe.name, version: recipe.version.description, build: build)
+        guard !FileManager.default.fileExists(atPath: destination) else {
+            throw HallmarkError(.infrastructure, "\(destination) already exists; build numbers are never reused")
+        }
+
+        let scratch = try home.makeScratchDirectory(under: home.work, prefix: "\(recipe.name)-")
+        ChildRegistry.shared.addDirectory(scratch)
+        defer {
+            try? FileManager.default.removeItem(atPath: scratch)
+            ChildRegistry.shared.removeDirectory(scratch)
+        }
+        let rootfs = scratch + "/rootfs", output = scratch + "/image"
+        try FileManager.default.createDirectory(atPath: rootfs, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+
+        guard case .debian(let debian) = recipe.parent else { throw HallmarkError(.internalError, "unsupported parent") }
+        let cache = ParentCache(directory: home.parentCache)
+        let (parentTar, bootstrapTime) = try await console.step("bootstrap \(debian.suite) parent") {
+            try await cache.tarball(for: debian, log: log)
+        }
+        timings.parentCached = parentTar.cached
+        try await HostCommand("tar", ["--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", parentTar.path, "-C", rootfs])
+            .run(logPath: logPath)
+        timings.bootstrap = bootstrapTime.seconds
+
+        let (steps, componentTime) = try await console.step("run \(components.count) component(s) in a chroot") {
+            try prepareForBoot(rootfs: rootfs, hostname: recipe.name)
+            let executor = ChrootExecutor(root: rootfs, logPath: logPath)
+            var records: [StepRecord] = []
+            for (component, reference) in zip(components, recipe.components) {
+                let runner = ComponentRunner(component: component, parameters: reference.parameters, log: log.write)
+                var outputs: [String: String] = [:]
+                records += try await runner.run(.build, on: executor, outputs: &outputs)
+                records += try await runner.run(.validate, on: executor, outputs: &outputs)
+            }
+            try finishAfterComponents(rootfs: rootfs)
+            return records
+        }
+        timings.components = componentTime.seconds
+
+        let (kernel, diskTime) = try await console.step("make \(recipe.outputs.map(\.rawValue).joined(separator: " and ")) disk") {
+            let kernel = try copyKernel(from: rootfs, to: output)
+            let raw = output + "/disk.raw"
+            try await Self.mkfsCommand(rootfs: rootfs, image: raw, sizeBytes: recipe.disk.sizeBytes).run(logPath: logPath)
+            if recipe.outputs.contains(.qcow2) {
+                try await Self.qcow2Command(raw: raw, qcow2: output + "/disk.qcow2").run(logPath: logPath)
+            }
+            if !recipe.outputs.contains(.raw) { try FileManager.default.removeItem(atPath: raw) }
+            return kernel
+        }
+        timings.disk = diskTime.seconds
+
+        var files = ["vmlinuz": "vmlinuz", "initrd.img": "initrd.img"]
+        for format in recipe.outputs { files["disk.\(format.rawValue)"] = "disk.\(format.rawValue)" }
+        var artifacts = ImageArtifacts(
+            name: recipe.name, version: recipe.version.description, build: build, recipeDigest: recipe.digest,
+            builtAt: Date(), kernelVersion: kernel, kernelCommandLine: Self.kernelCommandLine, files: files,
+            packages: try await installedPackages(rootfs: rootfs), steps: steps)
+        try artifacts.write(to: output)
+        try FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: output, toPath: destination)
+        artifacts.directory = destination
+        return (artifacts, timings)
+    }
+
+    /// `mkfs.ext4 -d` fills the filesystem from a directory: no loop device, no mount.
+    public static func mkfsCommand(rootfs: String, image: String, sizeBytes: UInt64) -> HostCommand {
+        HostCommand("mkfs.ext4", ["-q", "-F", "-L", "hallmark-root", "-d", rootfs, image, "\(sizeBytes / 1024)k"])
+    }
+
+    public static func qcow2Command(raw: String, qcow2: String) -> HostCommand {
+        HostCommand("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, qcow2])
+    }
+
+    /// What a bootable image needs that mmdebstrap does not write.
+    func prepareForBoot(rootfs: String, hostname: String) throws {
+        try "/dev/vda / ext4 defaults,errors=remount-ro 0 1\n".write(toFile: rootfs + "/etc/fstab", atomically: true, encoding: .utf8)
+        try "\(hostname)\n".write(toFile: rootfs + "/etc/hostname", atomically: true, encoding: .utf8)
+        // Package scripts run by components must not start services inside the chroot.
+        try "#!/bin/sh\nexit 101\n".write(toFile: rootfs + "/usr/sbin/policy-rc.d", atomically: true, encoding: .utf8)
+        chmod(rootfs + "/usr/sbin/policy-rc.d", 0o755)
+        // apt inside the chroot needs name resolution; the image must not keep the host's.
+        if !FileManager.default.fileExists(atPath: rootfs + "/etc/resolv.conf") {
+            try? FileManager.default.copyItem(atPath: "/etc/resolv.conf", toPath: rootfs + "/etc/resolv.conf.hallmark")
+            try? FileManager.default.moveItem(atPath: rootfs + "/etc/resolv.conf.hallmark", toPath: rootfs + "/etc/resolv.conf")
+            _ = FileManager.default.createFile(atPath: rootfs + "/etc/.hallmark-resolv", contents: nil)
+        }
+    }
+
+    func finishAfterComponents(rootfs: String) throws {
+        try? FileManager.default.removeItem(atPath: rootfs + "/usr/sbin/policy-rc.d")
+        if FileManager.default.fileExists(atPath: rootfs + "/etc/.hallmark-resolv") {
+            try? FileManager.default.removeItem(atPath: rootfs + "/etc/resolv.conf")
+            try? FileManager.default.removeItem(atPath: rootfs + "/etc/.hallmark-resolv")
+        }
+    }
+
+    /// Copies the newest installed kernel and its initrd; returns the kernel version.
+    func copyKernel(from rootfs: String, to output: String) throws -> String {
+        let boot = (try? FileManager.default.contentsOfDirectory(atPath: rootfs + "/boot")) ?? []
+        let versions = boot.filter { $0.hasPrefix("vmlinuz-") }.map { String($0.dropFirst("vmlinuz-".count)) }
+            .sorted { $0.compare($1, options: .numeric) == .orderedAscending }
+        guard let version = versions.last else {
+            throw HallmarkError(.invalidInput, "the image has no kernel in /boot; add linux-image-amd64 to the parent's packages")
+        }
+        guard boot.contains("initrd.img-\(version)") else {
+            throw HallmarkError(.invalidInput, "the image has kernel \(version) but no initrd; install initramfs-tools")
+        }
+        try FileManager.default.copyItem(atPath: rootfs + "/boot/vmlinuz-\(version)", toPath: output + "/vmlinuz")
+        try FileManager.default.copyItem(atPath: rootfs + "/boot/initrd.img-\(version)", toPath: output + "/initrd.img")
+        return version
+    }
+
+    func installedPackages(rootfs: String) async throws -> [String] {
+        let listing = try await HostCommand("dpkg-query", ["--admindir=\(rootfs)/var/lib/dpkg", "-W", "-f=${Package} ${Version}\\n"]).output()
+        return listing.split(separator: "\n").map(String.init).sorted()
+    }
+}
+
+/// Appends lines to build.log.
+public struct BuildLog: Sendable {
+    public var path: String
+
+    public init(path: String) {
+        self.path = path
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+    }
+
+    @Sendable public func write(_ text: String) {
+        guard let handle = FileHandle(forWritingAtPath: path) else { return }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        try? handle.write(contentsOf: Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import HallmarkModel
+import HallmarkSupport
+
+/// Bootstrapped Debian parents as tarballs, keyed by the digest of everything that shapes them,
+/// so the same parent is bootstrapped once and reused by every build that asks for it.
+public struct ParentCache: Sendable {
+    public var directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public static func key(for parent: Recipe.DebianParent) -> String {
+        let identity = [
+            "suite=\(parent.suite)", "variant=\(parent.variant)", "mirror=\(parent.mirror ?? "default")",
+            "packages=\(Set(parent.packages).sorted().joined(separator: ","))", "arch=amd64",
+        ].joined(separator: "\n")
+        return Digest.sha256(identity)
+    }
+
+    public static func mmdebstrapCommand(for parent: Recipe.DebianParent, output: String) -> HostCommand {
+        var arguments = ["--variant=\(parent.variant)", "--format=tar", "--architectures=amd64"]
+        let packages = Set(parent.packages).sorted()
+        if !packages.isEmpty { arguments.append("--include=\(packages.joined(separator: ","))") }
+        arguments += [parent.suite, output]
+        if let mirror = parent.mirror { arguments.append(mirror) }
+        return HostCommand("mmdebstrap", arguments)
+    }
+
+    /// The cached tarball, bootstrapping it first if needed. Written to a temporary name and
+    /// renamed, so an interrupted bootstrap never leaves a truncated parent in the cache.
+    public func tarball(for parent: Recipe.DebianParent, log: BuildLog) async throws -> (path: String, cached: Bool) {
+        let path = directory + "/\(Self.key(for: parent)).tar"
+        if FileManager.default.fileExists(atPath: path) {
+            log.write("parent: reusing cached \(path)")
+            return (path, true)
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let partial = path + ".partial-\(getpid())"
+        ChildRegistry.shared.addDirectory(partial)
+        defer {
+            try? FileManager.default.removeItem(atPath: partial)
+            ChildRegistry.shared.removeDirectory(partial)
+        }
+        let command = Self.mmdebstrapCommand(for: parent, output: partial)
+        log.write("parent: \(command)")
+        try await command.run(logPath: log.path)
+        try FileManager.default.moveItem(atPath: partial, toPath: path)
+        return (path, false)
+    }
+}
