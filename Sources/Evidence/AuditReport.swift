@@ -1,0 +1,134 @@
+import Compliance
+import Foundation
+import HallmarkModel
+import HallmarkSupport
+
+/// `report.json`: what was tested, with what, how long each phase took, and every control's result.
+/// `schemaVersion` changes whenever a field changes meaning or disappears.
+public struct AuditReport: Codable, Sendable {
+    public static let currentSchemaVersion = "1.0"
+
+    public var schemaVersion = AuditReport.currentSchemaVersion
+    public var tool: Tool
+    public var image: Image
+    public var host: Host
+    public var inputs: [InputFile]
+    public var timings: [String: Double]
+    public var gate: Gate
+    public var counts: [String: Int]
+    public var controls: [ControlEntry]
+    public var startedAt: Date
+    public var finishedAt: Date
+    /// Digest of facts.json, the raw evidence the results were computed from.
+    public var factsSHA256: String?
+
+    public struct Tool: Codable, Sendable {
+        public var name = "hallmark"
+        public var version: String
+
+        public init(version: String) { self.version = version }
+    }
+
+    public struct Image: Codable, Sendable {
+        public var name: String
+        public var version: String
+        public var build: Int
+        public var artifacts: [Artifact]
+
+        public init(name: String, version: String, build: Int, artifacts: [Artifact]) {
+            (self.name, self.version, self.build, self.artifacts) = (name, version, build, artifacts)
+        }
+    }
+
+    public struct Artifact: Codable, Sendable {
+        public var role: String
+        public var path: String
+        public var sha256: String
+        public var sizeBytes: UInt64
+        /// The tested disk's digest after the test boots; equal to `sha256` because tests boot an overlay.
+        public var sha256AfterTest: String?
+
+        public init(role: String, path: String, sha256: String, sizeBytes: UInt64, sha256AfterTest: String? = nil) {
+            (self.role, self.path, self.sha256, self.sizeBytes, self.sha256AfterTest) = (role, path, sha256, sizeBytes, sha256AfterTest)
+        }
+    }
+
+    public struct Host: Codable, Sendable {
+        public var hostname: String
+        public var qemuVersion: String?
+        public var accelerator: String?
+
+        public init(hostname: String, qemuVersion: String?, accelerator: String?) {
+            (self.hostname, self.qemuVersion, self.accelerator) = (hostname, qemuVersion, accelerator)
+        }
+    }
+
+    public struct InputFile: Codable, Sendable {
+        public var kind: String
+        public var path: String
+        public var sha256: String
+
+        public init(kind: String, path: String, sha256: String) {
+            (self.kind, self.path, self.sha256) = (kind, path, sha256)
+        }
+    }
+
+    public struct Gate: Codable, Sendable {
+        public var threshold: Severity
+        public var verdict: Verdict
+        /// Why the verdict is what it is, in one line.
+        public var summary: String
+    }
+
+    public struct ControlEntry: Codable, Sendable {
+        public var id: String
+        public var title: String
+        public var policy: String
+        public var policyFile: String
+        public var line: Int?
+        public var severity: Severity
+        public var result: ResultStatus
+        public var message: String
+        public var evidence: String
+        public var rationale: String?
+        public var remediation: String?
+        public var references: [String: [String]]
+    }
+
+    public init(tool: Tool, image: Image, host: Host, inputs: [InputFile], timings: [String: Double],
+                results: [ControlResult], threshold: Severity, verdictSummary: String? = nil,
+                startedAt: Date, finishedAt: Date, factsSHA256: String?, forcedVerdict: Verdict? = nil) {
+        self.tool = tool
+        self.image = image
+        self.host = host
+        self.inputs = inputs
+        self.timings = timings
+        let verdict = forcedVerdict ?? Evaluator.verdict(results, threshold: threshold)
+        var counts: [String: Int] = [:]
+        for status in ResultStatus.allCases { counts[status.rawValue] = results.filter { $0.status == status }.count }
+        self.counts = counts
+        self.controls = results.map { result in
+            ControlEntry(
+                id: result.control.id, title: result.control.title, policy: result.policyID,
+                policyFile: result.control.location.file, line: result.control.location.line,
+                severity: result.control.severity, result: result.status, message: result.message, evidence: result.evidence,
+                rationale: result.control.rationale, remediation: result.control.remediation, references: result.control.references)
+        }
+        let failing = results.filter { $0.status == .fail && $0.control.severity >= threshold }.map(\.control.id)
+        let summary = verdictSummary ?? {
+            switch verdict {
+            case .pass: return "gate open: \(results.count) control(s) evaluated, none at or above \(threshold.rawValue) failed"
+            case .fail: return "gate closed: \(failing.count) control(s) failed: \(failing.joined(separator: ", "))"
+            case .incomplete: return "gate closed: some controls could not be evaluated"
+            }
+        }()
+        self.gate = Gate(threshold: threshold, verdict: verdict, summary: summary)
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.factsSHA256 = factsSHA256
+    }
+
+    public func write(to path: String) throws {
+        try JSONEncoder.hallmark.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}

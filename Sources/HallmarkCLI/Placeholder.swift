@@ -1,5 +1,0 @@
-import ArgumentParser
-
-public struct HallmarkCommand: AsyncParsableCommand {
-    public init() {}
-}

@@ -1,0 +1,247 @@
+import Compliance
+import Evidence
+import Foundation
+import HallmarkModel
+import HallmarkSupport
+import ImageBuild
+import JUnitXML
+import VirtualMachine
+
+/// Settings shared by the stages, from the command line.
+public struct PipelineOptions: Sendable {
+    public var home: HallmarkHome
+    public var reportsDirectory: String
+    public var accelerator: AcceleratorProbe.Choice
+    /// Overrides the recipe's gate threshold when set.
+    public var gate: Severity?
+    public var console: Console
+
+    public init(home: HallmarkHome, reportsDirectory: String, accelerator: AcceleratorProbe.Choice, gate: Severity?, console: Console) {
+        self.home = home
+        self.reportsDirectory = reportsDirectory
+        self.accelerator = accelerator
+        self.gate = gate
+        self.console = console
+    }
+}
+
+/// A recipe with everything it refers to, loaded and validated before anything is built or booted.
+public struct LoadedRecipe: Sendable {
+    public var recipe: Recipe
+    public var components: [Component]
+    public var policies: [Policy]
+
+    public static func load(path: String) throws -> LoadedRecipe {
+        let recipe = try Recipe.load(path: path)
+        let components = try recipe.components.map { try Component.load(path: $0.path) }
+        for (component, reference) in zip(components, recipe.components) {
+            do {
+                _ = try ComponentRunner(component: component, parameters: reference.parameters, log: { _ in }).variables()
+            } catch let error as HallmarkError {
+                throw HallmarkError.invalidInput(error.message, at: reference.location)
+            }
+        }
+        let policies = try recipe.tests.policies.map(Policy.load)
+        return LoadedRecipe(recipe: recipe, components: components, policies: policies)
+    }
+
+    var inputFiles: [AuditReport.InputFile] {
+        [AuditReport.InputFile(kind: "recipe", path: recipe.path, sha256: recipe.digest)]
+            + components.map { AuditReport.InputFile(kind: "component", path: $0.path, sha256: $0.digest) }
+            + policies.map { AuditReport.InputFile(kind: "policy", path: $0.path, sha256: $0.digest) }
+    }
+}
+
+/// What a test run produced.
+public struct TestOutcome: Sendable {
+    public var report: AuditReport
+    public var reportDirectory: String
+
+    public var exitStatus: ExitStatus {
+        switch report.gate.verdict {
+        case .pass: return .gateOpen
+        case .fail: return .gateClosed
+        case .incomplete: return .notEvaluated
+        }
+    }
+}
+
+/// Chains the stages: build → boot → facts → evaluate → report.
+public struct Pipeline: Sendable {
+    public static let toolVersion = "0.1.0"
+    public var options: PipelineOptions
+
+    public init(options: PipelineOptions) {
+        self.options = options
+    }
+
+    func reportDirectory(for recipe: Recipe, build: Int) throws -> String {
+        let path = options.reportsDirectory + "/\(recipe.name)/\(recipe.version)-\(build)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// `hallmark build`: builds the next build number of the recipe.
+    public func build(_ loaded: LoadedRecipe) async throws -> (ImageArtifacts, BuildTimings, String) {
+        let store = ImageStore(home: options.home)
+        let build = store.nextBuild(name: loaded.recipe.name, version: loaded.recipe.version.description)
+        let reports = try reportDirectory(for: loaded.recipe, build: build)
+        options.console.info("building \(loaded.recipe.name) \(loaded.recipe.version)/\(build) (log: \(reports)/build.log)")
+        let builder = ImageBuilder(home: options.home, console: options.console)
+        let (artifacts, timings) = try await builder.build(loaded.recipe, components: loaded.components, build: build, logPath: reports + "/build.log")
+        options.console.info("image stored in \(artifacts.directory)")
+        return (artifacts, timings, reports)
+    }
+
+    /// `hallmark run`: build, then test.
+    public func run(_ loaded: LoadedRecipe) async throws -> TestOutcome {
+        let (artifacts, timings, _) = try await build(loaded)
+        let buildTimings = ["bootstrap": timings.bootstrap, "components": timings.components, "disk": timings.disk]
+        return try await test(loaded, image: artifacts, buildTimings: buildTimings)
+    }
+
+    /// `hallmark test`: boots the image on a throw-away overlay, runs the components' test phases,
+    /// reboots, collects facts in one round trip, evaluates the policies and writes the evidence.
+    public func test(_ loaded: LoadedRecipe, image: ImageArtifacts, buildTimings: [String: Double] = [:]) async throws -> TestOutcome {
+        let startedAt = Date()
+        let reports = try reportDirectory(for: loaded.recipe, build: image.build)
+        var timings = buildTimings
+        let controls = loaded.policies.flatMap(\.controls)
+        let testedDisk = image.bootDisk
+        let digestsBefore = try artifactDigests(image)
+
+        let accelerator = try await AcceleratorProbe(home: options.home, console: options.console)
+            .resolve(options.accelerator, kernel: image.path("vmlinuz")!)
+        let session = try await bootAndCollect(loaded, image: image, controls: controls, accelerator: accelerator,
+                                               consoleLog: reports + "/console.log", timings: &timings)
+
+        // The artifact must be byte-for-byte what was built: tests only ever wrote to the overlay.
+        let digestAfter = try Digest.sha256(fileAt: testedDisk.path)
+        let factsData = try JSONEncoder.hallmark.encode(session.facts)
+        try factsData.write(to: URL(fileURLWithPath: reports + "/facts.json"), options: .atomic)
+
+        var results = loaded.policies.flatMap { Evaluator.evaluate($0, facts: session.facts) }
+        var forced: Verdict?
+        if digestAfter != digestsBefore.first(where: { $0.path == testedDisk.path })?.sha256 {
+            forced = .fail
+            results = results.map { var result = $0; result.message += " (artifact changed during test)"; return result }
+        }
+        let threshold = options.gate ?? loaded.recipe.tests.gate
+        let report = AuditReport(
+            tool: .init(version: Self.toolVersion),
+            image: .init(name: image.name, version: image.version, build: image.build, artifacts: digestsBefore.map { artifact in
+                var artifact = artifact
+                if artifact.path == testedDisk.path { artifact.sha256AfterTest = digestAfter }
+                return artifact
+            }),
+            host: .init(hostname: ProcessInfo.processInfo.hostName, qemuVersion: session.qemuVersion, accelerator: accelerator.rawValue),
+            inputs: loaded.inputFiles, timings: timings, results: results, threshold: threshold,
+            startedAt: startedAt, finishedAt: Date(), factsSHA256: Digest.sha256(factsData), forcedVerdict: forced)
+        try writeEvidence(report, to: reports)
+        return TestOutcome(report: report, reportDirectory: reports)
+    }
+
+    struct BootSession: Sendable {
+        var facts: Facts
+        var qemuVersion: String
+    }
+
+    func bootAndCollect(_ loaded: LoadedRecipe, image: ImageArtifacts, controls: [Control], accelerator: Accelerator,
+                        consoleLog: String, timings: inout [String: Double]) async throws -> BootSession {
+        let scale = accelerator.timeoutScale
+        let agentTimeout = Duration.seconds(60 * scale)
+        let runDirectory = try options.home.makeScratchDirectory(under: options.home.run, prefix: "")
+        ChildRegistry.shared.addDirectory(runDirectory)
+        defer {
+            try? FileManager.default.removeItem(atPath: runDirectory)
+            ChildRegistry.shared.removeDirectory(runDirectory)
+        }
+        let overlay = runDirectory + "/overlay.qcow2"
+        let disk = image.bootDisk
+        try await HostCommand("qemu-img", ["create", "-q", "-f", "qcow2", "-F", disk.format, "-b", disk.path, overlay]).run()
+        try? FileManager.default.removeItem(atPath: consoleLog)
+        let configuration = MachineConfiguration(
+            name: "hallmark-\(image.name)", kernel: image.path("vmlinuz")!, initrd: image.path("initrd.img")!,
+            kernelCommandLine: image.kernelCommandLine, disk: overlay, diskFormat: "qcow2",
+            accelerator: accelerator, runDirectory: runDirectory, consoleLog: consoleLog)
+        let console = options.console
+        let recipe = loaded.recipe
+
+        var phaseTimes: [String: Double] = [:]
+        let session = try await VirtualMachine.with(configuration) { machine -> BootSession in
+            var times: [String: Double] = [:]
+            let (_, bootTime) = try await console.step("boot \(image.reference) (\(accelerator.rawValue))") {
+                _ = try await machine.waitForAgent(timeout: agentTimeout)
+            }
+            times["boot"] = bootTime.seconds
+
+            let executor = GuestExecutor(machine: machine, rebootTimeout: agentTimeout)
+            let (_, testPhaseTime) = try await console.step("run components' test phases in the guest") {
+                for (component, reference) in zip(loaded.components, recipe.components) where component.phase(.test) != nil {
+                    var outputs: [String: String] = [:]
+                    _ = try await ComponentRunner(component: component, parameters: reference.parameters, log: { _ in })
+                        .run(.test, on: executor, outputs: &outputs)
+                }
+            }
+            times["componentTests"] = testPhaseTime.seconds
+
+            var reboot: RebootFact?
+            if recipe.tests.reboot {
+                let (fact, rebootTime) = try await console.step("reboot and wait for a new boot_id") { () -> RebootFact in
+                    do {
+                        let result = try await machine.reboot(timeout: agentTimeout)
+                        return RebootFact(bootIDBefore: result.before, bootIDAfter: result.after, secondsToReturn: result.seconds, failure: nil)
+                    } catch let error as HallmarkError {
+                        return RebootFact(bootIDBefore: "", bootIDAfter: nil, secondsToReturn: nil, failure: error.message)
+                    }
+                }
+                times["reboot"] = rebootTime.seconds
+                reboot = fact
+            }
+
+            let probes = Collector.probes(for: controls)
+            let (facts, checkTime) = try await console.step("collect facts for \(controls.count) control(s) in one round trip") { () -> Facts in
+                let result = try await machine.exec(Collector.script(for: probes), timeout: .seconds(120 * scale))
+                guard result.exitCode == 0 else {
+                    throw HallmarkError.infrastructure("the fact collector failed in the guest (exit \(result.exitCode.map(String.init) ?? "signal")): \(result.stderrText.prefix(500))")
+                }
+                return Facts(probes: try Collector.parse(result.stdoutText, probes: probes), reboot: reboot)
+            }
+            times["checks"] = checkTime.seconds
+            phaseTimes = times
+            return BootSession(facts: facts, qemuVersion: await machine.qemuVersion)
+        }
+        timings.merge(phaseTimes) { $1 }
+        return session
+    }
+
+    func artifactDigests(_ image: ImageArtifacts) throws -> [AuditReport.Artifact] {
+        try image.files.keys.sorted().map { role in
+            let path = image.path(role)!
+            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+            return AuditReport.Artifact(role: role, path: path, sha256: try Digest.sha256(fileAt: path), sizeBytes: size)
+        }
+    }
+
+    func writeEvidence(_ report: AuditReport, to directory: String) throws {
+        try report.write(to: directory + "/report.json")
+        let junit = JUnitExport.report(report, hostname: report.host.hostname)
+        try JUnitWriter.write(junit, to: directory + "/junit.xml")
+        try MarkdownSummary.render(report).write(toFile: directory + "/summary.md", atomically: true, encoding: .utf8)
+    }
+}
+
+/// Runs component test-phase steps in the booted guest through the guest channel.
+struct GuestExecutor: StepExecutor {
+    var machine: VirtualMachine
+    var rebootTimeout: Duration
+
+    func run(bashScript: String, timeout: Duration) async throws -> StepOutput {
+        let result = try await machine.exec("bash -c \(shellQuoted(bashScript))", timeout: timeout)
+        return StepOutput(exitCode: result.exitCode ?? (128 + (result.signal ?? 9)), stdout: result.stdoutText, stderr: result.stderrText)
+    }
+
+    func reboot() async throws {
+        _ = try await machine.reboot(timeout: rebootTimeout)
+    }
+}

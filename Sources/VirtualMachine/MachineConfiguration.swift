@@ -1,0 +1,74 @@
+import Foundation
+import HallmarkSupport
+
+/// The hardware accelerator a VM runs on.
+public enum Accelerator: String, Sendable, Codable {
+    case kvm, tcg
+
+    /// Software emulation is several times slower; every guest timeout is scaled by this.
+    public var timeoutScale: Double { self == .kvm ? 1 : 4 }
+}
+
+/// Everything needed to start one test VM, as a value: the QEMU argv is derived from it and can
+/// be unit-tested without starting anything.
+public struct MachineConfiguration: Sendable {
+    public var name: String
+    public var kernel: String
+    public var initrd: String
+    public var kernelCommandLine: String
+    /// The throw-away overlay the guest writes to; the artifact behind it is never changed.
+    public var disk: String
+    public var diskFormat: String
+    public var memoryMiB: Int
+    public var cpus: Int
+    public var accelerator: Accelerator
+    /// Holds the QMP and guest agent sockets; keep its path short (Unix sockets allow 107 bytes).
+    public var runDirectory: String
+    public var consoleLog: String
+
+    public init(name: String, kernel: String, initrd: String, kernelCommandLine: String, disk: String, diskFormat: String,
+                memoryMiB: Int = 1024, cpus: Int = 2, accelerator: Accelerator, runDirectory: String, consoleLog: String) {
+        self.name = name
+        self.kernel = kernel
+        self.initrd = initrd
+        self.kernelCommandLine = kernelCommandLine
+        self.disk = disk
+        self.diskFormat = diskFormat
+        self.memoryMiB = memoryMiB
+        self.cpus = cpus
+        self.accelerator = accelerator
+        self.runDirectory = runDirectory
+        self.consoleLog = consoleLog
+    }
+
+    public var qmpSocket: String { runDirectory + "/qmp.sock" }
+    public var agentSocket: String { runDirectory + "/qga.sock" }
+    public var qemuLog: String { runDirectory + "/qemu.log" }
+
+    /// The guest agent's well-known virtio-serial port name; qemu-guest-agent's udev rule starts on it.
+    public static let agentPortName = "org.qemu.guest_agent.0"
+
+    public var qemuCommand: HostCommand {
+        HostCommand("qemu-system-x86_64", [
+            "-name", name,
+            "-machine", "q35",
+            "-accel", accelerator == .kvm ? "kvm" : "tcg,thread=multi",
+            "-cpu", accelerator == .kvm ? "host" : "max",
+            "-m", "\(memoryMiB)",
+            "-smp", "\(cpus)",
+            "-nodefaults", "-no-user-config", "-display", "none",
+            "-kernel", kernel, "-initrd", initrd, "-append", kernelCommandLine,
+            // The overlay is thrown away, so write-back caching without flushes is safe and faster.
+            "-drive", "file=\(escapeOption(disk)),if=virtio,format=\(diskFormat),cache=unsafe",
+            "-device", "virtio-rng-pci",
+            "-serial", "file:\(consoleLog)",
+            "-qmp", "unix:\(qmpSocket),server=on,wait=off",
+            "-chardev", "socket,id=qga0,path=\(escapeOption(agentSocket)),server=on,wait=off",
+            "-device", "virtio-serial-pci",
+            "-device", "virtserialport,chardev=qga0,name=\(Self.agentPortName)",
+        ])
+    }
+
+    /// QEMU's option syntax doubles commas inside values.
+    func escapeOption(_ value: String) -> String { value.replacingOccurrences(of: ",", with: ",,") }
+}

@@ -1,0 +1,8 @@
+import HallmarkCLI
+
+@main
+struct Hallmark {
+    static func main() async {
+        await HallmarkCommand.main(nil)
+    }
+}

@@ -1,0 +1,133 @@
+import SocketIO
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+@Suite struct UnixSocketTests {
+    @Test func rejectsPathLongerThanSockaddrAllows() {
+        let path = "/tmp/" + String(repeating: "x", count: 103)  // 108 bytes
+        #expect(throws: SocketError.pathTooLong(path: path, byteCount: 108, limit: 107)) {
+            try UnixSocket.connect(path: path)
+        }
+        #expect(UnixSocket.maxPathLength == 107)
+    }
+
+    @Test func reportsErrnoWhenNobodyListens() throws {
+        let server = try StubServer()
+        let missing = server.directory + "/absent"
+        #expect(throws: SocketError.connectFailed(path: missing, errno: ENOENT)) {
+            try UnixSocket.connect(path: missing)
+        }
+        #expect(SocketError.connectFailed(path: missing, errno: ENOENT).description.contains("No such file"))
+    }
+
+    @Test func readTimesOutAtDeadlineThenSeesDataAndEOF() async throws {
+        let server = try StubServer()
+        let client = try UnixSocket.connect(path: server.path)
+        let connection = try await server.accept()
+
+        let start = ContinuousClock.now
+        await #expect(throws: SocketError.timeout) {
+            try await client.read(deadline: .now + .milliseconds(100))
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed >= .milliseconds(100) && elapsed < .milliseconds(600))
+
+        try await connection.send("ping")
+        #expect(try await client.read(deadline: .now + .seconds(2)) == Array("ping".utf8))
+        connection.close()
+        #expect(try await client.read(deadline: .now + .seconds(2)) == [])
+
+        client.close()
+        client.close()  // idempotent
+        await #expect(throws: SocketError.closed) { try await client.read(deadline: .now + .seconds(1)) }
+        await #expect(throws: SocketError.closed) { try await client.write([1]) }
+    }
+
+    @Test func readHonoursCancellationPromptly() async throws {
+        let server = try StubServer()
+        let client = try UnixSocket.connect(path: server.path)
+        let connection = try await server.accept()
+        defer { connection.close() }
+
+        let reader = Task { try await client.read(deadline: .now + .seconds(30)) }
+        try await Task.sleep(for: .milliseconds(30))
+        let start = ContinuousClock.now
+        reader.cancel()
+        await #expect(throws: CancellationError.self) { try await reader.value }
+        #expect(ContinuousClock.now - start < .milliseconds(500))
+    }
+
+    @Test func writeToVanishedPeerIsDisconnected() async throws {
+        let server = try StubServer()
+        let client = try UnixSocket.connect(path: server.path)
+        try await server.accept().close()
+        // Large enough that the kernel reports the dead peer rather than buffering everything.
+        await #expect(throws: SocketError.disconnected) {
+            for _ in 0..<64 { try await client.write([UInt8](repeating: 7, count: 64 * 1024)) }
+        }
+    }
+}
+
+@Suite struct JSONValueTests {
+    @Test func parsesScalarsContainersAndEscapes() throws {
+        let value = try JSONValue.parse(#" {"a": [1, -2.5, 3e2, true, false, null], "s": "q\"\\\/\n\u00e9\ud83d\ude00", "big": 12345678901234567890} "#)
+        #expect(value["a"]?[0] == .int(1))
+        #expect(value["a"]?[1] == .double(-2.5))
+        #expect(value["a"]?[2] == .double(300))
+        #expect(value["a"]?[2]?.intValue == 300)
+        #expect(value["a"]?[3]?.boolValue == true)
+        #expect(value["a"]?[5]?.isNull == true)
+        #expect(value["a"]?[6] == nil)
+        #expect(value["s"]?.stringValue == "q\"\\/\né😀")
+        #expect(value["big"]?.intValue == nil && value["big"]?.doubleValue ?? 0 > 1e19, "too big for Int: kept as Double")
+        #expect(value["missing"] == nil)
+    }
+
+    @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "tru", "01", "\"\u{01}\"", "1 2", "\"\\x\""])
+    func rejectsInvalidDocuments(_ text: String) {
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
+    }
+
+    @Test func reportsOffsetOfError() {
+        #expect(throws: JSONParseError(offset: 6, reason: "expected ',' or ']'")) { try JSONValue.parse("[1, 2 3]") }
+    }
+
+    @Test func serialisesCompactlyWithSortedKeysAndRoundTrips() throws {
+        let value: JSONValue = ["b": [1, 2.5, "x\n\u{1}\"", nil], "a": true]
+        #expect(value.description == #"{"a":true,"b":[1,2.5,"x\n\u0001\"",null]}"#)
+        #expect(try JSONValue.parse(value.serialized()) == value)
+    }
+
+    @Test func rejectsPathologicalNesting() {
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(String(repeating: "[", count: 10_000)) }
+    }
+}
+
+@Suite struct LineBufferTests {
+    @Test func splitsLinesAcrossChunksAndStripsCR() {
+        var buffer = LineBuffer()
+        buffer.append(Array("ab".utf8))
+        #expect(buffer.nextLine() == nil)
+        buffer.append(Array("c\r\nd\n".utf8))
+        #expect(buffer.nextLine() == Array("abc".utf8))
+        #expect(buffer.nextLine() == Array("d".utf8))
+        #expect(buffer.nextLine() == nil)
+        #expect(buffer.isEmpty)
+    }
+
+    @Test func discardsThroughDelimiter() {
+        var buffer = LineBuffer()
+        buffer.append([1, 2, 0xFF, 3])
+        let found = buffer.discard(through: 0xFF)
+        #expect(found)
+        #expect(buffer.contents == [3])
+        let foundAgain = buffer.discard(through: 0xFF)
+        #expect(!foundAgain)
+        #expect(buffer.isEmpty)
+    }
+}
