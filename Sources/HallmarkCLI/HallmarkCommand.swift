@@ -24,14 +24,18 @@ func runReportingErrors(_ body: () async throws -> ExitStatus) async throws {
     let status: ExitStatus
     do {
         status = try await body()
+        await InterruptHandler.waitIfInterrupted()
     } catch let error as HallmarkError {
+        await InterruptHandler.waitIfInterrupted()
         FileHandle.standardError.write(Data("hallmark: error: \(error)\n".utf8))
         status = error.status
     } catch is CancellationError {
+        await InterruptHandler.waitIfInterrupted()
         status = .interrupted
     } catch let error as ExitCode {
         throw error
     } catch {
+        await InterruptHandler.waitIfInterrupted()
         FileHandle.standardError.write(Data("hallmark: internal error: \(error)\n".utf8))
         status = .internalError
     }

@@ -47,6 +47,16 @@ public final class ChildRegistry: Sendable {
 /// directories are removed, and Hallmark exits 130 or 143.
 public enum InterruptHandler {
     private static let sources = Mutex<[DispatchSourceSignal]>([])
+    private static let interrupted = Atomic<Bool>(false)
+
+    /// True once SIGINT or SIGTERM arrived; the handler is then tearing down and will exit.
+    public static var isInterrupted: Bool { interrupted.load(ordering: .acquiring) }
+
+    /// Called by the main flow when it ends: after an interrupt, its errors are side effects of
+    /// the teardown, so it waits for the handler to exit with 130/143 instead of reporting them.
+    public static func waitIfInterrupted() async {
+        while isInterrupted { try? await Task.sleep(for: .seconds(1)) }
+    }
 
     public static func install(onInterrupt: @escaping @Sendable (Int32) -> Void = { _ in }) {
         sources.withLock { sources in
@@ -55,6 +65,7 @@ public enum InterruptHandler {
                 signal(signalNumber, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
                 source.setEventHandler {
+                    guard !interrupted.exchange(true, ordering: .acquiringAndReleasing) else { return }
                     onInterrupt(signalNumber)
                     FileHandle.standardError.write(Data("\nhallmark: \(signalNumber == SIGINT ? "interrupted" : "terminated"); stopping every VM\n".utf8))
                     ChildRegistry.shared.tearDownEverything()

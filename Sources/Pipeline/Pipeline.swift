@@ -201,7 +201,7 @@ public struct Pipeline: Sendable {
 
             let probes = Collector.probes(for: controls)
             let (facts, checkTime) = try await console.step("collect facts for \(controls.count) control(s) in one round trip") { () -> Facts in
-                let result = try await machine.exec(Collector.script(for: probes), timeout: .seconds(120 * scale))
+                let result = try await machine.exec(Collector.script(for: probes), label: "the fact collector", timeout: .seconds(120 * scale))
                 guard result.exitCode == 0 else {
                     throw HallmarkError.infrastructure("the fact collector failed in the guest (exit \(result.exitCode.map(String.init) ?? "signal")): \(result.stderrText.prefix(500))")
                 }

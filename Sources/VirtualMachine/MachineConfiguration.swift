@@ -51,7 +51,8 @@ public struct MachineConfiguration: Sendable {
     public var qemuCommand: HostCommand {
         HostCommand("qemu-system-x86_64", [
             "-name", name,
-            "-machine", "q35",
+            // q35 hung on guest-initiated reset under TCG here; the i440fx "pc" machine reboots cleanly.
+            "-machine", "pc",
             "-accel", accelerator == .kvm ? "kvm" : "tcg,thread=multi",
             "-cpu", accelerator == .kvm ? "host" : "max",
             "-m", "\(memoryMiB)",

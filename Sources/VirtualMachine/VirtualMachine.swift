@@ -100,12 +100,14 @@ public actor VirtualMachine {
     }
 
     /// Runs a shell command in the guest through the agent.
-    public func exec(_ command: String, timeout: Duration) async throws -> ExecResult {
+    /// `label` names the command in errors (a whole script would be unreadable there).
+    public func exec(_ command: String, label: String? = nil, timeout: Duration) async throws -> ExecResult {
         let agent = try await waitForAgent(timeout: timeout)
         do {
             return try await agent.exec(command, timeout: timeout)
         } catch let error as GuestAgentError {
-            throw HallmarkError.infrastructure("in the guest, `\(command.prefix(120))`: \(error)")
+            let name = label ?? String(command.prefix { $0 != "\n" }.prefix(120))
+            throw HallmarkError.infrastructure("in the guest, \(name): \(error)")
         }
     }
 

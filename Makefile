@@ -1,0 +1,31 @@
+# Hallmark: `make demo` builds, boots, checks and reports the example image; `make test` runs every test.
+SWIFT ?= swift
+HALLMARK = .build/debug/hallmark
+RECIPE ?= recipes/debian-12-minimal.yaml
+
+.PHONY: all deps build demo test clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+demo: build
+	@status=0; $(HALLMARK) run $(RECIPE) || status=$$?; \
+	case $$status in \
+	  0) echo "verdict: gate OPEN (exit 0)";; \
+	  1) echo "verdict: gate CLOSED (exit 1)";; \
+	  *) echo "verdict: no verdict (exit $$status; see README, Exit codes)";; \
+	esac; exit $$status
+
+# Unit tests, protocol tests against stub servers, and end-to-end tests that build and boot real
+# images under QEMU. The bootstrapped parent is cached in $(TEST_HOME) for the whole run.
+TEST_HOME ?= $(CURDIR)/.build/hallmark-test-home
+test: deps
+	HALLMARK_HOME=$(TEST_HOME) $(SWIFT) test --no-parallel
+
+clean:
+	rm -rf .build reports/*/

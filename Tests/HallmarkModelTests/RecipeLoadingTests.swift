@@ -1,0 +1,105 @@
+import Foundation
+@testable import HallmarkModel
+import HallmarkSupport
+import Testing
+
+/// Writes files into a fresh temporary directory.
+struct Scratch {
+    let directory: String
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-model-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    @discardableResult
+    func write(_ name: String, _ text: String) throws -> String {
+        let path = directory + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
+
+let minimalComponent = """
+    name: hello
+    schemaVersion: 1.0
+    parameters:
+      - Greeting: {type: string, default: hi}
+    phases:
+      - name: build
+        steps:
+          - name: Say
+            action: ExecuteBash
+            inputs:
+              commands: ["echo {{ Greeting }}"]
+    """
+
+@Suite struct RecipeLoadingTests {
+    @Test func loadsTheShippedRecipe() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let recipe = try Recipe.load(path: root + "/recipes/debian-12-minimal.yaml")
+        #expect(recipe.name == "debian-12-minimal")
+        #expect(recipe.version.description == "1.0.0")
+        #expect(recipe.parent == .debian(.init(suite: "bookworm", packages: ["systemd-sysv", "udev", "linux-image-amd64", "qemu-guest-agent", "openssh-server"], mirror: nil, variant: "minbase")))
+        #expect(recipe.components.first?.parameters == ["PermitRootLogin": "no"])
+        #expect(recipe.tests.reboot)
+        #expect(recipe.outputs == [.qcow2, .raw])
+        #expect(recipe.disk.sizeBytes == 4 << 30)
+    }
+
+    @Test func unknownKeyIsReportedAtItsPosition() throws {
+        let scratch = try Scratch()
+        let path = try scratch.write("r.yaml", """
+            name: x
+            version: 1.0.0
+            parent:
+              debian:
+                suite: bookworm
+                pakages: [openssh-server]
+            """)
+        let error = try #require(throws: HallmarkError.self) { try Recipe.load(path: path) }
+        #expect(error.status == .invalidInput)
+        #expect(error.location == SourceLocation(file: path, line: 6, column: 5))
+        #expect(error.message.contains("unknown key 'pakages'"))
+        #expect(error.message.contains("suite, packages, mirror, variant"))
+    }
+
+    @Test(arguments: [
+        ("version: 1.0", "version must be major.minor.patch"),
+        ("version: 1.0.0\nparent: {debian: {suite: bookworm}}\ndisk: {size: 12X}", "size must be a number"),
+        ("version: 1.0.0\nparent: {debian: {suite: bookworm}}\noutputs: [vmdk]", "unsupported output 'vmdk'"),
+        ("version: 1.0.0\nparent: {debian: {suite: bookworm}}\ntests: {policies: [missing.yaml]}", "policy file not found"),
+    ])
+    func invalidRecipesAreRejected(body: String, expected: String) throws {
+        let scratch = try Scratch()
+        let path = try scratch.write("r.yaml", "name: x\n" + body + "\n")
+        let error = try #require(throws: HallmarkError.self) { try Recipe.load(path: path) }
+        #expect(error.message.contains(expected), "\(error)")
+        #expect(error.location?.line != nil)
+    }
+
+    @Test func yamlSyntaxErrorsCarryLineAndColumn() throws {
+        let scratch = try Scratch()
+        let path = try scratch.write("r.yaml", "name: x\nversion: [1.0.0\n")
+        let error = try #require(throws: HallmarkError.self) { try Recipe.load(path: path) }
+        #expect(error.message.hasPrefix("invalid YAML"))
+        #expect(error.location?.line == 3)
+    }
+
+    @Test func componentParametersAndDefaults() throws {
+        let scratch = try Scratch()
+        let path = try scratch.write("c.yaml", minimalComponent)
+        let component = try Component.load(path: path)
+        #expect(component.parameters.map(\.name) == ["Greeting"])
+        #expect(component.parameters.first?.defaultValue == "hi")
+        #expect(component.phase(.build)?.steps.first?.action == .executeBash)
+    }
+
+    @Test func componentWithUnsupportedActionIsRejected() throws {
+        let scratch = try Scratch()
+        let path = try scratch.write("c.yaml", minimalComponent.replacingOccurrences(of: "ExecuteBash", with: "ExecutePowerShell"))
+        let error = try #require(throws: HallmarkError.self) { try Component.load(path: path) }
+        #expect(error.message.contains("unsupported action 'ExecutePowerShell'"))
+        #expect(error.location?.line == 9)
+    }
+}
