@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "ProtocolTests", dependencies: ["QMP", "GuestAgent", "SocketIO"]),
         .testTarget(name: "JUnitXMLTests", dependencies: ["JUnitXML"]),
         .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "HallmarkModel", "HallmarkSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "HallmarkSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "JUnitXML"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import HallmarkModel
+import HallmarkSupport
 
 /// XCCDF result states plus waivers.
 public enum ResultStatus: String, Codable, Sendable, CaseIterable {
@@ -29,6 +30,20 @@ public enum Verdict: String, Codable, Sendable {
 
 /// Pure evaluation of controls against facts: no I/O, so every rule is unit-testable.
 public enum Evaluator {
+    /// A component's own `test` phase, reported beside the policy controls so its failure closes
+    /// the gate like any control instead of aborting the run.
+    public static func componentTestResult(component: String, path: String, failure: String?) -> ControlResult {
+        let control = Control(
+            id: "component-test-\(component)", title: "Component \(component): its test phase passes", severity: .high,
+            rationale: "A component's test phase checks, in the booted image, that the component did its job.",
+            remediation: "Fix the component's build phase so that its test phase passes; the step's output is in the message.",
+            references: [:], check: .command(CommandCheck(run: "test phase of \(component)", exitCode: 0, stdout: nil)),
+            location: SourceLocation(file: path))
+        return ControlResult(
+            control: control, policyID: "component-tests", status: failure == nil ? .pass : .fail,
+            message: failure ?? "every step of the test phase succeeded", evidence: failure.map { excerpt($0) } ?? "")
+    }
+
     public static func evaluate(_ policy: Policy, facts: Facts) -> [ControlResult] {
         policy.controls.map { control in
             let (status, message, evidence) = evaluate(control.check, facts: facts)

@@ -30,6 +30,18 @@ public struct Control: Sendable {
     public var references: [String: [String]]
     public var check: Check
     public var location: SourceLocation
+
+    public init(id: String, title: String, severity: Severity, rationale: String?, remediation: String?,
+                references: [String: [String]], check: Check, location: SourceLocation) {
+        self.id = id
+        self.title = title
+        self.severity = severity
+        self.rationale = rationale
+        self.remediation = remediation
+        self.references = references
+        self.check = check
+        self.location = location
+    }
 }
 
 /// The typed resources a control can check.
@@ -99,6 +111,12 @@ public struct CommandCheck: Sendable {
     public var run: String
     public var exitCode: Int32?
     public var stdout: Matcher?
+
+    public init(run: String, exitCode: Int32?, stdout: Matcher?) {
+        self.run = run
+        self.exitCode = exitCode
+        self.stdout = stdout
+    }
 }
 
 /// How an observed value is compared with the expected one.

@@ -23,6 +23,15 @@ public protocol StepExecutor: Sendable {
     func reboot() async throws
 }
 
+/// A step failed (as opposed to the machine it ran on): during build this stops the build; during
+/// test it is a failed result of the image.
+public struct ComponentStepFailure: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var location: SourceLocation
+
+    public var description: String { "\(location): \(message)" }
+}
+
 /// A record of one step for build.log and the report.
 public struct StepRecord: Sendable, Codable {
     public var component: String
@@ -76,7 +85,7 @@ public struct ComponentRunner: Sendable {
         guard let phase = component.phase(phaseName) else { return [] }
         var variables = try variables()
         var records: [StepRecord] = []
-        var continuedFailure: String?
+        var continuedFailure: (String, SourceLocation)?
         for step in phase.steps {
             for (key, value) in outputs { variables[key] = value }
             let script = try StepScript.bash(for: step, variables: variables)
@@ -109,12 +118,12 @@ public struct ComponentRunner: Sendable {
             let message = "component '\(component.name)' \(phaseName.rawValue) step '\(step.name)' failed with exit code \(result.exitCode) after \(attempts) attempt(s)"
                 + (result.stderr.isEmpty ? "" : ":\n\(lastLines(of: result.stderr, count: 10))")
             switch step.onFailure {
-            case .abort: throw HallmarkError(.infrastructure, message, at: step.location)
-            case .continue: continuedFailure = continuedFailure ?? message
+            case .abort: throw ComponentStepFailure(message: message, location: step.location)
+            case .continue: continuedFailure = continuedFailure ?? (message, step.location)
             case .ignore: log("[\(component.name)] ignoring: \(message)")
             }
         }
-        if let continuedFailure { throw HallmarkError(.infrastructure, continuedFailure) }
+        if let (message, location) = continuedFailure { throw ComponentStepFailure(message: message, location: location) }
         return records
     }
 }

@@ -64,8 +64,12 @@ public struct ImageBuilder: Sendable {
             for (component, reference) in zip(components, recipe.components) {
                 let runner = ComponentRunner(component: component, parameters: reference.parameters, log: log.write)
                 var outputs: [String: String] = [:]
-                records += try await runner.run(.build, on: executor, outputs: &outputs)
-                records += try await runner.run(.validate, on: executor, outputs: &outputs)
+                do {
+                    records += try await runner.run(.build, on: executor, outputs: &outputs)
+                    records += try await runner.run(.validate, on: executor, outputs: &outputs)
+                } catch let failure as ComponentStepFailure {
+                    throw HallmarkError(.infrastructure, "build failed: \(failure.message)", at: failure.location)
+                }
             }
             try finishAfterComponents(rootfs: rootfs)
             return records

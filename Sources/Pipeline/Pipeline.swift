@@ -108,7 +108,7 @@ public struct Pipeline: Sendable {
         var timings = buildTimings
         let controls = loaded.policies.flatMap(\.controls)
         let testedDisk = image.bootDisk
-        let digestsBefore = try artifactDigests(image)
+        let digestsBefore = try await artifactDigests(image)
 
         let accelerator = try await AcceleratorProbe(home: options.home, console: options.console)
             .resolve(options.accelerator, kernel: image.path("vmlinuz")!)
@@ -116,11 +116,11 @@ public struct Pipeline: Sendable {
                                                consoleLog: reports + "/console.log", timings: &timings)
 
         // The artifact must be byte-for-byte what was built: tests only ever wrote to the overlay.
-        let digestAfter = try Digest.sha256(fileAt: testedDisk.path)
+        let digestAfter = try await Digest.sha256(fileAt: testedDisk.path)
         let factsData = try JSONEncoder.hallmark.encode(session.facts)
         try factsData.write(to: URL(fileURLWithPath: reports + "/facts.json"), options: .atomic)
 
-        var results = loaded.policies.flatMap { Evaluator.evaluate($0, facts: session.facts) }
+        var results = session.componentTests + loaded.policies.flatMap { Evaluator.evaluate($0, facts: session.facts) }
         var forced: Verdict?
         if digestAfter != digestsBefore.first(where: { $0.path == testedDisk.path })?.sha256 {
             forced = .fail
@@ -144,6 +144,7 @@ public struct Pipeline: Sendable {
     struct BootSession: Sendable {
         var facts: Facts
         var qemuVersion: String
+        var componentTests: [ControlResult]
     }
 
     func bootAndCollect(_ loaded: LoadedRecipe, image: ImageArtifacts, controls: [Control], accelerator: Accelerator,
@@ -176,12 +177,20 @@ public struct Pipeline: Sendable {
             times["boot"] = bootTime.seconds
 
             let executor = GuestExecutor(machine: machine, rebootTimeout: agentTimeout)
-            let (_, testPhaseTime) = try await console.step("run components' test phases in the guest") {
+            let (componentTests, testPhaseTime) = try await console.step("run components' test phases in the guest") { () -> [ControlResult] in
+                var results: [ControlResult] = []
                 for (component, reference) in zip(loaded.components, recipe.components) where component.phase(.test) != nil {
                     var outputs: [String: String] = [:]
-                    _ = try await ComponentRunner(component: component, parameters: reference.parameters, log: { _ in })
-                        .run(.test, on: executor, outputs: &outputs)
+                    var failure: String?
+                    do {
+                        _ = try await ComponentRunner(component: component, parameters: reference.parameters, log: { _ in })
+                            .run(.test, on: executor, outputs: &outputs)
+                    } catch let error as ComponentStepFailure {
+                        failure = error.message
+                    }
+                    results.append(Evaluator.componentTestResult(component: component.name, path: component.path, failure: failure))
                 }
+                return results
             }
             times["componentTests"] = testPhaseTime.seconds
 
@@ -209,18 +218,20 @@ public struct Pipeline: Sendable {
             }
             times["checks"] = checkTime.seconds
             phaseTimes = times
-            return BootSession(facts: facts, qemuVersion: await machine.qemuVersion)
+            return BootSession(facts: facts, qemuVersion: await machine.qemuVersion, componentTests: componentTests)
         }
         timings.merge(phaseTimes) { $1 }
         return session
     }
 
-    func artifactDigests(_ image: ImageArtifacts) throws -> [AuditReport.Artifact] {
-        try image.files.keys.sorted().map { role in
+    func artifactDigests(_ image: ImageArtifacts) async throws -> [AuditReport.Artifact] {
+        var artifacts: [AuditReport.Artifact] = []
+        for role in image.files.keys.sorted() {
             let path = image.path(role)!
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
-            return AuditReport.Artifact(role: role, path: path, sha256: try Digest.sha256(fileAt: path), sizeBytes: size)
+            artifacts.append(AuditReport.Artifact(role: role, path: path, sha256: try await Digest.sha256(fileAt: path), sizeBytes: size))
         }
+        return artifacts
     }
 
     func writeEvidence(_ report: AuditReport, to directory: String) throws {

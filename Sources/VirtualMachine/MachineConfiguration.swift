@@ -51,18 +51,21 @@ public struct MachineConfiguration: Sendable {
     public var qemuCommand: HostCommand {
         HostCommand("qemu-system-x86_64", [
             "-name", name,
-            // q35 hung on guest-initiated reset under TCG here; the i440fx "pc" machine reboots cleanly.
-            "-machine", "pc",
+            "-machine", "q35",
             "-accel", accelerator == .kvm ? "kvm" : "tcg,thread=multi",
             "-cpu", accelerator == .kvm ? "host" : "max",
             "-m", "\(memoryMiB)",
             "-smp", "\(cpus)",
             "-nodefaults", "-no-user-config", "-display", "none",
+            // A guest reboot ends this process; VirtualMachine powers on a fresh one (see there).
+            "-no-reboot",
             "-kernel", kernel, "-initrd", initrd, "-append", kernelCommandLine,
             // The overlay is thrown away, so write-back caching without flushes is safe and faster.
             "-drive", "file=\(escapeOption(disk)),if=virtio,format=\(diskFormat),cache=unsafe",
             "-device", "virtio-rng-pci",
-            "-serial", "file:\(consoleLog)",
+            // A chardev file is appended to, so the console of every boot of one test stays in one log.
+            "-chardev", "file,id=console0,path=\(escapeOption(consoleLog)),append=on",
+            "-serial", "chardev:console0",
             "-qmp", "unix:\(qmpSocket),server=on,wait=off",
             "-chardev", "socket,id=qga0,path=\(escapeOption(agentSocket)),server=on,wait=off",
             "-device", "virtio-serial-pci",

@@ -6,12 +6,17 @@ import SocketIO
 
 /// A running QEMU, owned by exactly one object. `shutdown()` always runs (callers use
 /// `VirtualMachine.with`), and Ctrl-C is handled by `ChildRegistry`, so no QEMU outlives Hallmark.
+///
+/// A guest-initiated reboot ends the QEMU process (`-no-reboot`) and Hallmark starts a fresh one
+/// on the same overlay: a power cycle. Under TCG a warm reset re-boots about twice as slowly,
+/// because the new kernel writes over pages that still hold translated code from the old one.
 public actor VirtualMachine {
     public let configuration: MachineConfiguration
-    private let process: ChildProcess
-    private let qmp: QMPClient
+    private var process: ChildProcess
+    private var qmp: QMPClient
     private var agent: GuestAgentClient?
-    private var resets = 0
+    /// `SHUTDOWN` events of the current QEMU process, by reason (`guest-reset`, `guest-shutdown`…).
+    private var shutdownReasons: [String] = []
     private var eventWatcher: Task<Void, Never>?
     private var stopped = false
 
@@ -26,16 +31,10 @@ public actor VirtualMachine {
     /// Starts QEMU and connects QMP. If anything fails after QEMU started, QEMU is torn down.
     public static func start(_ configuration: MachineConfiguration) async throws -> VirtualMachine {
         _ = try HostTool.qemu.resolve()
-        let process = try ChildProcess.spawn(configuration.qemuCommand, outputPath: configuration.qemuLog)
-        do {
-            let qmp = try await connectQMP(configuration, process: process)
-            let machine = VirtualMachine(configuration: configuration, process: process, qmp: qmp)
-            await machine.watchEvents()
-            return machine
-        } catch {
-            await process.terminate(grace: .seconds(2))
-            throw error
-        }
+        let (process, qmp) = try await launch(configuration)
+        let machine = VirtualMachine(configuration: configuration, process: process, qmp: qmp)
+        await machine.watchEvents()
+        return machine
     }
 
     /// Runs `body` with a started VM and always shuts it down afterwards, whatever `body` did.
@@ -47,6 +46,17 @@ public actor VirtualMachine {
             return result
         } catch {
             await machine.shutdown()
+            throw error
+        }
+    }
+
+    private static func launch(_ configuration: MachineConfiguration) async throws -> (ChildProcess, QMPClient) {
+        try? FileManager.default.removeItem(atPath: configuration.qmpSocket)
+        let process = try ChildProcess.spawn(configuration.qemuCommand, outputPath: configuration.qemuLog)
+        do {
+            return (process, try await connectQMP(configuration, process: process))
+        } catch {
+            await process.terminate(grace: .seconds(2))
             throw error
         }
     }
@@ -70,13 +80,13 @@ public actor VirtualMachine {
     private func watchEvents() {
         let events = qmp.events
         eventWatcher = Task { [weak self] in
-            for await event in events where event.name == "RESET" {
-                await self?.countReset()
+            for await event in events where event.name == "SHUTDOWN" {
+                await self?.recordShutdown(event.data["reason"]?.stringValue ?? "unknown")
             }
         }
     }
 
-    private func countReset() { resets += 1 }
+    private func recordShutdown(_ reason: String) { shutdownReasons.append(reason) }
 
     /// Waits until the guest agent answers, reconnecting as needed. Fails early if QEMU dies, and
     /// on timeout names what it waited for and shows the console's last 40 lines.
@@ -99,8 +109,8 @@ public actor VirtualMachine {
         }
     }
 
-    /// Runs a shell command in the guest through the agent.
-    /// `label` names the command in errors (a whole script would be unreadable there).
+    /// Runs a shell command in the guest through the agent; `label` names it in errors (a whole
+    /// script would be unreadable there).
     public func exec(_ command: String, label: String? = nil, timeout: Duration) async throws -> ExecResult {
         let agent = try await waitForAgent(timeout: timeout)
         do {
@@ -121,30 +131,54 @@ public actor VirtualMachine {
     }
 
     /// Asks the guest to reboot (`systemctl reboot`; the agent's guest-shutdown does not reboot a
-    /// Debian 12 guest) and waits until it answers again with a new boot_id.
+    /// Debian 12 guest), sees the reset through QMP, powers the machine on again and waits until
+    /// it answers with a new boot_id.
     public func reboot(timeout: Duration) async throws -> (before: String, after: String, seconds: Double) {
         let before = try await bootID(timeout: timeout)
         let client = try await waitForAgent(timeout: timeout)
         let start = ContinuousClock.now
-        let resetsBefore = resets
-        // Only start the command: its status may never come back, since the agent is going down.
+        let deadline = start + timeout
+        // Only start the command: its status never comes back, since the agent goes down with it.
         _ = try? await client.execute("guest-exec", arguments: ["path": "/bin/systemctl", "arg": ["reboot"]], timeout: .seconds(10))
         await client.close()
         agent = nil
-        let deadline = start + timeout
-        while ContinuousClock.now < deadline {
-            // A reply from the old boot is possible until the guest resets; only a new boot_id counts.
-            if let after = try? await bootID(timeout: min(.seconds(10), deadline - .now)), after != before {
-                return (before, after, (ContinuousClock.now - start).seconds)
-            }
-            if let agent { await agent.close() }
-            agent = nil
-            try await Task.sleep(for: .milliseconds(250))
+        try await waitForGuestReset(until: deadline)
+        try await powerOnAgain()
+        let after = try await bootID(timeout: deadline - .now)
+        guard after != before else {
+            throw HallmarkError.infrastructure("the guest came back with the same boot_id \(before): it did not reboot")
         }
-        let sawReset = resets > resetsBefore
-        throw HallmarkError.infrastructure(
-            "the guest did not come back with a new boot_id within \(timeout.formattedSeconds) of `systemctl reboot`"
-            + (sawReset ? " (QEMU saw the reset)" : " (QEMU saw no reset)") + ".\n\(consoleTail())")
+        return (before, after, (ContinuousClock.now - start).seconds)
+    }
+
+    /// Waits for QEMU to exit because the guest reset itself (`-no-reboot`), as QMP reports it.
+    private func waitForGuestReset(until deadline: ContinuousClock.Instant) async throws {
+        while process.reap() == nil {
+            guard ContinuousClock.now < deadline else {
+                throw HallmarkError.infrastructure(
+                    "the guest did not reset within the timeout after `systemctl reboot` (QMP SHUTDOWN events: \(shutdownReasons.isEmpty ? "none" : shutdownReasons.joined(separator: ", "))).\n\(consoleTail())")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        // The SHUTDOWN event is the last thing QEMU sends; give the watcher a moment to record it.
+        let drain = ContinuousClock.now + .seconds(2)
+        while !shutdownReasons.contains("guest-reset"), ContinuousClock.now < drain {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        guard shutdownReasons.contains("guest-reset") else {
+            throw HallmarkError.infrastructure(
+                "QEMU stopped without a guest reset (QMP SHUTDOWN events: \(shutdownReasons.isEmpty ? "none" : shutdownReasons.joined(separator: ", "))).\n\(consoleTail())")
+        }
+    }
+
+    private func powerOnAgain() async throws {
+        await qmp.close()
+        eventWatcher?.cancel()
+        await eventWatcher?.value
+        eventWatcher = nil
+        shutdownReasons = []
+        (process, qmp) = try await Self.launch(configuration)
+        watchEvents()
     }
 
     /// The console's last 40 lines, for error messages.
@@ -159,10 +193,12 @@ public actor VirtualMachine {
         stopped = true
         if let agent { await agent.close() }
         agent = nil
-        _ = try? await qmp.execute("quit", timeout: .seconds(2))
-        let deadline = ContinuousClock.now + .seconds(3)
-        while process.reap() == nil, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        if process.reap() == nil {
+            _ = try? await qmp.execute("quit", timeout: .seconds(2))
+            let deadline = ContinuousClock.now + .seconds(3)
+            while process.reap() == nil, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
         }
         await process.terminate(grace: .seconds(3))
         await qmp.close()

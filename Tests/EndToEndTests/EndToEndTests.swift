@@ -1,0 +1,157 @@
+import Foundation
+import HallmarkSupport
+import JUnitXML
+import Testing
+
+/// The real thing: the `hallmark` binary builds images with mmdebstrap, boots them in QEMU, checks
+/// them through the guest agent and writes the evidence. Serialized: two TCG guests at once on a
+/// two-core machine would only slow each other down.
+@Suite(.serialized) struct EndToEndTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let hallmark = root + "/.build/debug/hallmark"
+    static let schemas = [root + "/../shared/data/junit/windyroad-JUnit.xsd", root + "/../shared/data/junit/jenkins-junit-10.xsd"]
+
+    /// `make test` sets HALLMARK_HOME so the bootstrapped parent is shared by every test of the run.
+    static let home = ProcessInfo.processInfo.environment["HALLMARK_HOME"] ?? root + "/.build/hallmark-test-home"
+
+    struct Run {
+        var status: Termination
+        var output: String
+        var reports: String
+    }
+
+    /// Runs the hallmark binary with output to a file; `whileRunning` may act on the live process.
+    static func hallmark(_ arguments: [String], reports: String,
+                         whileRunning: (@Sendable (ChildProcess, String) async throws -> Void)? = nil) async throws -> Run {
+        try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
+        let log = reports + "/hallmark.out"
+        let command = HostCommand(hallmark, arguments + ["--reports", reports], environment: ["HALLMARK_HOME": home])
+        let child = try ChildProcess.spawn(command, outputPath: log)
+        if let whileRunning { try await whileRunning(child, log) }
+        let status = await child.wait()
+        return Run(status: status, output: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "", reports: reports)
+    }
+
+    static func scratchReports() -> String {
+        root + "/.build/e2e-reports/\(UUID().uuidString.prefix(8))"
+    }
+
+    static func report(_ run: Run, image: String) throws -> [String: Any] {
+        let directory = try reportDirectory(run, image: image)
+        let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/report.json"))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    static func reportDirectory(_ run: Run, image: String) throws -> String {
+        let builds = try FileManager.default.contentsOfDirectory(atPath: run.reports + "/" + image).sorted()
+        return run.reports + "/\(image)/" + (try #require(builds.last))
+    }
+
+    /// QEMU processes started for this test home (sockets live in `$HALLMARK_HOME/run`).
+    static func leftoverQEMU() -> [String] {
+        let processes = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return processes.filter { Int($0) != nil }.compactMap { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+            let commandLine = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            return commandLine.hasPrefix("qemu-system") && commandLine.contains(home) ? "\(pid): \(commandLine.prefix(120))" : nil
+        }
+    }
+
+    static func runDirectories() -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: home + "/run")) ?? []
+    }
+
+    static func validateJUnit(_ path: String) throws {
+        for schema in schemas { try XMLSchemaValidator.validate(xmlFile: path, schemaFile: schema) }
+    }
+
+    @Test func defaultRecipePassesItsGate() async throws {
+        let run = try await Self.hallmark(["run", Self.root + "/Tests/Fixtures/minimal.yaml"], reports: Self.scratchReports())
+        #expect(run.status == .exited(0), "\(run.output)")
+        #expect(run.output.contains("gate open"))
+
+        let report = try Self.report(run, image: "e2e-minimal")
+        let gate = try #require(report["gate"] as? [String: Any])
+        #expect(gate["verdict"] as? String == "pass")
+        let controls = try #require(report["controls"] as? [[String: Any]])
+        // 15 baseline controls plus one per component test phase.
+        #expect(controls.count == 17)
+        #expect(controls.allSatisfy { $0["result"] as? String == "pass" }, "\(controls.filter { $0["result"] as? String != "pass" })")
+        let reboot = try #require(controls.first { $0["id"] as? String == "reboots-cleanly" })
+        #expect((reboot["evidence"] as? String)?.contains("→") == true)
+
+        let timings = try #require(report["timings"] as? [String: Double])
+        for phase in ["bootstrap", "components", "disk", "boot", "checks", "reboot"] {
+            #expect(timings[phase] != nil, "no timing for \(phase)")
+        }
+        let artifacts = try #require((report["image"] as? [String: Any])?["artifacts"] as? [[String: Any]])
+        let disk = try #require(artifacts.first { $0["role"] as? String == "disk.qcow2" })
+        #expect(disk["sha256"] as? String == disk["sha256AfterTest"] as? String)
+        #expect(try await Digest.sha256(fileAt: disk["path"] as! String) == disk["sha256"] as? String)
+
+        let directory = try Self.reportDirectory(run, image: "e2e-minimal")
+        try Self.validateJUnit(directory + "/junit.xml")
+        let junit = try String(contentsOfFile: directory + "/junit.xml", encoding: .utf8)
+        #expect(junit.components(separatedBy: "<testcase ").count - 1 == 17)
+        #expect(!junit.contains("<failure"))
+        for file in ["facts.json", "summary.md", "console.log", "build.log"] {
+            #expect(FileManager.default.fileExists(atPath: directory + "/" + file), "missing \(file)")
+        }
+        #expect(Self.leftoverQEMU().isEmpty)
+        #expect(Self.runDirectories().isEmpty)
+    }
+
+    @Test func rootLoginClosesTheGateOnExactlyThatControl() async throws {
+        let run = try await Self.hallmark(["run", Self.root + "/Tests/Fixtures/root-login.yaml"], reports: Self.scratchReports())
+        #expect(run.status == .exited(1), "\(run.output)")
+
+        let report = try Self.report(run, image: "e2e-root-login")
+        #expect((report["gate"] as? [String: Any])?["verdict"] as? String == "fail")
+        let controls = try #require(report["controls"] as? [[String: Any]])
+        let failing = controls.filter { $0["result"] as? String != "pass" }.compactMap { $0["id"] as? String }
+        #expect(failing == ["sshd-permit-root-login"])
+
+        let directory = try Self.reportDirectory(run, image: "e2e-root-login")
+        try Self.validateJUnit(directory + "/junit.xml")
+        let junit = try String(contentsOfFile: directory + "/junit.xml", encoding: .utf8)
+        let failures = junit.components(separatedBy: "<failure ").count - 1
+        #expect(failures == 1)
+        #expect(junit.contains("name=\"sshd-permit-root-login: SSH root login is disabled\""))
+        #expect(junit.range(of: #"<testsuite [^>]*failures="1""#, options: .regularExpression) != nil)
+        #expect(Self.leftoverQEMU().isEmpty)
+    }
+
+    @Test func interruptDuringBootStopsQEMUAndExits130() async throws {
+        let recipe = Self.root + "/Tests/Fixtures/minimal.yaml"
+        let reports = Self.scratchReports()
+        if !FileManager.default.fileExists(atPath: Self.home + "/images/e2e-minimal") {
+            let build = try await Self.hallmark(["build", recipe], reports: reports)
+            try #require(build.status == .exited(0), "\(build.output)")
+        }
+        let run = try await Self.hallmark(["test", recipe], reports: reports) { child, log in
+            // Interrupt once QEMU is up and the guest is booting.
+            let deadline = ContinuousClock.now + .seconds(120)
+            while ContinuousClock.now < deadline {
+                let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                if output.contains("boot e2e-minimal"), !Self.leftoverQEMU().isEmpty { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 500...4000)))
+            child.signalGroup(SIGINT)
+        }
+        #expect(run.status == .exited(130), "\(run.output)")
+        #expect(run.output.contains("interrupted"))
+        #expect(Self.leftoverQEMU().isEmpty)
+        #expect(Self.runDirectories().isEmpty)
+    }
+
+    @Test func invalidRecipeStopsBeforeAnythingRunsWithItsPosition() async throws {
+        let reports = Self.scratchReports()
+        try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
+        let recipe = reports + "/bad.yaml"
+        try "name: bad\nversion: 1.0.0\nparent:\n  debian:\n    suite: bookworm\n    pakages: [vim]\n".write(toFile: recipe, atomically: true, encoding: .utf8)
+        let run = try await Self.hallmark(["run", recipe], reports: reports)
+        #expect(run.status == .exited(65))
+        #expect(run.output.contains("\(recipe):6:5: unknown key 'pakages'"), "\(run.output)")
+    }
+}
