@@ -3,7 +3,7 @@ SWIFT ?= swift
 HALLMARK = .build/debug/hallmark
 RECIPE ?= recipes/debian-12-minimal.yaml
 
-.PHONY: all deps build demo test clean
+.PHONY: all deps build demo test clean bench
 
 all: build
 
@@ -24,8 +24,14 @@ demo: build
 # Unit tests, protocol tests against stub servers, and end-to-end tests that build and boot real
 # images under QEMU. The bootstrapped parent is cached in $(TEST_HOME) for the whole run.
 TEST_HOME ?= $(CURDIR)/.build/hallmark-test-home
-test: deps
+test: build
 	HALLMARK_HOME=$(TEST_HOME) $(SWIFT) test --no-parallel
 
 clean:
 	rm -rf .build reports/*/
+
+# Hallmark's VM layer against a bare QEMU launch of the same image (BENCH_RUNS runs each).
+BENCH_RUNS ?= 3
+.PHONY: bench
+bench: build
+	./scripts/bench-vm.py $(RECIPE) --runs $(BENCH_RUNS)

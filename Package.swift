@@ -18,7 +18,7 @@ let package = Package(
 
         // Command definitions (ArgumentParser), exit codes, progress output.
         .target(name: "HallmarkCLI", dependencies: [
-            "Pipeline", "HallmarkModel", "Compliance", "Evidence", "VirtualMachine",
+            "Pipeline", "HallmarkModel", "Compliance", "Evidence", "VirtualMachine", "Attestation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -52,9 +52,12 @@ let package = Package(
         // Reports: report.json, junit.xml, summary.md.
         .target(name: "Evidence", dependencies: ["Compliance", "HallmarkModel", "HallmarkSupport", "JUnitXML"]),
 
+        // Signed evidence: Ed25519 keys (PKCS#8 / SPKI PEM), in-toto statements in DSSE envelopes, verification.
+        .target(name: "Attestation", dependencies: ["HallmarkSupport", .product(name: "Crypto", package: "swift-crypto")]),
+
         // Chains build → boot → facts → evaluate → report.
         .target(name: "Pipeline", dependencies: [
-            "HallmarkModel", "ImageBuild", "VirtualMachine", "Compliance", "Evidence", "HallmarkSupport",
+            "HallmarkModel", "ImageBuild", "VirtualMachine", "Compliance", "Evidence", "HallmarkSupport", "Attestation",
         ]),
 
         .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel"]),
@@ -62,6 +65,7 @@ let package = Package(
         .testTarget(name: "ProtocolTests", dependencies: ["QMP", "GuestAgent", "SocketIO"]),
         .testTarget(name: "JUnitXMLTests", dependencies: ["JUnitXML"]),
         .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "HallmarkModel", "HallmarkSupport"]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "JUnitXML"]),
     ],
     swiftLanguageModes: [.v6]

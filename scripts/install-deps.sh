@@ -2,15 +2,25 @@
 # Installs the Debian packages Hallmark needs on the host, only when something is missing.
 set -euo pipefail
 
-packages=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs libxml2-dev libxml2-utils pkg-config util-linux tar)
+packages=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs libxml2-dev libxml2-utils pkg-config util-linux tar openssl jq python3-pip)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${db:Status-Abbrev}' "$package" 2>/dev/null | grep -q '^ii' || missing+=("$package")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing missing host packages: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
-echo "installing missing host packages: ${missing[*]}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Python packages the tests use to check Hallmark's output with independent implementations:
+# securesystemslib verifies the DSSE envelopes, junitparser reads the JUnit XML, jsonschema
+# checks report.json against schemas/report.schema.json.
+if ! python3 -c 'import securesystemslib, junitparser, jsonschema' 2>/dev/null; then
+  echo "installing missing Python packages: securesystemslib[crypto] junitparser jsonschema"
+  # Debian's own python3 refuses system-wide installs (PEP 668) unless told otherwise.
+  python3 -m pip install -q "securesystemslib[crypto]" junitparser jsonschema 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages "securesystemslib[crypto]" junitparser jsonschema
+fi

@@ -57,9 +57,11 @@ public struct AuditReport: Codable, Sendable {
         public var hostname: String
         public var qemuVersion: String?
         public var accelerator: String?
+        /// The exact QEMU command line of the test boot, so it can be reproduced by hand.
+        public var qemuCommandLine: String?
 
-        public init(hostname: String, qemuVersion: String?, accelerator: String?) {
-            (self.hostname, self.qemuVersion, self.accelerator) = (hostname, qemuVersion, accelerator)
+        public init(hostname: String, qemuVersion: String?, accelerator: String?, qemuCommandLine: String? = nil) {
+            (self.hostname, self.qemuVersion, self.accelerator, self.qemuCommandLine) = (hostname, qemuVersion, accelerator, qemuCommandLine)
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HallmarkModel
 import HallmarkSupport
 import Pipeline
@@ -18,13 +19,17 @@ struct StageOptions: ParsableArguments {
     @Option(help: "Lowest severity whose failure closes the gate (overrides the recipe's tests.gate).")
     var gate: Severity?
 
+    @Option(help: ArgumentHelp("Ed25519 private key (PKCS#8 PEM) that signs report.dsse.json (default: $HALLMARK_SIGNING_KEY).", valueName: "PATH"))
+    var signingKey: String?
+
     @Flag(name: .shortAndLong, help: "Print only warnings, errors and the verdict.")
     var quiet = false
 
     func pipelineOptions() -> PipelineOptions {
-        PipelineOptions(
+        let key = signingKey ?? ProcessInfo.processInfo.environment["HALLMARK_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        return PipelineOptions(
             home: .fromEnvironment(), reportsDirectory: absolutePath(reportsDirectory), accelerator: accel, gate: gate,
-            console: Console(quiet: quiet))
+            signingKey: key.map(absolutePath), console: Console(quiet: quiet))
     }
 }
 
@@ -37,5 +42,6 @@ func printVerdict(_ outcome: TestOutcome) {
     for control in report.controls where control.result == .fail || control.result == .error {
         print("  \(control.result.rawValue.uppercased()) [\(control.severity.rawValue)] \(control.id): \(control.message)")
     }
-    print("reports: \(outcome.reportDirectory)/ (report.json, junit.xml, summary.md, facts.json, console.log, build.log)")
+    let files = (outcome.signed ? ["report.dsse.json"] : []) + ["report.json", "report.html", "junit.xml", "summary.md", "facts.json", "console.log", "build.log"]
+    print("reports: \(outcome.reportDirectory)/ (\(files.joined(separator: ", ")))\(outcome.signed ? "" : " — unsigned")")
 }

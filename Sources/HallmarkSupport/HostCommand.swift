@@ -111,7 +111,12 @@ public final class ChildProcess: Sendable {
         sigaddset(&defaultSignals, SIGTERM)
         sigaddset(&defaultSignals, SIGPIPE)
         posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF))
+        // The spawning thread may block signals (test runners and thread pools do); a child must
+        // not inherit that, or SIGTERM/SIGINT sent to it would stay pending forever.
+        var noBlockedSignals = sigset_t()
+        sigemptyset(&noBlockedSignals)
+        posix_spawnattr_setsigmask(&attributes, &noBlockedSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in command.environment { environment[key] = value }

@@ -61,6 +61,12 @@ public enum InterruptHandler {
     public static func install(onInterrupt: @escaping @Sendable (Int32) -> Void = { _ in }) {
         sources.withLock { sources in
             guard sources.isEmpty else { return }
+            // A parent may have started Hallmark with these signals blocked; they must reach it.
+            var signals = sigset_t()
+            sigemptyset(&signals)
+            sigaddset(&signals, SIGINT)
+            sigaddset(&signals, SIGTERM)
+            pthread_sigmask(SIG_UNBLOCK, &signals, nil)
             for (signalNumber, status) in [(SIGINT, ExitStatus.interrupted), (SIGTERM, .terminated)] {
                 signal(signalNumber, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())

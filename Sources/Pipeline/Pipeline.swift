@@ -1,3 +1,4 @@
+import Attestation
 import Compliance
 import Evidence
 import Foundation
@@ -14,13 +15,17 @@ public struct PipelineOptions: Sendable {
     public var accelerator: AcceleratorProbe.Choice
     /// Overrides the recipe's gate threshold when set.
     public var gate: Severity?
+    /// PKCS#8 PEM Ed25519 key that signs report.dsse.json; nil writes unsigned reports.
+    public var signingKey: String?
     public var console: Console
 
-    public init(home: HallmarkHome, reportsDirectory: String, accelerator: AcceleratorProbe.Choice, gate: Severity?, console: Console) {
+    public init(home: HallmarkHome, reportsDirectory: String, accelerator: AcceleratorProbe.Choice, gate: Severity?,
+                signingKey: String?, console: Console) {
         self.home = home
         self.reportsDirectory = reportsDirectory
         self.accelerator = accelerator
         self.gate = gate
+        self.signingKey = signingKey
         self.console = console
     }
 }
@@ -56,6 +61,7 @@ public struct LoadedRecipe: Sendable {
 public struct TestOutcome: Sendable {
     public var report: AuditReport
     public var reportDirectory: String
+    public var signed: Bool
 
     public var exitStatus: ExitStatus {
         switch report.gate.verdict {
@@ -104,6 +110,8 @@ public struct Pipeline: Sendable {
     /// reboots, collects facts in one round trip, evaluates the policies and writes the evidence.
     public func test(_ loaded: LoadedRecipe, image: ImageArtifacts, buildTimings: [String: Double] = [:]) async throws -> TestOutcome {
         let startedAt = Date()
+        // A bad key must stop the run before the boot, not after it.
+        let signingKey = try options.signingKey.map { try SigningKey(pemFile: $0) }
         let reports = try reportDirectory(for: loaded.recipe, build: image.build)
         var timings = buildTimings
         let controls = loaded.policies.flatMap(\.controls)
@@ -134,17 +142,20 @@ public struct Pipeline: Sendable {
                 if artifact.path == testedDisk.path { artifact.sha256AfterTest = digestAfter }
                 return artifact
             }),
-            host: .init(hostname: ProcessInfo.processInfo.hostName, qemuVersion: session.qemuVersion, accelerator: accelerator.rawValue),
+            host: .init(hostname: ProcessInfo.processInfo.hostName, qemuVersion: session.qemuVersion, accelerator: accelerator.rawValue,
+                        qemuCommandLine: session.qemuCommandLine),
             inputs: loaded.inputFiles, timings: timings, results: results, threshold: threshold,
             startedAt: startedAt, finishedAt: Date(), factsSHA256: Digest.sha256(factsData), forcedVerdict: forced)
         try writeEvidence(report, to: reports)
-        return TestOutcome(report: report, reportDirectory: reports)
+        try sign(report, in: reports, with: signingKey)
+        return TestOutcome(report: report, reportDirectory: reports, signed: signingKey != nil)
     }
 
     struct BootSession: Sendable {
         var facts: Facts
         var qemuVersion: String
         var componentTests: [ControlResult]
+        var qemuCommandLine: String
     }
 
     func bootAndCollect(_ loaded: LoadedRecipe, image: ImageArtifacts, controls: [Control], accelerator: Accelerator,
@@ -169,12 +180,14 @@ public struct Pipeline: Sendable {
         let recipe = loaded.recipe
 
         var phaseTimes: [String: Double] = [:]
+        // Boot time runs from QEMU's launch to the agent's first answer, comparable to a bare launch.
+        let launch = ContinuousClock.now
         let session = try await VirtualMachine.with(configuration) { machine -> BootSession in
             var times: [String: Double] = [:]
-            let (_, bootTime) = try await console.step("boot \(image.reference) (\(accelerator.rawValue))") {
+            _ = try await console.step("boot \(image.reference) (\(accelerator.rawValue))") {
                 _ = try await machine.waitForAgent(timeout: agentTimeout)
             }
-            times["boot"] = bootTime.seconds
+            times["boot"] = (ContinuousClock.now - launch).seconds
 
             let executor = GuestExecutor(machine: machine, rebootTimeout: agentTimeout)
             let (componentTests, testPhaseTime) = try await console.step("run components' test phases in the guest") { () -> [ControlResult] in
@@ -218,7 +231,8 @@ public struct Pipeline: Sendable {
             }
             times["checks"] = checkTime.seconds
             phaseTimes = times
-            return BootSession(facts: facts, qemuVersion: await machine.qemuVersion, componentTests: componentTests)
+            return BootSession(facts: facts, qemuVersion: await machine.qemuVersion, componentTests: componentTests,
+                               qemuCommandLine: configuration.qemuCommand.description)
         }
         timings.merge(phaseTimes) { $1 }
         return session
@@ -234,11 +248,29 @@ public struct Pipeline: Sendable {
         return artifacts
     }
 
+    /// Writes report.dsse.json: an in-toto statement whose subjects are the image's artifacts and
+    /// whose predicate is exactly the report.json just written. Without a key, says so and removes
+    /// any envelope left from an earlier test of the same build, which would no longer match.
+    func sign(_ report: AuditReport, in directory: String, with key: SigningKey?) throws {
+        let envelopePath = directory + "/report.dsse.json"
+        guard let key else {
+            try? FileManager.default.removeItem(atPath: envelopePath)
+            options.console.warning("reports are unsigned: pass --signing-key or set HALLMARK_SIGNING_KEY to sign them")
+            return
+        }
+        let reportJSON = try Data(contentsOf: URL(fileURLWithPath: directory + "/report.json"))
+        let subjects = report.image.artifacts.map { Subject(name: "\(report.image.name)-\(report.image.version)-\(report.image.build)/\($0.role)", sha256: $0.sha256) }
+        let envelope = try Attestation.signReport(reportJSON: reportJSON, subjects: subjects, key: key)
+        try envelope.write(to: URL(fileURLWithPath: envelopePath), options: .atomic)
+        options.console.info("signed report.dsse.json with key \(key.publicKey.keyID.prefix(16))…")
+    }
+
     func writeEvidence(_ report: AuditReport, to directory: String) throws {
         try report.write(to: directory + "/report.json")
         let junit = JUnitExport.report(report, hostname: report.host.hostname)
         try JUnitWriter.write(junit, to: directory + "/junit.xml")
         try MarkdownSummary.render(report).write(toFile: directory + "/summary.md", atomically: true, encoding: .utf8)
+        try HTMLReport.render(report).write(toFile: directory + "/report.html", atomically: true, encoding: .utf8)
     }
 }
 

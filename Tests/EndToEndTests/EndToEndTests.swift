@@ -61,6 +61,12 @@ import Testing
         (try? FileManager.default.contentsOfDirectory(atPath: home + "/run")) ?? []
     }
 
+    /// The documented JSON Schema of report.json, checked with Python's jsonschema.
+    static func validateAgainstReportSchema(_ path: String) async throws {
+        let script = "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])), format_checker=jsonschema.FormatChecker())"
+        _ = try await HostCommand("python3", ["-c", script, root + "/schemas/report.schema.json", path]).output()
+    }
+
     static func validateJUnit(_ path: String) throws {
         for schema in schemas { try XMLSchemaValidator.validate(xmlFile: path, schemaFile: schema) }
     }
@@ -90,10 +96,14 @@ import Testing
         #expect(try await Digest.sha256(fileAt: disk["path"] as! String) == disk["sha256"] as? String)
 
         let directory = try Self.reportDirectory(run, image: "e2e-minimal")
+        try await Self.validateAgainstReportSchema(directory + "/report.json")
         try Self.validateJUnit(directory + "/junit.xml")
         let junit = try String(contentsOfFile: directory + "/junit.xml", encoding: .utf8)
         #expect(junit.components(separatedBy: "<testcase ").count - 1 == 17)
         #expect(!junit.contains("<failure"))
+        let html = try String(contentsOfFile: directory + "/report.html", encoding: .utf8)
+        #expect(html.contains("Gate open"))
+        #expect(!html.contains("http://") && !html.contains("https://"), "report.html must not fetch anything")
         for file in ["facts.json", "summary.md", "console.log", "build.log"] {
             #expect(FileManager.default.fileExists(atPath: directory + "/" + file), "missing \(file)")
         }
@@ -116,8 +126,21 @@ import Testing
         let junit = try String(contentsOfFile: directory + "/junit.xml", encoding: .utf8)
         let failures = junit.components(separatedBy: "<failure ").count - 1
         #expect(failures == 1)
+        // A JUnit reader that CI tools use agrees on the counts.
+        let reader = """
+            import sys, junitparser
+            xml = junitparser.JUnitXml.fromfile(sys.argv[1])
+            print(sum(s.tests for s in xml), sum(s.failures for s in xml), sum(s.errors for s in xml), sum(s.skipped for s in xml))
+            """
+        let counts = try await HostCommand("python3", ["-c", reader, directory + "/junit.xml"]).output()
+        #expect(counts.trimmingCharacters(in: .whitespacesAndNewlines) == "\(controls.count) 1 0 0")
         #expect(junit.contains("name=\"sshd-permit-root-login: SSH root login is disabled\""))
         #expect(junit.range(of: #"<testsuite [^>]*failures="1""#, options: .regularExpression) != nil)
+        // The HTML report shows the verdict and lists the failing control first.
+        let html = try String(contentsOfFile: directory + "/report.html", encoding: .utf8)
+        #expect(html.contains("Gate closed"))
+        let firstRow = try #require(html.range(of: #"data-result="[a-z]+""#, options: .regularExpression))
+        #expect(html[firstRow] == #"data-result="fail""#)
         #expect(Self.leftoverQEMU().isEmpty)
     }
 

@@ -1,0 +1,117 @@
+import Foundation
+import HallmarkSupport
+@testable import Attestation
+
+/// A scratch directory removed by the caller (`defer { scratch.remove() }`).
+struct Scratch {
+    let path: String
+
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-attestation-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    @discardableResult
+    func write(_ name: String, _ data: Data) throws -> String {
+        try data.write(to: URL(fileURLWithPath: file(name)))
+        return file(name)
+    }
+
+    func read(_ name: String) throws -> Data {
+        try Data(contentsOf: URL(fileURLWithPath: file(name)))
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A report.json shaped like Evidence's AuditReport (pretty-printed, sorted keys), with awkward values:
+/// fractional timings, a slash, non-ASCII text, nulls.
+func sampleReport(verdict: String = "pass") -> Data {
+    Data("""
+        {
+          "controls" : [
+            {
+              "evidence" : "PermitRootLogin no\\n",
+              "id" : "sshd-permit-root-login",
+              "message" : "PermitRootLogin is \\"no\\" ✓",
+              "references" : { "cis" : "5.1.20", "nist" : [ "AC-6", "IA-2" ] },
+              "result" : "\(verdict == "pass" ? "pass" : "fail")",
+              "severity" : "high"
+            }
+          ],
+          "counts" : { "fail" : \(verdict == "pass" ? 0 : 1), "pass" : \(verdict == "pass" ? 1 : 0) },
+          "factsSHA256" : null,
+          "finishedAt" : "2024-05-06T07:08:09Z",
+          "gate" : {
+            "summary" : "\(verdict == "pass" ? "gate open: 1 control(s) evaluated" : "gate closed: 1 control(s) failed: sshd-permit-root-login")",
+            "threshold" : "info",
+            "verdict" : "\(verdict)"
+          },
+          "host" : { "accelerator" : "tcg", "hostname" : "builder-1", "qemuVersion" : "7.2.11" },
+          "image" : {
+            "artifacts" : [ { "path" : "/var/lib/hallmark/images/debian-12-minimal/1.0.0-1/disk.qcow2", "role" : "qcow2", "sha256" : "00", "sizeBytes" : 123456789 } ],
+            "build" : 1, "name" : "debian-12-minimal", "version" : "1.0.0"
+          },
+          "inputs" : [ ],
+          "schemaVersion" : "1.0",
+          "startedAt" : "2024-05-06T07:00:00Z",
+          "timings" : { "boot" : 12.345678901234567, "checks" : 0.1, "reboot" : 30 },
+          "tool" : { "name" : "hallmark", "version" : "0.1.0" }
+        }
+        """.utf8)
+}
+
+/// Keys, two artifact files and a signed envelope in a scratch directory.
+struct SignedFixture {
+    let scratch: Scratch
+    let keys: KeyFiles
+    let envelopePath: String
+    let artifacts: [String]
+
+    init(verdict: String = "pass") async throws {
+        scratch = try Scratch()
+        keys = try KeyFiles.generate(in: scratch.file("keys"))
+        let disk = try scratch.write("disk.qcow2", Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
+        let raw = try scratch.write("disk.raw", Data(repeating: 0xAB, count: 8192))
+        artifacts = [disk, raw]
+        var subjects: [Subject] = []
+        for (name, path) in [("disk.qcow2", disk), ("disk.raw", raw)] {
+            subjects.append(Subject(name: name, sha256: try await HallmarkSupport.Digest.sha256(fileAt: path)))
+        }
+        let envelope = try Attestation.signReport(
+            reportJSON: sampleReport(verdict: verdict), subjects: subjects, privateKeyPEMPath: keys.privateKeyPath)
+        envelopePath = try scratch.write("report.dsse.json", envelope)
+    }
+
+    var envelope: Data { get throws { try scratch.read("report.dsse.json") } }
+
+    func verify(_ envelope: Data? = nil, artifacts: [String]? = nil) async throws -> VerificationResult {
+        try await Attestation.verify(
+            envelope: envelope ?? self.envelope, publicKeyPEMPath: keys.publicKeyPath, artifacts: artifacts ?? self.artifacts)
+    }
+}
+
+/// The envelope's JSON as a dictionary, changed by `change`, serialized again.
+func editEnvelope(_ envelope: Data, _ change: (inout [String: Any]) throws -> Void) throws -> Data {
+    var object = try JSONSerialization.jsonObject(with: envelope) as! [String: Any]
+    try change(&object)
+    return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+}
+
+/// Flips the low bit of one byte of base64-encoded data and re-encodes it.
+func flipByte(inBase64 text: String, at index: Int) -> String {
+    var data = Data(base64Encoded: text)!
+    data[data.startIndex + index] ^= 0x01
+    return data.base64EncodedString()
+}
+
+/// Runs a command and reports its exit status and combined output instead of throwing on failure.
+func run(_ executable: String, _ arguments: [String]) async throws -> (status: Termination, output: String) {
+    let log = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-attestation-\(UUID().uuidString).out").path
+    defer { try? FileManager.default.removeItem(atPath: log) }
+    let child = try ChildProcess.spawn(HostCommand(executable, arguments), outputPath: log)
+    let status = await child.wait()
+    return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+}

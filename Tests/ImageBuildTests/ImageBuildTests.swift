@@ -1,0 +1,139 @@
+import Foundation
+@testable import HallmarkModel
+import HallmarkSupport
+@testable import ImageBuild
+import Testing
+
+/// Runs step scripts with the host's bash inside a scratch directory: the same scripts the chroot
+/// and the guest run, without either.
+struct LocalBash: StepExecutor {
+    func run(bashScript: String, timeout: Duration) async throws -> StepOutput {
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("step-\(UUID().uuidString).sh").path
+        try bashScript.write(toFile: script, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: script) }
+        let child = try ChildProcess.spawn(HostCommand("/bin/bash", [script]), outputPath: script + ".out")
+        defer { try? FileManager.default.removeItem(atPath: script + ".out") }
+        let status = await child.wait()
+        let output = (try? String(contentsOfFile: script + ".out", encoding: .utf8)) ?? ""
+        guard case .exited(let code) = status else { return StepOutput(exitCode: 128, stdout: output, stderr: "") }
+        return StepOutput(exitCode: code, stdout: output, stderr: "")
+    }
+
+    func reboot() async throws {}
+}
+
+func loadComponent(_ yaml: String) throws -> Component {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("component-\(UUID().uuidString).yaml").path
+    try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try Component.load(path: path)
+}
+
+@Suite struct ImageBuildTests {
+    @Test func mmdebstrapArgvIsDeterministic() {
+        let parent = Recipe.DebianParent(suite: "bookworm", packages: ["openssh-server", "udev", "openssh-server"], mirror: nil, variant: "minbase")
+        #expect(ParentCache.mmdebstrapCommand(for: parent, output: "/c/p.tar").argv == [
+            "mmdebstrap", "--variant=minbase", "--format=tar", "--architectures=amd64", "--include=openssh-server,udev", "bookworm", "/c/p.tar",
+        ])
+        // Package order and duplicates do not change what is bootstrapped, so they do not change the cache key.
+        var reordered = parent
+        reordered.packages = ["udev", "openssh-server"]
+        #expect(ParentCache.key(for: parent) == ParentCache.key(for: reordered))
+        var otherSuite = parent
+        otherSuite.suite = "trixie"
+        #expect(ParentCache.key(for: parent) != ParentCache.key(for: otherSuite))
+    }
+
+    @Test func diskCommandsUseNoLoopMounts() {
+        #expect(ImageBuilder.mkfsCommand(rootfs: "/w/rootfs", image: "/w/disk.raw", sizeBytes: 1 << 30).argv
+            == ["mkfs.ext4", "-q", "-F", "-L", "hallmark-root", "-d", "/w/rootfs", "/w/disk.raw", "1048576k"])
+        #expect(ImageBuilder.qcow2Command(raw: "/w/disk.raw", qcow2: "/w/disk.qcow2").argv
+            == ["qemu-img", "convert", "-f", "raw", "-O", "qcow2", "/w/disk.raw", "/w/disk.qcow2"])
+    }
+
+    @Test func chrootRunsInAPrivateMountNamespace() {
+        let argv = ChrootExecutor.command(root: "/w/rootfs").argv
+        #expect(Array(argv.prefix(4)) == ["unshare", "--mount", "--propagation", "private"])
+        #expect(argv.last == "/w/rootfs")
+    }
+
+    @Test func templatesSubstituteAndRejectUnknownNames() throws {
+        let location = SourceLocation(file: "c.yaml", line: 3, column: 5)
+        #expect(try Template.render("PermitRootLogin {{ PermitRootLogin }}", variables: ["PermitRootLogin": "no"], at: location) == "PermitRootLogin no")
+        let error = try #require(throws: HallmarkError.self) { try Template.render("{{ Missing }}", variables: [:], at: location) }
+        #expect(error.location == location)
+        #expect(error.message.contains("unknown variable '{{ Missing }}'"))
+    }
+
+    @Test func stepsRunWithParametersOutputsAndRetries() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("steps-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let component = try loadComponent("""
+            name: demo
+            schemaVersion: 1.0
+            parameters:
+              - Word: {type: string, default: hello}
+            constants:
+              - Dir: {type: string, value: \(directory)}
+            phases:
+              - name: build
+                steps:
+                  - name: Write
+                    action: CreateFile
+                    inputs:
+                      - path: "{{ Dir }}/a/file.txt"
+                        content: "{{ Word }} 'quoted' $HOME"
+                        permissions: "0600"
+                  - name: Read
+                    action: ExecuteBash
+                    inputs:
+                      commands: ["cat {{ Dir }}/a/file.txt"]
+                  - name: Chain
+                    action: ExecuteBash
+                    inputs:
+                      commands: ["echo '{{ build.Read.outputs.stdout }}' > {{ Dir }}/chained.txt"]
+                  - name: FlakyOnce
+                    action: ExecuteBash
+                    maxAttempts: 3
+                    inputs:
+                      commands: ["if [ ! -e {{ Dir }}/tried ]; then touch {{ Dir }}/tried; exit 7; fi"]
+            """)
+        var outputs: [String: String] = [:]
+        let records = try await ComponentRunner(component: component, parameters: ["Word": "bonjour"], log: { _ in })
+            .run(.build, on: LocalBash(), outputs: &outputs)
+        #expect(try String(contentsOfFile: directory + "/a/file.txt", encoding: .utf8) == "bonjour 'quoted' $HOME")
+        let mode = try FileManager.default.attributesOfItem(atPath: directory + "/a/file.txt")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try String(contentsOfFile: directory + "/chained.txt", encoding: .utf8) == "bonjour 'quoted' $HOME\n")
+        #expect(records.map(\.attempts) == [1, 1, 1, 2])
+    }
+
+    @Test func failingStepAbortsWithItsPosition() async throws {
+        let component = try loadComponent("""
+            name: broken
+            schemaVersion: 1.0
+            phases:
+              - name: build
+                steps:
+                  - name: Fails
+                    action: ExecuteBash
+                    inputs:
+                      commands: ["echo doomed >&2", "exit 3"]
+                  - name: NeverRuns
+                    action: ExecuteBash
+                    inputs:
+                      commands: ["exit 0"]
+            """)
+        var outputs: [String: String] = [:]
+        let failure = try await #require(throws: ComponentStepFailure.self) {
+            try await ComponentRunner(component: component, parameters: [:], log: { _ in }).run(.build, on: LocalBash(), outputs: &outputs)
+        }
+        #expect(failure.message.contains("step 'Fails' failed with exit code 3"))
+        #expect(failure.location.line == 6)
+    }
+
+    @Test func unknownRecipeParameterIsRejected() throws {
+        let component = try loadComponent("name: c\nschemaVersion: 1.0\nphases:\n  - name: build\n    steps:\n      - name: S\n        action: ExecuteBash\n        inputs: {commands: [true]}\n")
+        #expect(throws: HallmarkError.self) { try ComponentRunner(component: component, parameters: ["Typo": "x"], log: { _ in }).variables() }
+    }
+}
