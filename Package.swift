@@ -18,7 +18,7 @@ let package = Package(
 
         // Command definitions (ArgumentParser), exit codes, progress output.
         .target(name: "HallmarkCLI", dependencies: [
-            "Pipeline", "HallmarkModel", "Compliance", "Evidence", "VirtualMachine", "Attestation",
+            "Pipeline", "HallmarkModel", "Compliance", "Evidence", "VirtualMachine", "JUnitXML", "Attestation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -57,7 +57,7 @@ let package = Package(
 
         // Chains build → boot → facts → evaluate → report.
         .target(name: "Pipeline", dependencies: [
-            "HallmarkModel", "ImageBuild", "VirtualMachine", "Compliance", "Evidence", "HallmarkSupport", "Attestation",
+            "HallmarkModel", "ImageBuild", "VirtualMachine", "Compliance", "Evidence", "HallmarkSupport", "Attestation", "JUnitXML",
         ]),
 
         .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel"]),

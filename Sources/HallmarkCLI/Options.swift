@@ -2,11 +2,17 @@ import ArgumentParser
 import Foundation
 import HallmarkModel
 import HallmarkSupport
+import JUnitXML
 import Pipeline
 import VirtualMachine
 
 extension AcceleratorProbe.Choice: ExpressibleByArgument {}
 extension Severity: ExpressibleByArgument {}
+
+/// `--junit standard|rich`.
+enum JUnitChoice: String, ExpressibleByArgument, CaseIterable {
+    case standard, rich
+}
 
 /// Options every stage that boots or reports takes.
 struct StageOptions: ParsableArguments {
@@ -22,14 +28,19 @@ struct StageOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Ed25519 private key (PKCS#8 PEM) that signs report.dsse.json (default: $HALLMARK_SIGNING_KEY).", valueName: "PATH"))
     var signingKey: String?
 
+    @Option(help: "JUnit flavour: standard (valid against the Ant and Jenkins schemas) or rich (adds each control's policy file, line, CIS id, severity and waiver as testcase properties).")
+    var junit: JUnitChoice = .standard
+
     @Flag(name: .shortAndLong, help: "Print only warnings, errors and the verdict.")
     var quiet = false
 
     func pipelineOptions() -> PipelineOptions {
         let key = signingKey ?? ProcessInfo.processInfo.environment["HALLMARK_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        return PipelineOptions(
+        var options = PipelineOptions(
             home: .fromEnvironment(), reportsDirectory: absolutePath(reportsDirectory), accelerator: accel, gate: gate,
             signingKey: key.map(absolutePath), console: Console(quiet: quiet))
+        options.junitFlavour = junit == .rich ? .rich : .standard
+        return options
     }
 }
 

@@ -17,6 +17,8 @@ public struct PipelineOptions: Sendable {
     public var gate: Severity?
     /// PKCS#8 PEM Ed25519 key that signs report.dsse.json; nil writes unsigned reports.
     public var signingKey: String?
+    /// `standard` validates against both JUnit schemas; `rich` adds per-testcase properties and file/line.
+    public var junitFlavour: JUnitFlavour = .standard
     public var console: Console
 
     public init(home: HallmarkHome, reportsDirectory: String, accelerator: AcceleratorProbe.Choice, gate: Severity?,
@@ -268,7 +270,7 @@ public struct Pipeline: Sendable {
     func writeEvidence(_ report: AuditReport, to directory: String) throws {
         try report.write(to: directory + "/report.json")
         let junit = JUnitExport.report(report, hostname: report.host.hostname)
-        try JUnitWriter.write(junit, to: directory + "/junit.xml")
+        try JUnitWriter.write(junit, to: directory + "/junit.xml", flavour: options.junitFlavour)
         try MarkdownSummary.render(report).write(toFile: directory + "/summary.md", atomically: true, encoding: .utf8)
         try HTMLReport.render(report).write(toFile: directory + "/report.html", atomically: true, encoding: .utf8)
     }

@@ -21,11 +21,11 @@ import Testing
     }
 
     /// Runs the hallmark binary with output to a file; `whileRunning` may act on the live process.
-    static func hallmark(_ arguments: [String], reports: String,
+    static func hallmark(_ arguments: [String], reports: String, passReports: Bool = true,
                          whileRunning: (@Sendable (ChildProcess, String) async throws -> Void)? = nil) async throws -> Run {
         try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
-        let log = reports + "/hallmark.out"
-        let command = HostCommand(hallmark, arguments + ["--reports", reports], environment: ["HALLMARK_HOME": home])
+        let log = reports + "/hallmark-\(arguments[0]).out"
+        let command = HostCommand(hallmark, arguments + (passReports ? ["--reports", reports] : []), environment: ["HALLMARK_HOME": home])
         let child = try ChildProcess.spawn(command, outputPath: log)
         if let whileRunning { try await whileRunning(child, log) }
         let status = await child.wait()
@@ -71,10 +71,15 @@ import Testing
         for schema in schemas { try XMLSchemaValidator.validate(xmlFile: path, schemaFile: schema) }
     }
 
-    @Test func defaultRecipePassesItsGate() async throws {
-        let run = try await Self.hallmark(["run", Self.root + "/Tests/Fixtures/minimal.yaml"], reports: Self.scratchReports())
+    @Test func defaultRecipePassesItsGateWithSignedEvidence() async throws {
+        let reports = Self.scratchReports()
+        let keys = try await Self.hallmark(["key", "generate", "--out", reports + "/keys"], reports: reports, passReports: false)
+        try #require(keys.status == .exited(0), "\(keys.output)")
+        let run = try await Self.hallmark(
+            ["run", Self.root + "/Tests/Fixtures/minimal.yaml", "--signing-key", reports + "/keys/hallmark.key"], reports: reports)
         #expect(run.status == .exited(0), "\(run.output)")
         #expect(run.output.contains("gate open"))
+        #expect(!run.output.contains("BEGIN PRIVATE KEY"))
 
         let report = try Self.report(run, image: "e2e-minimal")
         let gate = try #require(report["gate"] as? [String: Any])
@@ -97,6 +102,17 @@ import Testing
 
         let directory = try Self.reportDirectory(run, image: "e2e-minimal")
         try await Self.validateAgainstReportSchema(directory + "/report.json")
+
+        // The envelope covers the image that was tested, and only that image.
+        let verify = try await Self.hallmark(
+            ["verify", directory + "/report.dsse.json", "--key", reports + "/keys/hallmark.pub", "--artifact", disk["path"] as! String],
+            reports: reports, passReports: false)
+        #expect(verify.status == .exited(0), "\(verify.output)")
+        let wrongArtifact = try await Self.hallmark(
+            ["verify", directory + "/report.dsse.json", "--key", reports + "/keys/hallmark.pub", "--artifact", directory + "/junit.xml"],
+            reports: reports, passReports: false)
+        #expect(wrongArtifact.status == .exited(1))
+        #expect(wrongArtifact.output.contains("verification failed: artifact"), "\(wrongArtifact.output)")
         try Self.validateJUnit(directory + "/junit.xml")
         let junit = try String(contentsOfFile: directory + "/junit.xml", encoding: .utf8)
         #expect(junit.components(separatedBy: "<testcase ").count - 1 == 17)
@@ -104,7 +120,7 @@ import Testing
         let html = try String(contentsOfFile: directory + "/report.html", encoding: .utf8)
         #expect(html.contains("Gate open"))
         #expect(!html.contains("http://") && !html.contains("https://"), "report.html must not fetch anything")
-        for file in ["facts.json", "summary.md", "console.log", "build.log"] {
+        for file in ["facts.json", "summary.md", "console.log", "build.log", "report.dsse.json"] {
             #expect(FileManager.default.fileExists(atPath: directory + "/" + file), "missing \(file)")
         }
         #expect(Self.leftoverQEMU().isEmpty)
@@ -114,6 +130,8 @@ import Testing
     @Test func rootLoginClosesTheGateOnExactlyThatControl() async throws {
         let run = try await Self.hallmark(["run", Self.root + "/Tests/Fixtures/root-login.yaml"], reports: Self.scratchReports())
         #expect(run.status == .exited(1), "\(run.output)")
+        // Without a key the reports are written, and Hallmark says they are unsigned.
+        #expect(run.output.contains("reports are unsigned"))
 
         let report = try Self.report(run, image: "e2e-root-login")
         #expect((report["gate"] as? [String: Any])?["verdict"] as? String == "fail")
@@ -122,6 +140,7 @@ import Testing
         #expect(failing == ["sshd-permit-root-login"])
 
         let directory = try Self.reportDirectory(run, image: "e2e-root-login")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/report.dsse.json"))
         try Self.validateJUnit(directory + "/junit.xml")
         let junit = try String(contentsOfFile: directory + "/junit.xml", encoding: .utf8)
         let failures = junit.components(separatedBy: "<failure ").count - 1
