@@ -16,6 +16,21 @@ public struct ControlResult: Sendable {
     public var message: String
     /// An excerpt of the raw facts behind the result.
     public var evidence: String
+    /// The waiver that applied (or expired): mode, expiry, justification, where it is written.
+    public var waiver: String?
+    /// For a control waived in `run` mode: what the evaluation said before the waiver applied.
+    public var originalStatus: ResultStatus?
+
+    public init(control: Control, policyID: String, status: ResultStatus, message: String, evidence: String,
+                waiver: String? = nil, originalStatus: ResultStatus? = nil) {
+        self.control = control
+        self.policyID = policyID
+        self.status = status
+        self.message = message
+        self.evidence = evidence
+        self.waiver = waiver
+        self.originalStatus = originalStatus
+    }
 }
 
 /// The gate's decision over a set of results.
@@ -45,10 +60,40 @@ public enum Evaluator {
     }
 
     public static func evaluate(_ policy: Policy, facts: Facts) -> [ControlResult] {
-        policy.controls.map { control in
-            let (status, message, evidence) = evaluate(control.check, facts: facts)
-            return ControlResult(control: control, policyID: policy.id, status: status, message: message, evidence: evidence)
+        policy.controls.map { evaluate($0, policyID: policy.id, facts: facts) }
+    }
+
+    /// Evaluates the policy with its waivers applied: controls under an unexpired `skip` waiver are
+    /// not evaluated at all; every waiver is then applied as `applyWaivers` describes.
+    public static func evaluate(_ policy: Policy, facts: Facts, waivers: Waivers, today: Date) -> [ControlResult] {
+        let skipped = waivers.skipped(on: today)
+        let results = policy.controls.map { control in
+            skipped.contains(control.id)
+                ? ControlResult(control: control, policyID: policy.id, status: .notchecked, message: "not evaluated (waived)", evidence: "")
+                : evaluate(control, policyID: policy.id, facts: facts)
         }
+        return applyWaivers(results, waivers, today: today)
+    }
+
+    /// One control: its `only_if` precondition first (not holding → notapplicable), then its check.
+    /// A failing control of severity `info` is `informational`.
+    public static func evaluate(_ control: Control, policyID: String, facts: Facts) -> ControlResult {
+        if let condition = control.onlyIf {
+            let (status, message, evidence) = evaluate(condition, facts: facts)
+            switch status {
+            case .pass:
+                break
+            case .fail, .informational, .notapplicable:
+                return ControlResult(control: control, policyID: policyID, status: .notapplicable,
+                                     message: "not applicable: only_if does not hold (\(message))", evidence: evidence)
+            case .error, .notchecked, .waived:
+                return ControlResult(control: control, policyID: policyID, status: status == .error ? .error : .notchecked,
+                                     message: "only_if could not be evaluated: \(message)", evidence: evidence)
+            }
+        }
+        var (status, message, evidence) = evaluate(control.check, facts: facts)
+        if status == .fail && control.severity == .info { status = .informational }
+        return ControlResult(control: control, policyID: policyID, status: status, message: message, evidence: evidence)
     }
 
     public static func verdict(_ results: [ControlResult], threshold: Severity) -> Verdict {
@@ -58,44 +103,86 @@ public enum Evaluator {
         return .pass
     }
 
+    // MARK: Waivers
+
+    /// Applies waivers on the host, after evaluation. An unexpired waiver makes the result `waived`:
+    /// in `skip` mode the evaluation is discarded; in `run` mode the original status, message and
+    /// evidence are kept (`originalStatus`, message, evidence). An expired waiver changes nothing but
+    /// the message, which says "waiver expired on …". Results of controls without a waiver are unchanged.
+    public static func applyWaivers(_ results: [ControlResult], _ waivers: Waivers, today: Date) -> [ControlResult] {
+        applyWaivers(results, waivers.waivers, today: today)
+    }
+
+    public static func applyWaivers(_ results: [ControlResult], _ waivers: [Waiver], today: Date) -> [ControlResult] {
+        results.map { result in
+            guard let waiver = waivers.first(where: { $0.controlID == result.control.id }) else { return result }
+            var waived = result
+            let until = waiver.expires.map { "until \($0)" } ?? "without expiry"
+            if waiver.isExpired(on: today) {
+                waived.waiver = "expired on \(waiver.expires!) (\(waiver.mode.rawValue), \(waiver.location)): \(waiver.justification)"
+                waived.message = "waiver expired on \(waiver.expires!), so it no longer applies; \(result.message)"
+                return waived
+            }
+            waived.status = .waived
+            waived.waiver = "\(waiver.mode.rawValue) \(until) (\(waiver.location)): \(waiver.justification)"
+            switch waiver.mode {
+            case .skip:
+                waived.message = "waived \(until), not evaluated: \(waiver.justification)"
+                waived.evidence = ""
+                waived.originalStatus = nil
+            case .run:
+                waived.originalStatus = result.status
+                waived.message = "waived \(until): \(waiver.justification); evaluated: \(result.status.rawValue) (\(result.message))"
+            }
+            return waived
+        }
+    }
+
+    // MARK: Checks
+
     typealias Outcome = (ResultStatus, String, String)
+
+    static func notCollected(_ probe: Probe, facts: Facts) -> String {
+        facts.source == .rootfs && probe.runtime
+            ? "runtime-only: '\(probe.key)' cannot be observed in an unpacked root filesystem"
+            : "no fact '\(probe.key)' was collected"
+    }
 
     static func evaluate(_ check: Check, facts: Facts) -> Outcome {
         switch check {
-        case .reboot: return evaluateReboot(facts.reboot)
+        case .reboot:
+            if facts.reboot == nil && facts.source == .rootfs {
+                return (.notchecked, "runtime-only: a reboot cannot be tested on an unpacked root filesystem", "")
+            }
+            return evaluateReboot(facts.reboot)
+        case .sysctl(let sysctl): return evaluateSysctl(sysctl, facts: facts)
+        case .kernelModule(let module): return evaluateKernelModule(module, facts: facts)
         default: break
         }
         let probes = Collector.requiredProbes(check)
         if let missing = probes.first(where: { facts.probes[$0.key] == nil }) {
-            return (.notchecked, "no fact '\(missing.key)' was collected", "")
+            return (.notchecked, notCollected(missing, facts: facts), "")
         }
         let output = { (key: String) in facts.probes[key]! }
         switch check {
         case .file(let file): return evaluateFile(file, output: output)
         case .package(let package): return evaluatePackage(package, output: output(Collector.packages.key))
         case .service(let service): return evaluateService(service, output: output("service:\(service.name)"))
-        case .sysctl(let sysctl):
-            let fact = output("sysctl:\(sysctl.key)")
-            guard fact.exitCode == 0 else { return (.error, "sysctl \(sysctl.key) cannot be read", excerpt(fact.stderr)) }
-            let value = normalizeWhitespace(fact.stdout)
-            return match(sysctl.value, value) ? (.pass, "\(sysctl.key) = \(value)", "\(sysctl.key) = \(value)")
-                : (.fail, "\(sysctl.key) is \(value); expected a value that \(sysctl.value)", "\(sysctl.key) = \(value)")
-        case .sshd(let sshd): return evaluateSshd(sshd, output: output("sshd"))
-        case .accounts(let accounts):
-            return evaluateAccounts(accounts, passwd: output("passwd"), emptyPasswords: output("shadow-empty-passwords"))
-        case .find(let find):
-            let fact = output("world-writable:\(find.paths.joined(separator: ","))")
-            let files = lines(fact.stdout)
-            return files.isEmpty ? (.pass, "no world-writable files under \(find.paths.joined(separator: ", "))", "")
-                : (.fail, "\(files.count) world-writable file(s) under \(find.paths.joined(separator: ", "))", excerpt(files.joined(separator: "\n")))
+        case .sshd(let sshd): return evaluateSshd(sshd, output: output(Collector.sshd.key))
+        case .accounts(let accounts): return evaluateAccounts(accounts, facts: facts)
+        case .find(let find): return evaluateFind(find, output: output)
+        case .mount(let mount): return evaluateMount(mount, output: output(Collector.mounts.key))
+        case .port(let port): return evaluatePort(port, output: output(Collector.sockets.key))
+        case .user(let user): return evaluateUser(user, passwd: output(Collector.passwd.key))
+        case .group(let group): return evaluateGroup(group, groups: output(Collector.group.key))
         case .bootHealth:
             let fact = output("failed-units")
             let failed = lines(fact.stdout)
-            let state = normalizeWhitespace(output(Collector.systemState.key).stdout)
+            let state = facts.probes[Collector.systemState.key].map { normalizeWhitespace($0.stdout) } ?? "unknown"
             return failed.isEmpty ? (.pass, "no failed units (system state: \(state))", "systemctl --failed: (empty); state: \(state)")
                 : (.fail, "\(failed.count) failed unit(s)", excerpt(failed.joined(separator: "\n")))
         case .command(let command): return evaluateCommand(command, output: output("command:\(command.run)"))
-        case .reboot: fatalError("handled above")
+        case .reboot, .sysctl, .kernelModule: fatalError("handled above")
         }
     }
 
@@ -142,7 +229,12 @@ public enum Evaluator {
         let installed = fields.count >= 3 && fields[1].hasPrefix("ii")
         let evidence = installed ? "\(package.name) \(fields[2]) installed" : "\(package.name) not installed"
         switch (package.installed, installed) {
-        case (true, true): return (.pass, evidence, evidence)
+        case (true, true):
+            guard let constraint = package.version else { return (.pass, evidence, evidence) }
+            guard let version = DebianVersion(fields[2]) else { return (.error, "cannot parse the installed version '\(fields[2])'", evidence) }
+            return constraint.isSatisfied(by: version)
+                ? (.pass, "\(package.name) \(version) satisfies \(constraint)", evidence)
+                : (.fail, "\(package.name) \(version) does not satisfy \(constraint)", evidence)
         case (false, false): return (.pass, evidence, evidence)
         case (true, false): return (.fail, "\(package.name) is not installed but must be", evidence)
         case (false, true): return (.fail, "\(package.name) is installed but must not be", evidence)
@@ -167,6 +259,80 @@ public enum Evaluator {
         return problems.isEmpty ? (.pass, evidence, evidence) : (.fail, "\(service.name) is " + problems.joined(separator: " and "), evidence)
     }
 
+    /// Live value (`/proc/sys`) and/or persisted value (the configuration files, last one wins).
+    /// A part whose fact was not collected (the live value in a root filesystem) is noted, not failed.
+    static func evaluateSysctl(_ sysctl: SysctlCheck, facts: Facts) -> Outcome {
+        var problems: [String] = [], evidence: [String] = [], notes: [String] = []
+        var checked = 0
+        if sysctl.live {
+            let probe = Collector.liveSysctl(sysctl.key)
+            if let fact = facts.probes[probe.key] {
+                checked += 1
+                guard fact.exitCode == 0 else { return (.error, "sysctl \(sysctl.key) cannot be read", excerpt(fact.stderr)) }
+                let value = normalizeWhitespace(fact.stdout)
+                evidence.append("\(sysctl.key) = \(value)")
+                if !match(sysctl.value, value) { problems.append("\(sysctl.key) is \(value); expected a value that \(sysctl.value)") }
+            } else {
+                notes.append(facts.source == .rootfs ? "the live value is not observable in a root filesystem" : "no fact '\(probe.key)' was collected")
+            }
+        }
+        if sysctl.persisted {
+            if let fact = facts.probes[Collector.sysctlConfiguration.key] {
+                checked += 1
+                if let (value, file) = persistedSysctl(sysctl.key, in: fact.stdout) {
+                    evidence.append("persisted: \(sysctl.key) = \(value) (\(file))")
+                    if !match(sysctl.value, value) {
+                        problems.append("\(file) sets \(sysctl.key) = \(value); expected a value that \(sysctl.value)")
+                    }
+                } else {
+                    evidence.append("persisted: \(sysctl.key) is not set in any sysctl configuration file")
+                    problems.append("\(sysctl.key) is not set in /etc/sysctl.conf or any sysctl.d file")
+                }
+            } else {
+                notes.append(notCollected(Collector.sysctlConfiguration, facts: facts))
+            }
+        }
+        guard checked > 0 else { return (.notchecked, notes.joined(separator: "; "), "") }
+        let note = notes.isEmpty ? "" : " (not checked: \(notes.joined(separator: "; ")))"
+        return problems.isEmpty ? (.pass, evidence.joined(separator: "; ") + note, evidence.joined(separator: "\n"))
+            : (.fail, problems.joined(separator: "; ") + note, evidence.joined(separator: "\n"))
+    }
+
+    /// The value `key` ends up with after systemd-sysctl / `sysctl --system` read every file: the
+    /// first file of each name in directory order, applied by file name, then /etc/sysctl.conf.
+    static func persistedSysctl(_ key: String, in listing: String) -> (value: String, file: String)? {
+        var sections: [(path: String, lines: [Substring])] = []
+        for line in listing.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("==> ") {
+                sections.append((String(line.dropFirst(4)), []))
+            } else if !sections.isEmpty {
+                sections[sections.count - 1].lines.append(line)
+            }
+        }
+        var byName: [String: (path: String, lines: [Substring])] = [:]
+        var sysctlConf: (path: String, lines: [Substring])?
+        for section in sections {
+            if section.path == "/etc/sysctl.conf" { sysctlConf = section; continue }
+            let name = (section.path as NSString).lastPathComponent
+            if byName[name] == nil { byName[name] = section }
+        }
+        let ordered = byName.keys.sorted().map { byName[$0]! } + (sysctlConf.map { [$0] } ?? [])
+        var result: (String, String)?
+        for section in ordered {
+            for rawLine in section.lines {
+                var line = rawLine.trimmingCharacters(in: .whitespaces)
+                if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+                if line.hasPrefix("-") { line.removeFirst() }
+                let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2 else { continue }
+                if parts[0].replacingOccurrences(of: "/", with: ".") == key {
+                    result = (normalizeWhitespace(parts[1]), section.path)
+                }
+            }
+        }
+        return result
+    }
+
     static func evaluateSshd(_ sshd: SshdCheck, output: ProbeOutput) -> Outcome {
         guard output.exitCode == 0 else { return (.error, "sshd -T failed (exit \(output.exitCode))", excerpt(output.stderr + output.stdout)) }
         let values = lines(output.stdout).compactMap { line -> String? in
@@ -179,26 +345,316 @@ public enum Evaluator {
             : (.fail, "\(sshd.setting) is '\(value)'; expected a value that \(sshd.value)", evidence)
     }
 
-    static func evaluateAccounts(_ accounts: AccountsCheck, passwd: ProbeOutput, emptyPasswords: ProbeOutput) -> Outcome {
+    // MARK: Accounts
+
+    struct PasswdEntry {
+        var name: String, password: String, uid: String, gid: String, home: String, shell: String
+    }
+
+    struct GroupEntry {
+        var name: String, gid: String, members: String
+    }
+
+    static func passwdEntries(_ text: String) -> [PasswdEntry] {
+        lines(text).compactMap { line in
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count >= 7 else { return nil }
+            return PasswdEntry(name: fields[0], password: fields[1], uid: fields[2], gid: fields[3], home: fields[5], shell: fields[6])
+        }
+    }
+
+    static func groupEntries(_ text: String) -> [GroupEntry] {
+        lines(text).compactMap { line in
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count >= 4 else { return nil }
+            return GroupEntry(name: fields[0], gid: fields[2], members: fields[3])
+        }
+    }
+
+    /// "1000 (alice, bob)" for every value held by more than one entry.
+    static func duplicates(_ pairs: [(value: String, owner: String)]) -> [String] {
+        var owners: [String: [String]] = [:], order: [String] = []
+        for pair in pairs {
+            if owners[pair.value] == nil { order.append(pair.value) }
+            owners[pair.value, default: []].append(pair.owner)
+        }
+        return order.filter { owners[$0]!.count > 1 }.map { "\($0) (\(owners[$0]!.joined(separator: ", ")))" }
+    }
+
+    static func evaluateAccounts(_ accounts: AccountsCheck, facts: Facts) -> Outcome {
         var problems: [String] = [], evidence: [String] = []
+        var users: [PasswdEntry] = [], groups: [GroupEntry] = []
+        if accounts.readsPasswd {
+            let passwd = facts.probes[Collector.passwd.key]!
+            guard passwd.exitCode == 0 else { return (.error, "cannot read /etc/passwd", excerpt(passwd.stderr)) }
+            users = passwdEntries(passwd.stdout)
+        }
+        if accounts.readsGroup {
+            let group = facts.probes[Collector.group.key]!
+            guard group.exitCode == 0 else { return (.error, "cannot read /etc/group", excerpt(group.stderr)) }
+            groups = groupEntries(group.stdout)
+        }
         if accounts.noEmptyPasswords {
+            let emptyPasswords = facts.probes[Collector.emptyPasswords.key]!
             guard emptyPasswords.exitCode == 0 else { return (.error, "cannot read /etc/shadow", excerpt(emptyPasswords.stderr)) }
-            let users = lines(emptyPasswords.stdout)
-            if !users.isEmpty { problems.append("accounts with an empty password: \(users.joined(separator: ", "))") }
-            evidence.append("empty password fields: \(users.isEmpty ? "none" : users.joined(separator: ", "))")
+            let names = lines(emptyPasswords.stdout)
+            if !names.isEmpty { problems.append("accounts with an empty password: \(names.joined(separator: ", "))") }
+            evidence.append("empty password fields: \(names.isEmpty ? "none" : names.joined(separator: ", "))")
         }
         if let allowed = accounts.uidZero {
-            guard passwd.exitCode == 0 else { return (.error, "cannot read /etc/passwd", excerpt(passwd.stderr)) }
-            let uidZero = lines(passwd.stdout).compactMap { line -> String? in
-                let fields = line.split(separator: ":", omittingEmptySubsequences: false)
-                return fields.count > 2 && fields[2] == "0" ? String(fields[0]) : nil
-            }
+            let uidZero = users.filter { $0.uid == "0" }.map(\.name)
             let extra = uidZero.filter { !allowed.contains($0) }
             if !extra.isEmpty { problems.append("uid 0 is also held by: \(extra.joined(separator: ", "))") }
             evidence.append("uid 0: \(uidZero.joined(separator: ", "))")
         }
+        if let allowed = accounts.gidZero {
+            let gidZero = users.filter { $0.gid == "0" }.map(\.name)
+            let extra = gidZero.filter { !allowed.contains($0) }
+            if !extra.isEmpty { problems.append("primary gid 0 is also held by: \(extra.joined(separator: ", "))") }
+            evidence.append("primary gid 0: \(gidZero.joined(separator: ", "))")
+        }
+        let uniqueness: [(Bool, String, [(value: String, owner: String)])] = [
+            (accounts.uniqueUIDs, "duplicate uids", users.map { ($0.uid, $0.name) }),
+            (accounts.uniqueUserNames, "duplicate user names", users.map { ($0.name, "uid \($0.uid)") }),
+            (accounts.uniqueGIDs, "duplicate gids", groups.map { ($0.gid, $0.name) }),
+            (accounts.uniqueGroupNames, "duplicate group names", groups.map { ($0.name, "gid \($0.gid)") }),
+        ]
+        for (wanted, label, pairs) in uniqueness where wanted {
+            let found = duplicates(pairs)
+            if !found.isEmpty { problems.append("\(label): \(found.joined(separator: "; "))") }
+            evidence.append("\(label): \(found.isEmpty ? "none" : found.joined(separator: "; "))")
+        }
+        if accounts.shadowedPasswords {
+            let unshadowed = users.filter { $0.password != "x" }.map(\.name)
+            if !unshadowed.isEmpty { problems.append("passwords not in /etc/shadow: \(unshadowed.joined(separator: ", "))") }
+            evidence.append("unshadowed: \(unshadowed.isEmpty ? "none" : unshadowed.joined(separator: ", "))")
+        }
+        if accounts.groupsExist {
+            let gids = Set(groups.map(\.gid))
+            let orphans = users.filter { !gids.contains($0.gid) }.map { "\($0.name) (gid \($0.gid))" }
+            if !orphans.isEmpty { problems.append("primary groups missing from /etc/group: \(orphans.joined(separator: ", "))") }
+            evidence.append("missing primary groups: \(orphans.isEmpty ? "none" : orphans.joined(separator: ", "))")
+        }
         let summary = evidence.joined(separator: "; ")
         return problems.isEmpty ? (.pass, summary, summary) : (.fail, problems.joined(separator: "; "), summary)
+    }
+
+    static func evaluateUser(_ user: UserCheck, passwd: ProbeOutput) -> Outcome {
+        guard passwd.exitCode == 0 else { return (.error, "cannot read /etc/passwd", excerpt(passwd.stderr)) }
+        guard let entry = passwdEntries(passwd.stdout).first(where: { $0.name == user.name }) else {
+            return user.exists ? (.fail, "user \(user.name) does not exist", "no \(user.name) in /etc/passwd")
+                : (.pass, "user \(user.name) does not exist", "no \(user.name) in /etc/passwd")
+        }
+        let evidence = "\(user.name): uid \(entry.uid), gid \(entry.gid), home \(entry.home), shell \(entry.shell)"
+        guard user.exists else { return (.fail, "user \(user.name) exists but must not", evidence) }
+        var problems: [String] = []
+        let fields: [(String, Matcher?, String)] = [("uid", user.uid, entry.uid), ("gid", user.gid, entry.gid),
+                                                    ("shell", user.shell, entry.shell), ("home", user.home, entry.home)]
+        for (label, matcher, value) in fields {
+            if let matcher, !match(matcher, value) { problems.append("\(label) is '\(value)'; expected a value that \(matcher)") }
+        }
+        return problems.isEmpty ? (.pass, evidence, evidence) : (.fail, "user \(user.name): " + problems.joined(separator: "; "), evidence)
+    }
+
+    static func evaluateGroup(_ group: GroupCheck, groups: ProbeOutput) -> Outcome {
+        guard groups.exitCode == 0 else { return (.error, "cannot read /etc/group", excerpt(groups.stderr)) }
+        guard let entry = groupEntries(groups.stdout).first(where: { $0.name == group.name }) else {
+            return group.exists ? (.fail, "group \(group.name) does not exist", "no \(group.name) in /etc/group")
+                : (.pass, "group \(group.name) does not exist", "no \(group.name) in /etc/group")
+        }
+        let evidence = "\(group.name): gid \(entry.gid), members: \(entry.members.isEmpty ? "(none)" : entry.members)"
+        guard group.exists else { return (.fail, "group \(group.name) exists but must not", evidence) }
+        var problems: [String] = []
+        if let matcher = group.gid, !match(matcher, entry.gid) { problems.append("gid is '\(entry.gid)'; expected a value that \(matcher)") }
+        if let matcher = group.members, !match(matcher, entry.members) {
+            problems.append("members are '\(entry.members)'; expected a value that \(matcher)")
+        }
+        return problems.isEmpty ? (.pass, evidence, evidence) : (.fail, "group \(group.name): " + problems.joined(separator: "; "), evidence)
+    }
+
+    // MARK: Find, kernel modules, mounts, ports
+
+    static func evaluateFind(_ find: FindCheck, output: (String) -> ProbeOutput) -> Outcome {
+        let under = find.paths.joined(separator: ", ")
+        var problems: [String] = [], evidence: [String] = [], passes: [String] = []
+        if find.worldWritable != nil {
+            let files = lines(output(Collector.findKey("world-writable", find.paths)).stdout)
+            if files.isEmpty { passes.append("no world-writable files") } else {
+                problems.append("\(files.count) world-writable file(s)")
+                evidence.append("world-writable:\n" + files.joined(separator: "\n"))
+            }
+        }
+        if find.unowned != nil {
+            let files = lines(output(Collector.findKey("unowned", find.paths)).stdout)
+            if files.isEmpty { passes.append("no files without a known owner or group") } else {
+                problems.append("\(files.count) file(s) without a known owner or group")
+                evidence.append("unowned:\n" + files.joined(separator: "\n"))
+            }
+        }
+        if let allowed = find.suidAllowed {
+            let files = lines(output(Collector.findKey("suid", find.paths)).stdout)
+            let unexpected = files.filter { !allowed.contains($0) }
+            if unexpected.isEmpty { passes.append("\(files.count) SUID/SGID file(s), all allowed") } else {
+                problems.append("\(unexpected.count) SUID/SGID file(s) not in the allow-list: \(unexpected.prefix(5).joined(separator: ", "))\(unexpected.count > 5 ? ", …" : "")")
+            }
+            evidence.append("SUID/SGID:\n" + (files.isEmpty ? "(none)" : files.joined(separator: "\n")))
+        }
+        let text = excerpt(evidence.joined(separator: "\n"))
+        return problems.isEmpty ? (.pass, passes.joined(separator: "; ") + " under \(under)", text)
+            : (.fail, problems.joined(separator: "; ") + " under \(under)", text)
+    }
+
+    static func evaluateKernelModule(_ module: KernelModuleCheck, facts: Facts) -> Outcome {
+        var problems: [String] = [], evidence: [String] = [], notes: [String] = []
+        var checked = 0
+        if let wanted = module.loadable {
+            let probe = Collector.kernelModule(module.name)
+            if let fact = facts.probes[probe.key] {
+                checked += 1
+                guard let (loadable, why) = modprobeVerdict(fact.stdout, name: module.name) else {
+                    return (.error, "cannot tell whether \(module.name) can be loaded", excerpt(fact.stdout + fact.stderr))
+                }
+                evidence.append(why)
+                if loadable != wanted { problems.append(wanted ? "\(module.name) cannot be loaded: \(why)" : "\(module.name) can be loaded: \(why)") }
+            } else {
+                notes.append(notCollected(probe, facts: facts))
+            }
+        }
+        if let wanted = module.loaded ?? (module.loadable == false ? false : nil) {
+            if let fact = facts.probes[Collector.loadedModules.key] {
+                checked += 1
+                // No /proc/modules: the kernel was built without module support, so nothing is loaded.
+                let noModuleSupport = fact.exitCode != 0 && fact.stderr.contains("No such file")
+                guard fact.exitCode == 0 || noModuleSupport else { return (.error, "cannot read /proc/modules", excerpt(fact.stderr)) }
+                let name = module.name.replacingOccurrences(of: "-", with: "_")
+                let loaded = lines(fact.stdout).contains { $0.split(separator: " ").first.map(String.init) == name }
+                evidence.append(loaded ? "\(module.name) is loaded (/proc/modules)"
+                    : "\(module.name) is not loaded" + (noModuleSupport ? " (no /proc/modules: no module support)" : ""))
+                if loaded != wanted { problems.append(wanted ? "\(module.name) is not loaded" : "\(module.name) is loaded right now") }
+            } else {
+                notes.append(facts.source == .rootfs ? "whether it is loaded is not observable in a root filesystem" : "no fact '\(Collector.loadedModules.key)' was collected")
+            }
+        }
+        guard checked > 0 else { return (.notchecked, notes.joined(separator: "; "), "") }
+        let note = notes.isEmpty ? "" : " (not checked: \(notes.joined(separator: "; ")))"
+        let text = evidence.joined(separator: "; ")
+        return problems.isEmpty ? (.pass, text + note, text) : (.fail, problems.joined(separator: "; ") + note, text)
+    }
+
+    /// Reads the kernel-module probe: (can be loaded, why), or nil when the output makes no sense.
+    static func modprobeVerdict(_ output: String, name: String) -> (Bool, String)? {
+        let all = lines(output)
+        if all.contains("modules=none") { return (false, "no kernel modules are installed (/lib/modules is empty)") }
+        let kernel = all.first { $0.hasPrefix("kernel=") }.map { String($0.dropFirst(7)) } ?? "?"
+        if all.contains("builtin=yes") { return (true, "\(name) is built into kernel \(kernel)") }
+        if let install = all.first(where: { $0.hasPrefix("install ") }) {
+            let command = install.dropFirst(8).trimmingCharacters(in: .whitespaces)
+            if command.range(of: #"^(/usr)?/bin/(false|true)(\s|$)"#, options: .regularExpression) != nil {
+                return (false, "modprobe runs 'install \(command)' instead of loading it")
+            }
+            return (true, "modprobe runs the install command '\(command)'")
+        }
+        if let insmod = all.last(where: { $0.hasPrefix("insmod ") }) {
+            return (true, "modprobe would load \(insmod.dropFirst(7).trimmingCharacters(in: .whitespaces))")
+        }
+        if all.contains("modprobe=absent") {
+            if let file = all.first(where: { $0.hasPrefix("file=") }) {
+                return (true, "modprobe is absent but the module file \(file.dropFirst(5)) exists")
+            }
+            return (false, "no module \(name) for kernel \(kernel) (modprobe is absent)")
+        }
+        guard let exit = all.first(where: { $0.hasPrefix("modprobe-exit=") }).map({ String($0.dropFirst(14)) }) else { return nil }
+        if exit != "0" {
+            if output.contains("not found") { return (false, "no module \(name) for kernel \(kernel)") }
+            return nil
+        }
+        return (true, "modprobe has nothing to do: \(name) is already loaded or built in (kernel \(kernel))")
+    }
+
+    /// Undoes the octal escapes of /proc/self/mounts (`\040` for a space).
+    static func unescapeMountField(_ field: Substring) -> String {
+        guard field.contains("\\") else { return String(field) }
+        var bytes: [UInt8] = []
+        var utf8 = Array(field.utf8)[...]
+        while let byte = utf8.first {
+            if byte == UInt8(ascii: "\\"), utf8.count >= 4,
+               let value = UInt8(String(decoding: utf8.dropFirst().prefix(3), as: UTF8.self), radix: 8) {
+                bytes.append(value)
+                utf8 = utf8.dropFirst(4)
+            } else {
+                bytes.append(byte)
+                utf8 = utf8.dropFirst()
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func evaluateMount(_ mount: MountCheck, output: ProbeOutput) -> Outcome {
+        guard output.exitCode == 0 else { return (.error, "cannot read /proc/self/mounts", excerpt(output.stderr)) }
+        let target = mount.path.count > 1 && mount.path.hasSuffix("/") ? String(mount.path.dropLast()) : mount.path
+        let entries = lines(output.stdout).compactMap { line -> (device: String, point: String, type: String, options: [String])? in
+            let fields = line.split(separator: " ")
+            guard fields.count >= 4 else { return nil }
+            return (unescapeMountField(fields[0]), unescapeMountField(fields[1]), String(fields[2]), fields[3].split(separator: ",").map(String.init))
+        }
+        guard let entry = entries.last(where: { $0.point == target }) else {
+            return (.fail, "\(target) is not a separate mount", "no entry for \(target) in /proc/self/mounts")
+        }
+        let evidence = "\(entry.device) on \(entry.point) type \(entry.type) (\(entry.options.joined(separator: ",")))"
+        let missing = mount.options.filter { !entry.options.contains($0) }
+        return missing.isEmpty ? (.pass, mount.options.isEmpty ? "\(target) is a separate mount" : "\(target) is mounted with \(mount.options.joined(separator: ","))", evidence)
+            : (.fail, "\(target) is mounted without \(missing.joined(separator: ", "))", evidence)
+    }
+
+    struct Socket: Equatable {
+        var proto: String, address: String, port: Int
+    }
+
+    /// Listening sockets from /proc/net/{tcp,tcp6,udp,udp6}: TCP in LISTEN (0A), UDP bound and unconnected (07).
+    static func listeningSockets(_ text: String) -> [Socket] {
+        var sockets: [Socket] = []
+        var table = ""
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("== ") { table = String(line.dropFirst(3)); continue }
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard fields.count >= 4, fields[0].hasSuffix(":"), let colon = fields[1].lastIndex(of: ":") else { continue }
+            let wanted = table.hasPrefix("tcp") ? "0A" : "07"
+            guard fields[3].uppercased() == wanted, let port = Int(fields[1][fields[1].index(after: colon)...], radix: 16) else { continue }
+            sockets.append(Socket(proto: table, address: decodeAddress(fields[1][..<colon]), port: port))
+        }
+        return sockets
+    }
+
+    /// /proc/net addresses are 32-bit words in host (little-endian) byte order.
+    static func decodeAddress(_ hex: Substring) -> String {
+        let bytes = stride(from: 0, to: hex.count - 1, by: 2).compactMap { offset -> UInt8? in
+            let start = hex.index(hex.startIndex, offsetBy: offset)
+            return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16)
+        }
+        var ordered: [UInt8] = []
+        for word in stride(from: 0, to: bytes.count, by: 4) { ordered += bytes[word..<min(word + 4, bytes.count)].reversed() }
+        if ordered.count == 4 { return ordered.map(String.init).joined(separator: ".") }
+        if ordered.allSatisfy({ $0 == 0 }) { return "[::]" }
+        let groups = stride(from: 0, to: ordered.count, by: 2).map { String(format: "%x", Int(ordered[$0]) << 8 | Int(ordered[$0 + 1])) }
+        return "[" + groups.joined(separator: ":") + "]"
+    }
+
+    static func evaluatePort(_ check: PortCheck, output: ProbeOutput) -> Outcome {
+        let all = listeningSockets(output.stdout)
+        guard output.stdout.contains("== ") else { return (.error, "cannot read /proc/net", excerpt(output.stderr)) }
+        let matching = all.filter { $0.proto.hasPrefix(check.protocol.rawValue) && $0.port == check.port }
+        let listening = !matching.isEmpty
+        let summary = all.filter { $0.proto.hasPrefix(check.protocol.rawValue) }.map { "\($0.proto) \($0.address):\($0.port)" }
+        let evidence = "listening \(check.protocol.rawValue): " + (summary.isEmpty ? "none" : Array(Set(summary)).sorted().joined(separator: ", "))
+        let label = "\(check.protocol.rawValue)/\(check.port)"
+        switch (check.listening, listening) {
+        case (true, true), (false, false):
+            return (.pass, listening ? "\(label) is listening" : "nothing listens on \(label)", evidence)
+        case (true, false):
+            return (.fail, "nothing listens on \(label)", evidence)
+        case (false, true):
+            return (.fail, "\(label) is listening on \(matching.map(\.address).joined(separator: ", ")) but must not be", evidence)
+        }
     }
 
     static func evaluateCommand(_ command: CommandCheck, output: ProbeOutput) -> Outcome {
@@ -209,6 +665,10 @@ public enum Evaluator {
         let stdout = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         if let matcher = command.stdout, !match(matcher, stdout) {
             problems.append("output does not satisfy: \(matcher)")
+        }
+        let stderr = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let matcher = command.stderr, !match(matcher, stderr) {
+            problems.append("error output does not satisfy: \(matcher)")
         }
         let evidence = "exit \(output.exitCode); stdout: \(excerpt(stdout))" + (output.stderr.isEmpty ? "" : "; stderr: \(excerpt(output.stderr))")
         return problems.isEmpty ? (.pass, "command succeeded as required", evidence) : (.fail, problems.joined(separator: "; "), evidence)
@@ -231,6 +691,7 @@ public enum Evaluator {
         case .equals(let expected): return value == expected
         case .not(let unexpected): return value != unexpected
         case .matches(let pattern): return firstMatch(pattern, in: value) != nil
+        case .notMatches(let pattern): return firstMatch(pattern, in: value) == nil
         case .oneOf(let values): return values.contains(value)
         case .compare(let comparison, let bound):
             guard let number = Double(value) else { return false }
@@ -256,8 +717,10 @@ public enum Evaluator {
         text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
+    /// Trims and collapses runs of blanks (sysctl prints tabs between multiple values).
     static func normalizeWhitespace(_ text: String) -> String {
-        text.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\t", with: " ")
+        text.trimmingCharacters(in: .whitespacesAndNewlines)
+            .split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
     }
 
     /// Evidence is kept short in reports; the full facts are in facts.json.

@@ -95,6 +95,11 @@ public struct AuditReport: Codable, Sendable {
         public var rationale: String?
         public var remediation: String?
         public var references: [String: [String]]
+        public var tags: [String]?
+        /// The waiver that applied or expired: mode, expiry, justification.
+        public var waiver: String?
+        /// For a control waived in run mode: the result before the waiver.
+        public var originalResult: ResultStatus?
     }
 
     public init(tool: Tool, image: Image, host: Host, inputs: [InputFile], timings: [String: Double],
@@ -114,7 +119,8 @@ public struct AuditReport: Codable, Sendable {
                 id: result.control.id, title: result.control.title, policy: result.policyID,
                 policyFile: result.control.location.file, line: result.control.location.line,
                 severity: result.control.severity, result: result.status, message: result.message, evidence: result.evidence,
-                rationale: result.control.rationale, remediation: result.control.remediation, references: result.control.references)
+                rationale: result.control.rationale, remediation: result.control.remediation, references: result.control.references,
+                tags: result.control.tags.isEmpty ? nil : result.control.tags, waiver: result.waiver, originalResult: result.originalStatus)
         }
         let failing = results.filter { $0.status == .fail && $0.control.severity >= threshold }.map(\.control.id)
         let summary = verdictSummary ?? {

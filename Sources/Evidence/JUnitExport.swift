@@ -18,7 +18,8 @@ public enum JUnitExport {
                     time: 0,
                     outcome: outcome(control),
                     properties: [JUnitProperty(name: "severity", value: control.severity.rawValue)]
-                        + control.references.sorted { $0.key < $1.key }.map { JUnitProperty(name: $0.key, value: $0.value.joined(separator: ", ")) },
+                        + control.references.sorted { $0.key < $1.key }.map { JUnitProperty(name: $0.key, value: $0.value.joined(separator: ", ")) }
+                        + (control.waiver.map { [JUnitProperty(name: "waiver", value: $0)] } ?? []),
                     systemOut: control.evidence.isEmpty ? nil : control.evidence,
                     file: control.policyFile, line: control.line)
             }
@@ -41,7 +42,7 @@ public enum JUnitExport {
         case .pass, .informational: return .passed
         case .fail: return .failure(message: control.message, type: control.severity.rawValue, details: details)
         case .error: return .error(message: control.message, type: "error", details: details)
-        case .waived: return .skipped(message: "waived: \(control.message)")
+        case .waived: return .skipped(message: "waived: \(control.waiver ?? control.message)")
         case .notapplicable: return .skipped(message: "not applicable: \(control.message)")
         case .notchecked: return .skipped(message: "not checked: \(control.message)")
         }

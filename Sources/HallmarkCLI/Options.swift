@@ -31,6 +31,9 @@ struct StageOptions: ParsableArguments {
     @Option(help: "JUnit flavour: standard (valid against the Ant and Jenkins schemas) or rich (adds each control's policy file, line, CIS id, severity and waiver as testcase properties).")
     var junit: JUnitChoice = .standard
 
+    @Flag(help: "When the test fails, leave its VM running for `hallmark shell` and `hallmark stop`.")
+    var keepVMOnFailure = false
+
     @Flag(name: .shortAndLong, help: "Print only warnings, errors and the verdict.")
     var quiet = false
 
@@ -40,6 +43,7 @@ struct StageOptions: ParsableArguments {
             home: .fromEnvironment(), reportsDirectory: absolutePath(reportsDirectory), accelerator: accel, gate: gate,
             signingKey: key.map(absolutePath), console: Console(quiet: quiet))
         options.junitFlavour = junit == .rich ? .rich : .standard
+        options.keepVMOnFailure = keepVMOnFailure
         return options
     }
 }

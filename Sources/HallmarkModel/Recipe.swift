@@ -42,6 +42,12 @@ public struct Recipe: Sendable {
         public var policies: [String]
         /// The lowest severity whose failure closes the gate.
         public var gate: Severity
+        /// Absolute path of the waiver file, if any.
+        public var waivers: String?
+        /// Overrides of the policies' variables.
+        public var variables: [String: String]
+        /// Where `variables` is written, for errors about undeclared names.
+        public var variablesLocation: SourceLocation?
     }
 
     public enum OutputFormat: String, Sendable, CaseIterable {
@@ -142,8 +148,8 @@ extension Recipe {
     }
 
     private static func parseTests(_ input: YAMLInput?, directory: String) throws -> TestSettings {
-        guard let input else { return TestSettings(reboot: false, policies: [], gate: .info) }
-        let tests = try input.mapping(allowed: ["reboot", "policies", "gate"])
+        guard let input else { return TestSettings(reboot: false, policies: [], gate: .info, waivers: nil, variables: [:]) }
+        let tests = try input.mapping(allowed: ["reboot", "policies", "gate", "waivers", "variables"])
         let policies = try tests["policies"]?.sequence().map { item -> String in
             let path = resolve(try item.string(), relativeTo: directory)
             guard FileManager.default.fileExists(atPath: path) else { throw item.error("policy file not found: \(path)") }
@@ -156,7 +162,16 @@ extension Recipe {
             }
             gate = severity
         }
-        return TestSettings(reboot: try tests["reboot"]?.bool() ?? false, policies: policies, gate: gate)
+        var waivers: String?
+        if let waiverInput = tests["waivers"] {
+            let path = resolve(try waiverInput.string(), relativeTo: directory)
+            guard FileManager.default.fileExists(atPath: path) else { throw waiverInput.error("waiver file not found: \(path)") }
+            waivers = path
+        }
+        var variables: [String: String] = [:]
+        for (key, value) in try tests["variables"]?.freeMapping() ?? [] { variables[key] = try value.string() }
+        return TestSettings(reboot: try tests["reboot"]?.bool() ?? false, policies: policies, gate: gate,
+                            waivers: waivers, variables: variables, variablesLocation: tests["variables"]?.location)
     }
 
     private static func parseOutputs(_ input: YAMLInput?) throws -> [OutputFormat] {

@@ -18,6 +18,9 @@ public final class ChildRegistry: Sendable {
     func add(_ pid: pid_t) { state.withLock { _ = $0.pids.insert(pid) } }
     func remove(_ pid: pid_t) { state.withLock { _ = $0.pids.remove(pid) } }
 
+    /// Stops tracking a child that is meant to outlive Hallmark (a VM kept for debugging).
+    public func forget(_ pid: pid_t) { remove(pid) }
+
     /// Registers a directory to delete if Hallmark is interrupted before its owner cleans it up.
     public func addDirectory(_ path: String) { state.withLock { _ = $0.directories.insert(path) } }
     public func removeDirectory(_ path: String) { state.withLock { _ = $0.directories.remove(path) } }

@@ -6,6 +6,7 @@ import HallmarkModel
 import HallmarkSupport
 import ImageBuild
 import JUnitXML
+import Synchronization
 import VirtualMachine
 
 /// Settings shared by the stages, from the command line.
@@ -19,6 +20,8 @@ public struct PipelineOptions: Sendable {
     public var signingKey: String?
     /// `standard` validates against both JUnit schemas; `rich` adds per-testcase properties and file/line.
     public var junitFlavour: JUnitFlavour = .standard
+    /// Leave the test VM running when the test fails, for `hallmark shell` and `hallmark stop`.
+    public var keepVMOnFailure = false
     public var console: Console
 
     public init(home: HallmarkHome, reportsDirectory: String, accelerator: AcceleratorProbe.Choice, gate: Severity?,
@@ -37,6 +40,7 @@ public struct LoadedRecipe: Sendable {
     public var recipe: Recipe
     public var components: [Component]
     public var policies: [Policy]
+    public var waivers: Waivers?
 
     public static func load(path: String) throws -> LoadedRecipe {
         let recipe = try Recipe.load(path: path)
@@ -48,14 +52,30 @@ public struct LoadedRecipe: Sendable {
                 throw HallmarkError.invalidInput(error.message, at: reference.location)
             }
         }
-        let policies = try recipe.tests.policies.map(Policy.load)
-        return LoadedRecipe(recipe: recipe, components: components, policies: policies)
+        let policies: [Policy]
+        do {
+            policies = try Policy.loadAll(paths: recipe.tests.policies, variables: recipe.tests.variables)
+        } catch let error as HallmarkError where error.location == nil {
+            throw HallmarkError.invalidInput(error.message, at: recipe.tests.variablesLocation ?? SourceLocation(file: recipe.path))
+        }
+        // A malformed waiver file, or one naming an unknown control, stops the run before anything boots.
+        let waivers = try recipe.tests.waivers.map { try Waivers.load(path: $0) }
+        try waivers?.validate(against: policies.flatMap { $0.controls.map(\.id) })
+        return LoadedRecipe(recipe: recipe, components: components, policies: policies, waivers: waivers)
     }
 
     var inputFiles: [AuditReport.InputFile] {
         [AuditReport.InputFile(kind: "recipe", path: recipe.path, sha256: recipe.digest)]
             + components.map { AuditReport.InputFile(kind: "component", path: $0.path, sha256: $0.digest) }
-            + policies.map { AuditReport.InputFile(kind: "policy", path: $0.path, sha256: $0.digest) }
+            + policies.flatMap(\.sources).map { AuditReport.InputFile(kind: "policy", path: $0.path, sha256: $0.sha256) }
+            + (waivers.map { [AuditReport.InputFile(kind: "waivers", path: $0.path, sha256: $0.digest)] } ?? [])
+    }
+
+    /// Every policy's results for one boot's facts, with the waivers applied.
+    func evaluate(_ facts: Facts, today: Date) -> [ControlResult] {
+        policies.flatMap { policy in
+            waivers.map { Evaluator.evaluate(policy, facts: facts, waivers: $0, today: today) } ?? Evaluator.evaluate(policy, facts: facts)
+        }
     }
 }
 
@@ -116,7 +136,9 @@ public struct Pipeline: Sendable {
         let signingKey = try options.signingKey.map { try SigningKey(pemFile: $0) }
         let reports = try reportDirectory(for: loaded.recipe, build: image.build)
         var timings = buildTimings
-        let controls = loaded.policies.flatMap(\.controls)
+        // Controls waived with mode "skip" are not even collected.
+        let allControls = loaded.policies.flatMap(\.controls)
+        let controls = loaded.waivers?.controlsToEvaluate(allControls, on: startedAt) ?? allControls
         let testedDisk = image.bootDisk
         let digestsBefore = try await artifactDigests(image)
 
@@ -130,7 +152,7 @@ public struct Pipeline: Sendable {
         let factsData = try JSONEncoder.hallmark.encode(session.facts)
         try factsData.write(to: URL(fileURLWithPath: reports + "/facts.json"), options: .atomic)
 
-        var results = session.componentTests + loaded.policies.flatMap { Evaluator.evaluate($0, facts: session.facts) }
+        var results = session.componentTests + loaded.evaluate(session.facts, today: startedAt)
         var forced: Verdict?
         if digestAfter != digestsBefore.first(where: { $0.path == testedDisk.path })?.sha256 {
             forced = .fail
@@ -166,8 +188,9 @@ public struct Pipeline: Sendable {
         let agentTimeout = Duration.seconds(60 * scale)
         let runDirectory = try options.home.makeScratchDirectory(under: options.home.run, prefix: "")
         ChildRegistry.shared.addDirectory(runDirectory)
+        let kept = KeptFlag()
         defer {
-            try? FileManager.default.removeItem(atPath: runDirectory)
+            if !kept.value { try? FileManager.default.removeItem(atPath: runDirectory) }
             ChildRegistry.shared.removeDirectory(runDirectory)
         }
         let overlay = runDirectory + "/overlay.qcow2"
@@ -184,7 +207,30 @@ public struct Pipeline: Sendable {
         var phaseTimes: [String: Double] = [:]
         // Boot time runs from QEMU's launch to the agent's first answer, comparable to a bare launch.
         let launch = ContinuousClock.now
-        let session = try await VirtualMachine.with(configuration) { machine -> BootSession in
+        let keepOnFailure = options.keepVMOnFailure
+        let threshold = options.gate ?? recipe.tests.gate
+        let keepRunning: @Sendable (Result<BootSession, any Error>) -> Bool = { result in
+            guard keepOnFailure else { return false }
+            let failed: Bool
+            switch result {
+            case .failure: failed = true
+            case .success(let session):
+                let results = session.componentTests + loaded.evaluate(session.facts, today: Date())
+                failed = Evaluator.verdict(results, threshold: threshold) != .pass
+            }
+            if failed {
+                kept.value = true
+                let id = (runDirectory as NSString).lastPathComponent
+                console.warning("""
+                    the test failed; its VM is still running (--keep-vm-on-failure):
+                      hallmark shell \(id) -- systemctl --failed     # run a command in it
+                      hallmark shell \(id)                           # one command per line from stdin
+                      hallmark stop \(id)                            # end it
+                    """)
+            }
+            return failed
+        }
+        let session = try await VirtualMachine.with(configuration, keepRunning: keepRunning) { machine -> BootSession in
             var times: [String: Double] = [:]
             _ = try await console.step("boot \(image.reference) (\(accelerator.rawValue))") {
                 _ = try await machine.waitForAgent(timeout: agentTimeout)
@@ -229,7 +275,7 @@ public struct Pipeline: Sendable {
                 guard result.exitCode == 0 else {
                     throw HallmarkError.infrastructure("the fact collector failed in the guest (exit \(result.exitCode.map(String.init) ?? "signal")): \(result.stderrText.prefix(500))")
                 }
-                return Facts(probes: try Collector.parse(result.stdoutText, probes: probes), reboot: reboot)
+                return Facts(probes: try Collector.parse(result.stdoutText, probes: probes), reboot: reboot, source: .guest)
             }
             times["checks"] = checkTime.seconds
             phaseTimes = times
@@ -273,6 +319,16 @@ public struct Pipeline: Sendable {
         try JUnitWriter.write(junit, to: directory + "/junit.xml", flavour: options.junitFlavour)
         try MarkdownSummary.render(report).write(toFile: directory + "/summary.md", atomically: true, encoding: .utf8)
         try HTMLReport.render(report).write(toFile: directory + "/report.html", atomically: true, encoding: .utf8)
+    }
+}
+
+/// Set from the keep-running decision, read by the run directory's cleanup.
+final class KeptFlag: Sendable {
+    private let state = Mutex(false)
+
+    var value: Bool {
+        get { state.withLock { $0 } }
+        set { state.withLock { $0 = newValue } }
     }
 }
 

@@ -37,17 +37,46 @@ public actor VirtualMachine {
         return machine
     }
 
-    /// Runs `body` with a started VM and always shuts it down afterwards, whatever `body` did.
-    public static func with<T: Sendable>(_ configuration: MachineConfiguration, _ body: (VirtualMachine) async throws -> T) async throws -> T {
+    /// Runs `body` with a started VM and shuts it down afterwards, whatever `body` did, unless
+    /// `keepRunning` says to leave it running for debugging (then it is detached, see `detach`).
+    public static func with<T: Sendable>(
+        _ configuration: MachineConfiguration,
+        keepRunning: @Sendable (Result<T, any Error>) -> Bool = { _ in false },
+        _ body: (VirtualMachine) async throws -> T
+    ) async throws -> T {
         let machine = try await start(configuration)
+        let result: Result<T, any Error>
         do {
-            let result = try await body(machine)
-            await machine.shutdown()
-            return result
+            result = .success(try await body(machine))
         } catch {
-            await machine.shutdown()
-            throw error
+            result = .failure(error)
         }
+        if case .failure(let error) = result, error is CancellationError || Task.isCancelled {
+            await machine.shutdown()
+        } else if keepRunning(result) {
+            await machine.detach()
+        } else {
+            await machine.shutdown()
+        }
+        return try result.get()
+    }
+
+    /// Leaves QEMU running after Hallmark exits: closes Hallmark's connections, forgets the
+    /// process and its run directory for teardown, and writes `run.json` so `hallmark shell`
+    /// and `hallmark stop` can find it.
+    public func detach() async {
+        guard !stopped else { return }
+        stopped = true
+        if let agent { await agent.close() }
+        agent = nil
+        await qmp.close()
+        eventWatcher?.cancel()
+        await eventWatcher?.value
+        let record = KeptMachine(pid: process.pid, runDirectory: configuration.runDirectory, name: configuration.name,
+                                 consoleLog: configuration.consoleLog, keptAt: Date())
+        try? record.write()
+        ChildRegistry.shared.forget(process.pid)
+        ChildRegistry.shared.removeDirectory(configuration.runDirectory)
     }
 
     private static func launch(_ configuration: MachineConfiguration) async throws -> (ChildProcess, QMPClient) {

@@ -141,7 +141,8 @@ private let agentInfo: JSONValue = [
             try await client.exec("sleep 100", timeout: .milliseconds(250))
         }
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed >= .milliseconds(250) && elapsed < .milliseconds(800))
+        // Generous upper bound: this asserts that the deadline fires, not how fast a loaded machine is.
+        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(10))
         await client.close()
         try await served
     }

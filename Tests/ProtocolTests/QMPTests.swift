@@ -146,7 +146,8 @@ import Testing
             try await client.execute("query-status", timeout: .milliseconds(200))
         }
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed >= .milliseconds(200) && elapsed < .milliseconds(800))
+        // Generous upper bound: this asserts that the deadline fires, not how fast a loaded machine is.
+        #expect(elapsed >= .milliseconds(200) && elapsed < .seconds(10))
         await client.close()
         try await served
     }

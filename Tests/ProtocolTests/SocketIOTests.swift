@@ -35,7 +35,8 @@ import Darwin
             try await client.read(deadline: .now + .milliseconds(100))
         }
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed >= .milliseconds(100) && elapsed < .milliseconds(600))
+        // Generous upper bound: this asserts that the deadline fires, not how fast a loaded machine is.
+        #expect(elapsed >= .milliseconds(100) && elapsed < .seconds(10))
 
         try await connection.send("ping")
         #expect(try await client.read(deadline: .now + .seconds(2)) == Array("ping".utf8))

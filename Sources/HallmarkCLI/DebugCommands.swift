@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import HallmarkSupport
+import VirtualMachine
+
+/// `hallmark shell`: runs commands in a VM kept with --keep-vm-on-failure, through its guest agent.
+struct ShellCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shell",
+        abstract: "Run commands in a test VM kept with --keep-vm-on-failure (without arguments: list kept VMs).",
+        discussion: "With a command after --, runs it and exits with its exit code; otherwise runs each line of stdin.")
+
+    @Argument(help: "The kept VM's id, as printed when it was kept.") var run: String?
+    @Argument(parsing: .postTerminator, help: "Command to run in the guest.") var command: [String] = []
+
+    func run() async throws {
+        try await runReportingErrors {
+            let home = HallmarkHome.fromEnvironment()
+            guard let run else {
+                let kept = KeptMachine.all(home: home)
+                if kept.isEmpty { print("no kept VMs") }
+                for machine in kept { print("\(machine.id)\t\(machine.name)\tkept \(machine.keptAt)\tconsole: \(machine.consoleLog)") }
+                return .gateOpen
+            }
+            let machine = try KeptMachine.load(home: home, id: run)
+            if !command.isEmpty { return try await execute(command.joined(separator: " "), in: machine) }
+            var last = ExitStatus.gateOpen
+            while let line = readLine() {
+                guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+                last = try await execute(line, in: machine)
+            }
+            return last
+        }
+    }
+
+    private func execute(_ command: String, in machine: KeptMachine) async throws -> ExitStatus {
+        let result = try await machine.exec(command)
+        FileHandle.standardOutput.write(Data(result.stdout))
+        FileHandle.standardError.write(Data(result.stderr))
+        if result.stdoutTruncated || result.stderrTruncated { FileHandle.standardError.write(Data("hallmark: output was truncated by the guest agent\n".utf8)) }
+        guard let code = result.exitCode, code != 0 else { return .gateOpen }
+        throw ExitCode(code)
+    }
+}
+
+/// `hallmark stop`: ends a kept VM.
+struct StopCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stop", abstract: "Stop a test VM kept with --keep-vm-on-failure (or --all of them).")
+
+    @Argument(help: "The kept VM's id.") var run: String?
+    @Flag(help: "Stop every kept VM.") var all = false
+
+    func validate() throws {
+        guard (run == nil) != !all else { throw ValidationError("name one kept VM or pass --all") }
+    }
+
+    func run() async throws {
+        try await runReportingErrors {
+            let home = HallmarkHome.fromEnvironment()
+            let machines = all ? KeptMachine.all(home: home) : [try KeptMachine.load(home: home, id: run!)]
+            for machine in machines {
+                await machine.stop()
+                print("stopped \(machine.id) (\(machine.name))")
+            }
+            return .gateOpen
+        }
+    }
+}
