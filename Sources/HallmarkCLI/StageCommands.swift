@@ -6,19 +6,79 @@ import Pipeline
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Build the recipe's image, then test it: the exit code is the gate.")
+        commandName: "run", abstract: "Build the recipe's image, then test it: the exit code is the gate.",
+        discussion: """
+            With several recipes, each is built and tested in its own VM with its own reports; --jobs sets \
+            how many run at once. The exit code is the worst of them: an error's code, else 1 if any gate \
+            closed, else 2 if any could not be evaluated, else 0.
+            """)
 
-    @Argument(help: "Recipe file (YAML).") var recipe: String
+    @Argument(help: "Recipe files (YAML).") var recipes: [String]
+    @Option(name: .shortAndLong, help: "How many recipes to build and test at once.") var jobs = 1
     @OptionGroup var options: StageOptions
+
+    func validate() throws {
+        guard !recipes.isEmpty else { throw ValidationError("name at least one recipe") }
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+    }
 
     func run() async throws {
         try await runReportingErrors {
-            let loaded = try LoadedRecipe.load(path: recipe)
-            let outcome = try await Pipeline(options: options.pipelineOptions()).run(loaded)
-            printVerdict(outcome)
-            return outcome.exitStatus
+            // Every input is validated before anything is built or booted.
+            let loaded = try recipes.map(LoadedRecipe.load)
+            let pipelineOptions = options.pipelineOptions()
+            if loaded.count == 1 {
+                let outcome = try await Pipeline(options: pipelineOptions).run(loaded[0])
+                printVerdict(outcome)
+                return outcome.exitStatus
+            }
+            let statuses = await runConcurrently(loaded, jobs: jobs) { recipe in
+                var jobOptions = pipelineOptions
+                jobOptions.console = pipelineOptions.console.forJob(recipe.recipe.name)
+                return try await Pipeline(options: jobOptions).run(recipe)
+            }
+            return worst(statuses)
         }
     }
+}
+
+/// Runs each recipe through `body`, at most `jobs` at a time, printing each verdict as it lands.
+func runConcurrently(_ recipes: [LoadedRecipe], jobs: Int,
+                     _ body: @escaping @Sendable (LoadedRecipe) async throws -> TestOutcome) async -> [ExitStatus] {
+    await withTaskGroup(of: ExitStatus.self) { group in
+        var pending = recipes[...]
+        var statuses: [ExitStatus] = []
+        func startNext() {
+            guard let recipe = pending.popFirst() else { return }
+            group.addTask {
+                do {
+                    let outcome = try await body(recipe)
+                    printVerdict(outcome)
+                    return outcome.exitStatus
+                } catch let error as HallmarkError {
+                    FileHandle.standardError.write(Data("hallmark[\(recipe.recipe.name)]: error: \(error)\n".utf8))
+                    return error.status
+                } catch {
+                    FileHandle.standardError.write(Data("hallmark[\(recipe.recipe.name)]: error: \(error)\n".utf8))
+                    return .internalError
+                }
+            }
+        }
+        for _ in 0..<min(jobs, recipes.count) { startNext() }
+        for await status in group {
+            statuses.append(status)
+            startNext()
+        }
+        return statuses
+    }
+}
+
+/// The exit status that summarises several runs.
+func worst(_ statuses: [ExitStatus]) -> ExitStatus {
+    if let error = statuses.first(where: { ![.gateOpen, .gateClosed, .notEvaluated].contains($0) }) { return error }
+    if statuses.contains(.gateClosed) { return .gateClosed }
+    if statuses.contains(.notEvaluated) { return .notEvaluated }
+    return .gateOpen
 }
 
 struct BuildCommand: AsyncParsableCommand {

@@ -10,28 +10,38 @@ public final class Console: Sendable {
 
     public let isTerminal: Bool
     public let quiet: Bool
+    /// Names the job on every line when several run at once (`hallmark run --jobs`).
+    public let label: String?
 
-    public init(quiet: Bool, isTerminal: Bool = isatty(STDERR_FILENO) == 1) {
+    public init(quiet: Bool, isTerminal: Bool = isatty(STDERR_FILENO) == 1, label: String? = nil) {
         self.quiet = quiet
         self.isTerminal = isTerminal
+        self.label = label
     }
+
+    /// The same console for one of several concurrent jobs: labelled lines, no live updates.
+    public func forJob(_ label: String) -> Console {
+        Console(quiet: quiet, isTerminal: false, label: label)
+    }
+
+    private var prefix: String { label.map { "hallmark[\($0)]" } ?? "hallmark" }
 
     /// A one-off line.
     public func info(_ message: String) {
         guard !quiet else { return }
-        emit("hallmark: \(message)\n")
+        emit("\(prefix): \(message)\n")
     }
 
     /// A warning is printed even when quiet.
     public func warning(_ message: String) {
-        emit("hallmark: warning: \(message)\n")
+        emit("\(prefix): warning: \(message)\n")
     }
 
     /// Runs a long step, reporting its start, a ticking elapsed time on a terminal, and its duration.
     /// Returns the step's result and how long it took.
     public func step<T: Sendable>(_ name: String, _ body: () async throws -> T) async throws -> (T, Duration) {
         let start = ContinuousClock.now
-        if !quiet { emit(isTerminal ? "… \(name)" : "hallmark: \(name)…\n") }
+        if !quiet { emit(isTerminal ? "… \(name)" : "\(prefix): \(name)…\n") }
         let ticker: Task<Void, Never>? = (isTerminal && !quiet) ? Task { [self] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
@@ -45,12 +55,12 @@ public final class Console: Sendable {
             ticker?.cancel()
             await ticker?.value
             let elapsed = ContinuousClock.now - start
-            if !quiet { emit((isTerminal ? "\r\u{1B}[K" : "") + "hallmark: \(name): done in \(elapsed.formattedSeconds)\n") }
+            if !quiet { emit((isTerminal ? "\r\u{1B}[K" : "") + "\(prefix): \(name): done in \(elapsed.formattedSeconds)\n") }
             return (value, elapsed)
         } catch {
             ticker?.cancel()
             await ticker?.value
-            if !quiet { emit((isTerminal ? "\r\u{1B}[K" : "") + "hallmark: \(name): failed after \((ContinuousClock.now - start).formattedSeconds)\n") }
+            if !quiet { emit((isTerminal ? "\r\u{1B}[K" : "") + "\(prefix): \(name): failed after \((ContinuousClock.now - start).formattedSeconds)\n") }
             throw error
         }
     }

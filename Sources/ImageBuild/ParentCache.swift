@@ -31,13 +31,20 @@ public struct ParentCache: Sendable {
     /// The cached tarball, bootstrapping it first if needed. Written to a temporary name and
     /// renamed, so an interrupted bootstrap never leaves a truncated parent in the cache.
     public func tarball(for parent: Recipe.DebianParent, log: BuildLog) async throws -> (path: String, cached: Bool) {
+        // Concurrent builds (`--jobs`) of the same parent bootstrap it once and share it.
+        try await BootstrapGate.shared.serialize(key: Self.key(for: parent)) {
+            try await bootstrapIfMissing(parent, log: log)
+        }
+    }
+
+    private func bootstrapIfMissing(_ parent: Recipe.DebianParent, log: BuildLog) async throws -> (path: String, cached: Bool) {
         let path = directory + "/\(Self.key(for: parent)).tar"
         if FileManager.default.fileExists(atPath: path) {
             log.write("parent: reusing cached \(path)")
             return (path, true)
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let partial = path + ".partial-\(getpid())"
+        let partial = path + ".partial-\(UUID().uuidString.prefix(8))"
         ChildRegistry.shared.addDirectory(partial)
         defer {
             try? FileManager.default.removeItem(atPath: partial)
@@ -48,5 +55,22 @@ public struct ParentCache: Sendable {
         try await command.run(logPath: log.path)
         try FileManager.default.moveItem(atPath: partial, toPath: path)
         return (path, false)
+    }
+}
+
+/// Runs one bootstrap per parent key at a time within this process.
+actor BootstrapGate {
+    static let shared = BootstrapGate()
+    private var running: [String: Task<Void, Never>] = [:]
+
+    func serialize<T: Sendable>(key: String, _ body: @Sendable () async throws -> T) async throws -> T {
+        while let previous = running[key] { await previous.value }
+        let (done, finish) = AsyncStream<Void>.makeStream()
+        running[key] = Task { for await _ in done {} }
+        defer {
+            finish.finish()
+            running[key] = nil
+        }
+        return try await body()
     }
 }

@@ -47,13 +47,15 @@ import Testing
         return run.reports + "/\(image)/" + (try #require(builds.last))
     }
 
-    /// QEMU processes started for this test home (sockets live in `$HALLMARK_HOME/run`).
-    static func leftoverQEMU() -> [String] {
+    /// QEMU processes started for this test home (sockets live in `$HALLMARK_HOME/run`), optionally
+    /// only those of one image (`-name hallmark-<image>`).
+    static func leftoverQEMU(named name: String? = nil) -> [String] {
         let processes = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return processes.filter { Int($0) != nil }.compactMap { pid in
             guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
             let commandLine = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-            return commandLine.hasPrefix("qemu-system") && commandLine.contains(home) ? "\(pid): \(commandLine.prefix(120))" : nil
+            let matches = commandLine.contains(home) && (name.map { commandLine.contains("-name \($0) ") } ?? true)
+            return commandLine.hasPrefix("qemu-system") && matches ? "\(pid): \(commandLine.prefix(120))" : nil
         }
     }
 
@@ -123,13 +125,20 @@ import Testing
         for file in ["facts.json", "summary.md", "console.log", "build.log", "report.dsse.json"] {
             #expect(FileManager.default.fileExists(atPath: directory + "/" + file), "missing \(file)")
         }
-        #expect(Self.leftoverQEMU().isEmpty)
-        #expect(Self.runDirectories().isEmpty)
+        #expect(Self.leftoverQEMU(named: "hallmark-e2e-minimal").isEmpty)
     }
 
+    /// Two recipes at once (`--jobs 2`), each in its own VM: the one that allows root logins fails on
+    /// exactly that control, the other passes, and their reports stay apart.
     @Test func rootLoginClosesTheGateOnExactlyThatControl() async throws {
-        let run = try await Self.hallmark(["run", Self.root + "/Tests/Fixtures/root-login.yaml"], reports: Self.scratchReports())
+        let reports = Self.scratchReports()
+        let run = try await Self.hallmark(
+            ["run", "--jobs", "2", Self.root + "/Tests/Fixtures/root-login.yaml", Self.root + "/Tests/Fixtures/minimal.yaml"], reports: reports)
         #expect(run.status == .exited(1), "\(run.output)")
+        #expect(run.output.contains("hallmark[e2e-root-login]: boot"))
+        #expect(run.output.contains("hallmark[e2e-minimal]: boot"))
+        let other = try Self.report(run, image: "e2e-minimal")
+        #expect((other["gate"] as? [String: Any])?["verdict"] as? String == "pass")
         // Without a key the reports are written, and Hallmark says they are unsigned.
         #expect(run.output.contains("reports are unsigned"))
 
@@ -160,7 +169,7 @@ import Testing
         #expect(html.contains("Gate closed"))
         let firstRow = try #require(html.range(of: #"data-result="[a-z]+""#, options: .regularExpression))
         #expect(html[firstRow] == #"data-result="fail""#)
-        #expect(Self.leftoverQEMU().isEmpty)
+        #expect(Self.leftoverQEMU(named: "hallmark-e2e-root-login").isEmpty)
     }
 
     @Test func interruptDuringBootStopsQEMUAndExits130() async throws {
@@ -170,12 +179,14 @@ import Testing
             let build = try await Self.hallmark(["build", recipe], reports: reports)
             try #require(build.status == .exited(0), "\(build.output)")
         }
+        // Other Hallmark runs may share this home (a developer's own); only this run's leftovers count.
+        let directoriesBefore = Set(Self.runDirectories())
         let run = try await Self.hallmark(["test", recipe], reports: reports) { child, log in
             // Interrupt once QEMU is up and the guest is booting.
             let deadline = ContinuousClock.now + .seconds(120)
             while ContinuousClock.now < deadline {
                 let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                if output.contains("boot e2e-minimal"), !Self.leftoverQEMU().isEmpty { break }
+                if output.contains("boot e2e-minimal"), !Self.leftoverQEMU(named: "hallmark-e2e-minimal").isEmpty { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
             try await Task.sleep(for: .milliseconds(Int.random(in: 500...4000)))
@@ -183,8 +194,8 @@ import Testing
         }
         #expect(run.status == .exited(130), "\(run.output)")
         #expect(run.output.contains("interrupted"))
-        #expect(Self.leftoverQEMU().isEmpty)
-        #expect(Self.runDirectories().isEmpty)
+        #expect(Self.leftoverQEMU(named: "hallmark-e2e-minimal").isEmpty)
+        #expect(Set(Self.runDirectories()).subtracting(directoriesBefore).isEmpty)
     }
 
     @Test func invalidRecipeStopsBeforeAnythingRunsWithItsPosition() async throws {
