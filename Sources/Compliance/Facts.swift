@@ -20,17 +20,7 @@ public struct Probe: Hashable, Sendable {
 }
 
 /// What a probe printed.
-public struct ProbeOutput: Codable, Sendable, Equatable {
-    public var exitCode: Int32
-    public var stdout: String
-    public var stderr: String
-
-    public init(exitCode: Int32, stdout: String, stderr: String) {
-        self.exitCode = exitCode
-        self.stdout = stdout
-        self.stderr = stderr
-    }
-}
+public typealias ProbeOutput = CommandOutput
 
 /// The outcome of the reboot test, observed by the pipeline (not by a probe).
 public struct RebootFact: Codable, Sendable, Equatable {

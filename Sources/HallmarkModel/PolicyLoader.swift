@@ -460,24 +460,6 @@ extension YAMLInput {
     /// Like `mapping(allowed:)`, but an unknown or duplicate key is recorded and skipped instead of
     /// stopping, so a lint run reports all of them.
     func lenientMapping(allowed: [String], problems: inout [HallmarkError]) throws -> Mapping {
-        guard case .mapping(let mapping) = node else {
-            throw error("\(context) must be a mapping with keys: \(allowed.joined(separator: ", "))")
-        }
-        var entries: [(key: String, location: SourceLocation, value: YAMLInput)] = []
-        for (keyNode, valueNode) in mapping {
-            let key = keyNode.scalar?.string ?? ""
-            let keyLocation = SourceLocation(file: file, line: keyNode.mark?.line, column: keyNode.mark?.column)
-            guard allowed.contains(key) else {
-                problems.append(HallmarkError.invalidInput(
-                    "unknown key '\(key)' in \(context); expected one of: \(allowed.joined(separator: ", "))", at: keyLocation))
-                continue
-            }
-            if entries.contains(where: { $0.key == key }) {
-                problems.append(HallmarkError.invalidInput("duplicate key '\(key)' in \(context)", at: keyLocation))
-                continue
-            }
-            entries.append((key, keyLocation, YAMLInput(node: valueNode, file: file, context: "'\(key)'")))
-        }
-        return Mapping(owner: self, entries: entries)
+        try mapping(allowed: allowed) { problems.append($0) }
     }
 }

@@ -51,6 +51,12 @@ public struct YAMLInput {
 
     /// The mapping's entries, rejecting keys outside `allowed` and duplicates, each at its own position.
     public func mapping(allowed: [String]) throws -> Mapping {
+        try mapping(allowed: allowed) { throw $0 }
+    }
+
+    /// The mapping's entries; each unknown or duplicate key goes to `report` (which may throw to
+    /// stop at the first, or collect them all) and is skipped.
+    func mapping(allowed: [String], report: (HallmarkError) throws -> Void) throws -> Mapping {
         guard case .mapping(let mapping) = node else {
             throw error("\(context) must be a mapping with keys: \(allowed.joined(separator: ", "))")
         }
@@ -59,11 +65,13 @@ public struct YAMLInput {
             let key = keyNode.scalar?.string ?? ""
             let keyLocation = SourceLocation(file: file, line: keyNode.mark?.line, column: keyNode.mark?.column)
             guard allowed.contains(key) else {
-                throw HallmarkError.invalidInput(
-                    "unknown key '\(key)' in \(context); expected one of: \(allowed.joined(separator: ", "))", at: keyLocation)
+                try report(HallmarkError.invalidInput(
+                    "unknown key '\(key)' in \(context); expected one of: \(allowed.joined(separator: ", "))", at: keyLocation))
+                continue
             }
             if entries.contains(where: { $0.key == key }) {
-                throw HallmarkError.invalidInput("duplicate key '\(key)' in \(context)", at: keyLocation)
+                try report(HallmarkError.invalidInput("duplicate key '\(key)' in \(context)", at: keyLocation))
+                continue
             }
             entries.append((key, keyLocation, YAMLInput(node: valueNode, file: file, context: "'\(key)'")))
         }

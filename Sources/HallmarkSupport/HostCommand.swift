@@ -60,6 +60,19 @@ public struct HostTool: Sendable {
     }
 }
 
+/// What a command printed and its exit code: a component step, a fact probe.
+public struct CommandOutput: Codable, Sendable, Equatable {
+    public var exitCode: Int32
+    public var stdout: String
+    public var stderr: String
+
+    public init(exitCode: Int32, stdout: String, stderr: String) {
+        self.exitCode = exitCode
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+}
+
 /// How a child process ended.
 public enum Termination: Sendable, Equatable, CustomStringConvertible {
     case exited(Int32)

@@ -3,17 +3,7 @@ import HallmarkModel
 import HallmarkSupport
 
 /// What one step's script printed and how it ended.
-public struct StepOutput: Sendable {
-    public var exitCode: Int32
-    public var stdout: String
-    public var stderr: String
-
-    public init(exitCode: Int32, stdout: String, stderr: String) {
-        self.exitCode = exitCode
-        self.stdout = stdout
-        self.stderr = stderr
-    }
-}
+public typealias StepOutput = CommandOutput
 
 /// Where component steps run: a chroot of the rootfs during build, the booted guest during test.
 public protocol StepExecutor: Sendable {

@@ -55,7 +55,8 @@ import Testing
             guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
             let commandLine = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
             let matches = commandLine.contains(home) && (name.map { commandLine.contains("-name \($0) ") } ?? true)
-            return commandLine.hasPrefix("qemu-system") && matches ? "\(pid): \(commandLine.prefix(120))" : nil
+            let executable = (commandLine.prefix { $0 != " " } as Substring).split(separator: "/").last ?? ""
+            return executable.hasPrefix("qemu-system") && matches ? "\(pid): \(commandLine.prefix(120))" : nil
         }
     }
 
@@ -184,11 +185,13 @@ import Testing
         let run = try await Self.hallmark(["test", recipe], reports: reports) { child, log in
             // Interrupt once QEMU is up and the guest is booting.
             let deadline = ContinuousClock.now + .seconds(120)
-            while ContinuousClock.now < deadline {
+            var booting = false
+            while ContinuousClock.now < deadline, !booting {
                 let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                if output.contains("boot e2e-minimal"), !Self.leftoverQEMU(named: "hallmark-e2e-minimal").isEmpty { break }
-                try await Task.sleep(for: .milliseconds(100))
+                booting = output.contains("boot e2e-minimal") && !Self.leftoverQEMU(named: "hallmark-e2e-minimal").isEmpty
+                if !booting { try await Task.sleep(for: .milliseconds(100)) }
             }
+            #expect(booting, "QEMU never started, so the interrupt would prove nothing")
             try await Task.sleep(for: .milliseconds(Int.random(in: 500...4000)))
             child.signalGroup(SIGINT)
         }
