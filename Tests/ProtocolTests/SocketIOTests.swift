@@ -60,7 +60,7 @@ import Darwin
         let start = ContinuousClock.now
         reader.cancel()
         await #expect(throws: CancellationError.self) { try await reader.value }
-        #expect(ContinuousClock.now - start < .milliseconds(500))
+        #expect(ContinuousClock.now - start < .seconds(10))  // the deadline fired; not a speed test
     }
 
     @Test func writeToVanishedPeerIsDisconnected() async throws {
