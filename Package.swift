@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "JUnitXMLTests", dependencies: ["JUnitXML"]),
         .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "HallmarkModel", "HallmarkSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "JUnitXML"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "JUnitXML", "VirtualMachine", "ImageBuild"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -236,6 +236,13 @@ public struct Pipeline: Sendable {
                 _ = try await machine.waitForAgent(timeout: agentTimeout)
             }
             times["boot"] = (ContinuousClock.now - launch).seconds
+            // The agent answers early in boot, before services such as ssh are up: let systemd
+            // finish first, so test phases and checks see the booted system, not a booting one.
+            let (_, settleTime) = try await console.step("wait for systemd to finish booting") {
+                _ = try await machine.exec("timeout \(Int(120 * scale)) systemctl is-system-running --wait", label: "systemctl is-system-running --wait",
+                                           timeout: .seconds(130 * scale))
+            }
+            times["settle"] = settleTime.seconds
 
             let executor = GuestExecutor(machine: machine, rebootTimeout: agentTimeout)
             let (componentTests, testPhaseTime) = try await console.step("run components' test phases in the guest") { () -> [ControlResult] in

@@ -127,7 +127,8 @@ public actor VirtualMachine {
                 throw HallmarkError.infrastructure("QEMU exited (\(ended)) before the guest agent answered.\n\(consoleTail())")
             }
             let attempt = min(Duration.seconds(2), max(deadline - .now, .milliseconds(100)))
-            if let client = try? await GuestAgentClient.connect(path: configuration.agentSocket, timeout: attempt) {
+            if let client = try? await GuestAgentClient.connect(path: configuration.agentSocket, timeout: attempt),
+               try await execIsAllowed(client, timeout: attempt) {
                 agent = client
                 return client
             }
@@ -136,6 +137,24 @@ public actor VirtualMachine {
                     "the guest agent (\(MachineConfiguration.agentPortName)) did not answer within \(timeout.formattedSeconds); is qemu-guest-agent installed in the image?\n\(consoleTail())")
             }
         }
+    }
+
+    /// Checks, through `guest-info`, that the agent lets Hallmark run commands: an image whose agent
+    /// blocks guest-exec (qemu-ga --block-rpcs) gets a clear error instead of failing checks.
+    /// Returns false (not ready yet) when the agent does not answer in time.
+    private func execIsAllowed(_ client: GuestAgentClient, timeout: Duration) async throws -> Bool {
+        guard let info = try? await client.info(timeout: timeout) else {
+            await client.close()
+            return false
+        }
+        let needed = ["guest-exec", "guest-exec-status", "guest-file-open", "guest-file-read"]
+        let disabled = needed.filter { !info.isEnabled($0) }
+        guard disabled.isEmpty else {
+            await client.close()
+            throw HallmarkError.infrastructure(
+                "the image's guest agent (\(info.version)) has \(disabled.joined(separator: ", ")) disabled; Hallmark needs them to run checks (see qemu-ga's --block-rpcs and --allow-rpcs in the image)")
+        }
+        return true
     }
 
     /// Runs a shell command in the guest through the agent; `label` names it in errors (a whole

@@ -201,6 +201,31 @@ import Testing
         #expect(Set(Self.runDirectories()).subtracting(directoriesBefore).isEmpty)
     }
 
+    /// An image broken on purpose is flagged on exactly the controls it violates, and on no other.
+    @Test func deliberateViolationsAreFlaggedExactly() async throws {
+        let run = try await Self.hallmark(["run", Self.root + "/Tests/Fixtures/violations.yaml"], reports: Self.scratchReports())
+        #expect(run.status == .exited(1), "\(run.output)")
+        let report = try Self.report(run, image: "e2e-violations")
+        let controls = try #require(report["controls"] as? [[String: Any]])
+        let flagged = Set(controls.filter { $0["result"] as? String != "pass" }.compactMap { $0["id"] as? String })
+        let expected = Set(try String(contentsOfFile: Self.root + "/Tests/Fixtures/violations-expected.txt", encoding: .utf8)
+            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
+        #expect(expected.count >= 15)
+        #expect(flagged == expected, "unexpected: \(flagged.subtracting(expected).sorted()), missed: \(expected.subtracting(flagged).sorted())")
+        #expect(controls.filter { $0["result"] as? String == "fail" }.count == expected.count)
+    }
+
+    /// The CIS recipe's components remediate every applicable Level 1 control.
+    @Test func cisRecipePassesItsGate() async throws {
+        let run = try await Self.hallmark(["run", Self.root + "/recipes/debian-12-cis.yaml"], reports: Self.scratchReports())
+        #expect(run.status == .exited(0), "\(run.output)")
+        let report = try Self.report(run, image: "debian-12-cis")
+        let controls = try #require(report["controls"] as? [[String: Any]])
+        #expect(controls.filter { $0["policy"] as? String == "cis-debian12-level1" }.count >= 60)
+        let failing = controls.filter { ["fail", "error", "notchecked"].contains($0["result"] as? String ?? "") }
+        #expect(failing.isEmpty, "\(failing.map { "\($0["id"]!): \($0["message"]!)" })")
+    }
+
     @Test func invalidRecipeStopsBeforeAnythingRunsWithItsPosition() async throws {
         let reports = Self.scratchReports()
         try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
