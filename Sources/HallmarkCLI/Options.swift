@@ -25,11 +25,11 @@ struct StageOptions: ParsableArguments {
     @Option(help: "Lowest severity whose failure closes the gate (overrides the recipe's tests.gate).")
     var gate: Severity?
 
-    @Option(help: ArgumentHelp("Ed25519 private key (PKCS#8 PEM) that signs report.dsse.json (default: $HALLMARK_SIGNING_KEY).", valueName: "PATH"))
+    @Option(help: ArgumentHelp("Ed25519 private key (PKCS#8 PEM) that signs report.dsse.json (default: the recipe's evidence.signing_key, then $HALLMARK_SIGNING_KEY).", valueName: "PATH"))
     var signingKey: String?
 
-    @Option(help: "JUnit flavour: standard (valid against the Ant and Jenkins schemas) or rich (adds each control's policy file, line, CIS id, severity and waiver as testcase properties).")
-    var junit: JUnitChoice = .standard
+    @Option(help: "JUnit flavour: standard (valid against the Ant and Jenkins schemas) or rich (adds each control's policy file, line, CIS id, severity and waiver as testcase properties). Default: the recipe's evidence.junit, else standard.")
+    var junit: JUnitChoice?
 
     @Flag(help: "When the test fails, leave its VM running for `hallmark shell` and `hallmark stop`.")
     var keepVMOnFailure = false
@@ -38,11 +38,10 @@ struct StageOptions: ParsableArguments {
     var quiet = false
 
     func pipelineOptions() -> PipelineOptions {
-        let key = signingKey ?? ProcessInfo.processInfo.environment["HALLMARK_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         var options = PipelineOptions(
             home: .fromEnvironment(), reportsDirectory: absolutePath(reportsDirectory), accelerator: accel, gate: gate,
-            signingKey: key.map(absolutePath), console: Console(quiet: quiet))
-        options.junitFlavour = junit == .rich ? .rich : .standard
+            signingKey: signingKey.map(absolutePath), console: Console(quiet: quiet))
+        options.junitFlavour = junit.map { $0 == .rich ? .rich : .standard }
         options.keepVMOnFailure = keepVMOnFailure
         return options
     }

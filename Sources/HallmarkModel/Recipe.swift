@@ -11,6 +11,7 @@ public struct Recipe: Sendable {
     public var tests: TestSettings
     public var outputs: [OutputFormat]
     public var disk: DiskSettings
+    public var evidence: EvidenceSettings
     /// Absolute path of the recipe file.
     public var path: String
     /// sha256 of the recipe file's bytes.
@@ -57,6 +58,14 @@ public struct Recipe: Sendable {
     public struct DiskSettings: Sendable {
         public var sizeBytes: UInt64
     }
+
+    /// How this recipe's evidence is written; command-line flags override these.
+    public struct EvidenceSettings: Sendable {
+        /// Absolute path of the PKCS#8 PEM signing key (the key itself never goes in a recipe).
+        public var signingKey: String?
+        /// `standard` or `rich` JUnit.
+        public var junit: String?
+    }
 }
 
 /// `major.minor.patch`, as Image Builder recipes use; the catalog adds a build number.
@@ -84,7 +93,7 @@ extension Recipe {
     public static func load(path: String) throws -> Recipe {
         let absolute = absolutePath(path)
         let input = try YAMLInput.load(path: absolute, context: "recipe")
-        let root = try input.mapping(allowed: ["name", "version", "description", "parent", "components", "tests", "outputs", "disk"])
+        let root = try input.mapping(allowed: ["name", "version", "description", "parent", "components", "tests", "outputs", "disk", "evidence"])
         let directory = (absolute as NSString).deletingLastPathComponent
 
         let nameInput = try root.required("name")
@@ -123,6 +132,7 @@ extension Recipe {
             tests: try parseTests(root["tests"], directory: directory),
             outputs: try parseOutputs(root["outputs"]),
             disk: try parseDisk(root["disk"]),
+            evidence: try parseEvidence(root["evidence"], directory: directory),
             path: absolute,
             digest: Digest.sha256(data))
     }
@@ -172,6 +182,22 @@ extension Recipe {
         for (key, value) in try tests["variables"]?.freeMapping() ?? [] { variables[key] = try value.string() }
         return TestSettings(reboot: try tests["reboot"]?.bool() ?? false, policies: policies, gate: gate,
                             waivers: waivers, variables: variables, variablesLocation: tests["variables"]?.location)
+    }
+
+    private static func parseEvidence(_ input: YAMLInput?, directory: String) throws -> EvidenceSettings {
+        guard let input else { return EvidenceSettings() }
+        let evidence = try input.mapping(allowed: ["signing_key", "junit"])
+        var settings = EvidenceSettings()
+        if let keyInput = evidence["signing_key"] {
+            let path = resolve(try keyInput.string(), relativeTo: directory)
+            guard FileManager.default.fileExists(atPath: path) else { throw keyInput.error("signing key not found: \(path)") }
+            settings.signingKey = path
+        }
+        if let junitInput = evidence["junit"] {
+            guard ["standard", "rich"].contains(try junitInput.string()) else { throw junitInput.error("junit must be standard or rich") }
+            settings.junit = try junitInput.string()
+        }
+        return settings
     }
 
     private static func parseOutputs(_ input: YAMLInput?) throws -> [OutputFormat] {

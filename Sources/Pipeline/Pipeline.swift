@@ -16,10 +16,12 @@ public struct PipelineOptions: Sendable {
     public var accelerator: AcceleratorProbe.Choice
     /// Overrides the recipe's gate threshold when set.
     public var gate: Severity?
-    /// PKCS#8 PEM Ed25519 key that signs report.dsse.json; nil writes unsigned reports.
+    /// PKCS#8 PEM Ed25519 key that signs report.dsse.json (`--signing-key`); when nil, the recipe's
+    /// `evidence.signing_key`, then `$HALLMARK_SIGNING_KEY`; with none, reports are unsigned.
     public var signingKey: String?
-    /// `standard` validates against both JUnit schemas; `rich` adds per-testcase properties and file/line.
-    public var junitFlavour: JUnitFlavour = .standard
+    /// `--junit`; when nil, the recipe's `evidence.junit`, else standard. `standard` validates against
+    /// both JUnit schemas; `rich` adds per-testcase properties and file/line.
+    public var junitFlavour: JUnitFlavour?
     /// Leave the test VM running when the test fails, for `hallmark shell` and `hallmark stop`.
     public var keepVMOnFailure = false
     public var console: Console
@@ -133,7 +135,9 @@ public struct Pipeline: Sendable {
     public func test(_ loaded: LoadedRecipe, image: ImageArtifacts, buildTimings: [String: Double] = [:]) async throws -> TestOutcome {
         let startedAt = Date()
         // A bad key must stop the run before the boot, not after it.
-        let signingKey = try options.signingKey.map { try SigningKey(pemFile: $0) }
+        let environmentKey = ProcessInfo.processInfo.environment["HALLMARK_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : absolutePath($0) }
+        let signingKey = try (options.signingKey ?? loaded.recipe.evidence.signingKey ?? environmentKey).map { try SigningKey(pemFile: $0) }
+        let junitFlavour = options.junitFlavour ?? (loaded.recipe.evidence.junit == "rich" ? .rich : .standard)
         let reports = try reportDirectory(for: loaded.recipe, build: image.build)
         var timings = buildTimings
         // Controls waived with mode "skip" are not even collected.
@@ -170,7 +174,7 @@ public struct Pipeline: Sendable {
                         qemuCommandLine: session.qemuCommandLine),
             inputs: loaded.inputFiles, timings: timings, results: results, threshold: threshold,
             startedAt: startedAt, finishedAt: Date(), factsSHA256: Digest.sha256(factsData), forcedVerdict: forced)
-        try writeEvidence(report, to: reports)
+        try writeEvidence(report, to: reports, junit: junitFlavour)
         try sign(report, in: reports, with: signingKey)
         return TestOutcome(report: report, reportDirectory: reports, signed: signingKey != nil)
     }
@@ -310,7 +314,7 @@ public struct Pipeline: Sendable {
         let envelopePath = directory + "/report.dsse.json"
         guard let key else {
             try? FileManager.default.removeItem(atPath: envelopePath)
-            options.console.warning("reports are unsigned: pass --signing-key or set HALLMARK_SIGNING_KEY to sign them")
+            options.console.warning("reports are unsigned: pass --signing-key, set evidence.signing_key in the recipe or HALLMARK_SIGNING_KEY to sign them")
             return
         }
         let reportJSON = try Data(contentsOf: URL(fileURLWithPath: directory + "/report.json"))
@@ -320,10 +324,10 @@ public struct Pipeline: Sendable {
         options.console.info("signed report.dsse.json with key \(key.publicKey.keyID.prefix(16))…")
     }
 
-    func writeEvidence(_ report: AuditReport, to directory: String) throws {
+    func writeEvidence(_ report: AuditReport, to directory: String, junit flavour: JUnitFlavour) throws {
         try report.write(to: directory + "/report.json")
         let junit = JUnitExport.report(report, hostname: report.host.hostname)
-        try JUnitWriter.write(junit, to: directory + "/junit.xml", flavour: options.junitFlavour)
+        try JUnitWriter.write(junit, to: directory + "/junit.xml", flavour: flavour)
         try MarkdownSummary.render(report).write(toFile: directory + "/summary.md", atomically: true, encoding: .utf8)
         try HTMLReport.render(report).write(toFile: directory + "/report.html", atomically: true, encoding: .utf8)
     }

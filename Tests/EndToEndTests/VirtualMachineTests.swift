@@ -48,9 +48,11 @@ import VirtualMachine
 
     @Test func qemuThatDiesEarlyIsReportedWithTheConsoleTail() async throws {
         let image = try await Self.image()
-        // No initrd means no virtio driver: the kernel panics, and with panic=-1 and -no-reboot QEMU exits.
+        // An empty initrd means no virtio driver: the kernel cannot mount its root and panics, and
+        // with panic=-1 and -no-reboot QEMU exits.
         var configuration = try await Self.configuration(image, commandLine: "root=/dev/vda console=ttyS0 panic=-1")
-        configuration.initrd = "/dev/null"
+        configuration.initrd = configuration.runDirectory + "/empty-initrd"
+        try Data(count: 4096).write(to: URL(fileURLWithPath: configuration.initrd))
         let error = try await #require(throws: HallmarkError.self) {
             try await VirtualMachine.with(configuration) { machine in
                 _ = try await machine.waitForAgent(timeout: .seconds(120))

@@ -99,6 +99,31 @@ private func startTags(_ name: String, in xml: String) -> [Substring] {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == JUnitWriter.xml(for: sampleReport()))
     }
 
+    /// junitparser (PyPI), as CI tools read JUnit, sees the same counts as the suites report.
+    @Test func junitparserReadsTheSameCounts() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("junit-\(UUID().uuidString).xml").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let report = sampleReport()
+        try JUnitWriter.write(report, to: path)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", """
+            import sys, junitparser
+            xml = junitparser.JUnitXml.fromfile(sys.argv[1])
+            print(sum(s.tests for s in xml), sum(s.failures for s in xml), sum(s.errors for s in xml), sum(s.skipped for s in xml))
+            """, path]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let expected = [report.suites.map(\.tests), report.suites.map(\.failures), report.suites.map(\.errors), report.suites.map(\.skipped)]
+            .map { String($0.reduce(0, +)) }.joined(separator: " ")
+        #expect(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == expected)
+        #expect(expected == "4 1 1 1")
+    }
+
     @Test func countsAreRecomputedFromCases() throws {
         let xml = try JUnitWriter.xml(for: sampleReport())
         let suites = startTags("testsuite", in: xml)
