@@ -51,7 +51,7 @@ class Agent:
             self.sync_id += 1
             self.sock.sendall(b"\xff" + json.dumps({"execute": "guest-sync-delimited", "arguments": {"id": self.sync_id}}).encode() + b"\n")
             try:
-                marker = b"\xff" + json.dumps({"return": self.sync_id}).encode().replace(b":", b": ")
+                marker = b"\xff" + json.dumps({"return": self.sync_id}).encode()  # '{"return": N}', as qemu-ga writes it
                 while marker not in self.buffer:
                     chunk = self.sock.recv(4096)
                     if not chunk:

@@ -24,7 +24,7 @@ import Testing
     static func hallmark(_ arguments: [String], reports: String, passReports: Bool = true,
                          whileRunning: (@Sendable (ChildProcess, String) async throws -> Void)? = nil) async throws -> Run {
         try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
-        let log = reports + "/hallmark-\(arguments[0]).out"
+        let log = reports + "/hallmark-\(arguments[0])-\(UUID().uuidString.prefix(6)).out"
         let command = HostCommand(hallmark, arguments + (passReports ? ["--reports", reports] : []), environment: ["HALLMARK_HOME": home])
         let child = try ChildProcess.spawn(command, outputPath: log)
         if let whileRunning { try await whileRunning(child, log) }
@@ -199,6 +199,35 @@ import Testing
         #expect(run.output.contains("interrupted"))
         #expect(Self.leftoverQEMU(named: "hallmark-e2e-minimal").isEmpty)
         #expect(Set(Self.runDirectories()).subtracting(directoriesBefore).isEmpty)
+    }
+
+    /// A failed test can leave its VM running for debugging; `hallmark shell` reaches it through
+    /// the guest agent and `hallmark stop` ends it.
+    @Test func keptVMCanBeInspectedAndStopped() async throws {
+        let reports = Self.scratchReports()
+        let recipe = Self.root + "/Tests/Fixtures/root-login.yaml"
+        if try FileManager.default.contentsOfDirectory(atPath: Self.home + "/images").contains("e2e-root-login") == false {
+            let build = try await Self.hallmark(["build", recipe], reports: reports)
+            try #require(build.status == .exited(0), "\(build.output)")
+        }
+        let run = try await Self.hallmark(["test", recipe, "--keep-vm-on-failure"], reports: reports)
+        #expect(run.status == .exited(1), "\(run.output)")
+        let idRange = try #require(run.output.range(of: #"hallmark shell ([A-Za-z0-9]+) -- "#, options: .regularExpression))
+        let id = String(run.output[idRange].split(separator: " ")[2])
+        #expect(!Self.leftoverQEMU(named: "hallmark-e2e-root-login").isEmpty, "the VM should still be running")
+
+        let listing = try await Self.hallmark(["shell"], reports: reports, passReports: false)
+        #expect(listing.output.contains(id))
+        let shell = try await Self.hallmark(["shell", id, "--", "cat", "/etc/ssh/sshd_config.d/05-permit-root.conf"], reports: reports, passReports: false)
+        #expect(shell.status == .exited(0), "\(shell.output)")
+        #expect(shell.output.contains("PermitRootLogin yes"))
+        let failing = try await Self.hallmark(["shell", id, "--", "exit", "7"], reports: reports, passReports: false)
+        #expect(failing.status == .exited(7))
+
+        let stop = try await Self.hallmark(["stop", id], reports: reports, passReports: false)
+        #expect(stop.status == .exited(0), "\(stop.output)")
+        #expect(Self.leftoverQEMU(named: "hallmark-e2e-root-login").isEmpty)
+        #expect(!Self.runDirectories().contains(id))
     }
 
     /// An image broken on purpose is flagged on exactly the controls it violates, and on no other.

@@ -133,6 +133,17 @@ func loadComponent(_ yaml: String) throws -> Component {
         #expect(failure.location.line == 6)
     }
 
+    /// Files are hashed by openssl, bytes in-process: both must agree (artifact digests are compared
+    /// with digests computed either way).
+    @Test func fileAndByteDigestsAgree() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("digest-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let bytes = Data((0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        try bytes.write(to: URL(fileURLWithPath: path))
+        #expect(try await Digest.sha256(fileAt: path) == Digest.sha256(bytes))
+        #expect(Digest.sha256("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
     @Test func unknownRecipeParameterIsRejected() throws {
         let component = try loadComponent("name: c\nschemaVersion: 1.0\nphases:\n  - name: build\n    steps:\n      - name: S\n        action: ExecuteBash\n        inputs: {commands: [true]}\n")
         #expect(throws: HallmarkError.self) { try ComponentRunner(component: component, parameters: ["Typo": "x"], log: { _ in }).variables() }
