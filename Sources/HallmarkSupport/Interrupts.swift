@@ -61,7 +61,7 @@ public enum InterruptHandler {
         while isInterrupted { try? await Task.sleep(for: .seconds(1)) }
     }
 
-    public static func install(onInterrupt: @escaping @Sendable (Int32) -> Void = { _ in }) {
+    public static func install() {
         sources.withLock { sources in
             guard sources.isEmpty else { return }
             // A parent may have started Hallmark with these signals blocked; they must reach it.
@@ -75,7 +75,6 @@ public enum InterruptHandler {
                 let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
                 source.setEventHandler {
                     guard !interrupted.exchange(true, ordering: .acquiringAndReleasing) else { return }
-                    onInterrupt(signalNumber)
                     FileHandle.standardError.write(Data("\nhallmark: \(signalNumber == SIGINT ? "interrupted" : "terminated"); stopping every VM\n".utf8))
                     ChildRegistry.shared.tearDownEverything()
                     exit(status.rawValue)

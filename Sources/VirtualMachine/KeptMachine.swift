@@ -13,8 +13,8 @@ public struct KeptMachine: Codable, Sendable {
     public var keptAt: Date
 
     public var id: String { (runDirectory as NSString).lastPathComponent }
-    var agentSocket: String { runDirectory + "/qga.sock" }
-    var qmpSocket: String { runDirectory + "/qmp.sock" }
+    var agentSocket: String { MachineConfiguration.agentSocket(in: runDirectory) }
+    var qmpSocket: String { MachineConfiguration.qmpSocket(in: runDirectory) }
 
     func write() throws {
         try JSONEncoder.hallmark.encode(self).write(to: URL(fileURLWithPath: runDirectory + "/run.json"), options: .atomic)

@@ -41,8 +41,12 @@ public struct MachineConfiguration: Sendable {
         self.consoleLog = consoleLog
     }
 
-    public var qmpSocket: String { runDirectory + "/qmp.sock" }
-    public var agentSocket: String { runDirectory + "/qga.sock" }
+    public var qmpSocket: String { Self.qmpSocket(in: runDirectory) }
+    public var agentSocket: String { Self.agentSocket(in: runDirectory) }
+
+    /// Where a run directory keeps its sockets; also how `hallmark shell` finds a kept VM's.
+    static func qmpSocket(in runDirectory: String) -> String { runDirectory + "/qmp.sock" }
+    static func agentSocket(in runDirectory: String) -> String { runDirectory + "/qga.sock" }
     public var qemuLog: String { runDirectory + "/qemu.log" }
 
     /// The guest agent's well-known virtio-serial port name; qemu-guest-agent's udev rule starts on it.
