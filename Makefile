@@ -32,6 +32,10 @@ clean:
 
 # Hallmark's VM layer against a bare QEMU launch of the same image (BENCH_RUNS runs each).
 BENCH_RUNS ?= 3
-.PHONY: bench
+.PHONY: bench bench-checks
 bench: build
 	./scripts/bench-vm.py $(RECIPE) --runs $(BENCH_RUNS)
+
+# Evaluating every shipped control on a booted TCG guest (builds recipes/debian-12-cis.yaml once).
+bench-checks: build
+	./scripts/bench-checks.py --runs $(BENCH_RUNS)

@@ -178,7 +178,7 @@ public enum Evaluator {
         case .bootHealth:
             let fact = output("failed-units")
             let failed = lines(fact.stdout)
-            let state = facts.probes[Collector.systemState.key].map { normalizeWhitespace($0.stdout) } ?? "unknown"
+            let state = facts.probes[Collector.systemStateKey].map { normalizeWhitespace($0.stdout) } ?? "unknown"
             return failed.isEmpty ? (.pass, "no failed units (system state: \(state))", "systemctl --failed: (empty); state: \(state)")
                 : (.fail, "\(failed.count) failed unit(s)", excerpt(failed.joined(separator: "\n")))
         case .command(let command): return evaluateCommand(command, output: output("command:\(command.run)"))
@@ -304,7 +304,9 @@ public enum Evaluator {
         var sections: [(path: String, lines: [Substring])] = []
         for line in listing.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.hasPrefix("==> ") {
-                sections.append((String(line.dropFirst(4)), []))
+                // `tail -v` writes "==> PATH <=="; older facts wrote "==> PATH".
+                let header = line.dropFirst(4)
+                sections.append((String(header.hasSuffix(" <==") ? header.dropLast(4) : header), []))
             } else if !sections.isEmpty {
                 sections[sections.count - 1].lines.append(line)
             }
@@ -477,22 +479,25 @@ public enum Evaluator {
     static func evaluateFind(_ find: FindCheck, output: (String) -> ProbeOutput) -> Outcome {
         let under = find.paths.joined(separator: ", ")
         var problems: [String] = [], evidence: [String] = [], passes: [String] = []
+        // The walk tags each line: "world-writable PATH", "unowned PATH" or "setid PATH".
+        let walk = lines(output(Collector.findKey(find.paths)).stdout)
+        func tagged(_ tag: String) -> [String] { walk.filter { $0.hasPrefix(tag + " ") }.map { String($0.dropFirst(tag.count + 1)) } }
         if find.worldWritable != nil {
-            let files = lines(output(Collector.findKey("world-writable", find.paths)).stdout)
+            let files = tagged("world-writable")
             if files.isEmpty { passes.append("no world-writable files") } else {
                 problems.append("\(files.count) world-writable file(s)")
                 evidence.append("world-writable:\n" + files.joined(separator: "\n"))
             }
         }
         if find.unowned != nil {
-            let files = lines(output(Collector.findKey("unowned", find.paths)).stdout)
+            let files = tagged("unowned")
             if files.isEmpty { passes.append("no files without a known owner or group") } else {
                 problems.append("\(files.count) file(s) without a known owner or group")
                 evidence.append("unowned:\n" + files.joined(separator: "\n"))
             }
         }
         if let allowed = find.suidAllowed {
-            let files = lines(output(Collector.findKey("suid", find.paths)).stdout)
+            let files = tagged("setid")
             let unexpected = files.filter { !allowed.contains($0) }
             if unexpected.isEmpty { passes.append("\(files.count) SUID/SGID file(s), all allowed") } else {
                 problems.append("\(unexpected.count) SUID/SGID file(s) not in the allow-list: \(unexpected.prefix(5).joined(separator: ", "))\(unexpected.count > 5 ? ", …" : "")")

@@ -158,9 +158,9 @@ struct PolicyCommand: AsyncParsableCommand {
             guard getuid() == 0 else { throw HallmarkError(.usage, "--rootfs runs chroot and needs root") }
             let probes = Collector.probes(for: controls, source: .rootfs)
             // The script's own stderr would mix with its framed output; each probe's stderr is captured anyway.
-            let script = "exec 2>/dev/null\n" + Collector.script(for: probes)
-            let output = try await HostCommand("chroot", [rootfs, "/bin/sh", "-c", script]).output()
-            return Facts(probes: try Collector.parse(output, probes: probes), reboot: nil, source: .rootfs)
+            let plan = CollectorPlan(probes: probes)
+            let output = try await HostCommand("chroot", [rootfs, "/bin/sh", "-c", "exec 2>/dev/null\n" + plan.script]).output()
+            return Facts(probes: try plan.parse(output), reboot: nil, source: .rootfs)
         }
 
         func runOwnTests(_ policies: [Policy], waivers: Waivers?) -> ExitStatus {

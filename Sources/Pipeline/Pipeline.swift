@@ -155,6 +155,8 @@ public struct Pipeline: Sendable {
         let digestAfter = try await Digest.sha256(fileAt: testedDisk.path)
         let factsData = try JSONEncoder.hallmark.encode(session.facts)
         try factsData.write(to: URL(fileURLWithPath: reports + "/facts.json"), options: .atomic)
+        // Exactly what ran in the guest to observe those facts, for whoever reviews the evidence.
+        try session.collectorScript.write(toFile: reports + "/collector.sh", atomically: true, encoding: .utf8)
 
         var results = session.componentTests + loaded.evaluate(session.facts, today: startedAt)
         var forced: Verdict?
@@ -184,6 +186,7 @@ public struct Pipeline: Sendable {
         var qemuVersion: String
         var componentTests: [ControlResult]
         var qemuCommandLine: String
+        var collectorScript: String
     }
 
     func bootAndCollect(_ loaded: LoadedRecipe, image: ImageArtifacts, controls: [Control], accelerator: Accelerator,
@@ -211,6 +214,8 @@ public struct Pipeline: Sendable {
         var phaseTimes: [String: Double] = [:]
         // Boot time runs from QEMU's launch to the agent's first answer, comparable to a bare launch.
         let launch = ContinuousClock.now
+        // Given to checks as HALLMARK_TEST_STARTED: what the guest wrote after it was made during the test.
+        let startedAt = Int(Date().timeIntervalSince1970)
         let keepOnFailure = options.keepVMOnFailure
         let threshold = options.gate ?? recipe.tests.gate
         let keepRunning: @Sendable (Result<BootSession, any Error>) -> Bool = { result in
@@ -242,9 +247,8 @@ public struct Pipeline: Sendable {
             times["boot"] = (ContinuousClock.now - launch).seconds
             // The agent answers early in boot, before services such as ssh are up: let systemd
             // finish first, so test phases and checks see the booted system, not a booting one.
-            let (_, settleTime) = try await console.step("wait for systemd to finish booting") {
-                _ = try await machine.exec("timeout \(Int(120 * scale)) systemctl is-system-running --wait", label: "systemctl is-system-running --wait",
-                                           timeout: .seconds(130 * scale))
+            var (systemState, settleTime) = try await console.step("wait for systemd to finish booting") {
+                try await Self.settle(machine, scale: scale)
             }
             times["settle"] = settleTime.seconds
 
@@ -278,23 +282,40 @@ public struct Pipeline: Sendable {
                 }
                 times["reboot"] = rebootTime.seconds
                 reboot = fact
+                if fact.failure == nil {
+                    (systemState, settleTime) = try await console.step("wait for systemd to finish booting again") {
+                        try await Self.settle(machine, scale: scale)
+                    }
+                    times["settleAfterReboot"] = settleTime.seconds
+                }
             }
 
-            let probes = Collector.probes(for: controls)
+            let plan = CollectorPlan(probes: Collector.probes(for: controls), lanes: configuration.cpus,
+                                     environment: ["HALLMARK_TEST_STARTED": String(startedAt)])
             let (facts, checkTime) = try await console.step("collect facts for \(controls.count) control(s) in one round trip") { () -> Facts in
-                let result = try await machine.exec(Collector.script(for: probes), label: "the fact collector", timeout: .seconds(120 * scale))
+                let result = try await machine.exec(plan.script, label: "the fact collector", timeout: .seconds(120 * scale))
                 guard result.exitCode == 0 else {
                     throw HallmarkError.infrastructure("the fact collector failed in the guest (exit \(result.exitCode.map(String.init) ?? "signal")): \(result.stderrText.prefix(500))")
                 }
-                return Facts(probes: try Collector.parse(result.stdoutText, probes: probes), reboot: reboot, source: .guest)
+                var probes = try plan.parse(result.stdoutText)
+                probes[Collector.systemStateKey] = systemState
+                return Facts(probes: probes, reboot: reboot, source: .guest)
             }
             times["checks"] = checkTime.seconds
             phaseTimes = times
             return BootSession(facts: facts, qemuVersion: await machine.qemuVersion, componentTests: componentTests,
-                               qemuCommandLine: configuration.qemuCommand.description)
+                               qemuCommandLine: configuration.qemuCommand.description, collectorScript: plan.script)
         }
         timings.merge(phaseTimes) { $1 }
         return session
+    }
+
+    /// Waits until systemd has finished starting units (`systemctl is-system-running --wait`) and
+    /// returns what it printed and its exit code: the state boot health reports.
+    static func settle(_ machine: VirtualMachine, scale: Double) async throws -> ProbeOutput {
+        let result = try await machine.exec("timeout \(Int(120 * scale)) systemctl is-system-running --wait",
+                                            label: "systemctl is-system-running --wait", timeout: .seconds(130 * scale))
+        return ProbeOutput(exitCode: result.exitCode ?? -1, stdout: result.stdoutText, stderr: result.stderrText)
     }
 
     func artifactDigests(_ image: ImageArtifacts) async throws -> [AuditReport.Artifact] {

@@ -121,27 +121,86 @@ func facts(_ probes: [String: (Int32, String)], reboot: RebootFact? = nil) -> Fa
 }
 
 @Suite struct CollectorTests {
-    /// The generated collector really runs under /bin/sh and its output parses back to the probes.
+    func run(_ plan: CollectorPlan) async throws -> [String: ProbeOutput] {
+        try plan.parse(try await HostCommand("/bin/sh", ["-c", plan.script]).output())
+    }
+
+    /// The generated collector really runs under /bin/sh, in two lanes, and its output parses back
+    /// to the exact bytes, stderr and exit code of each probe.
     @Test func scriptRunsAndRoundTrips() async throws {
         let controls = [
             control("a", .command(CommandCheck(run: "printf 'line1\\nline2'; echo err >&2; exit 3", exitCode: 3, stdout: nil))),
             control("b", .command(CommandCheck(run: "echo \"quotes ' and \\\" survive\"", exitCode: 0, stdout: nil))),
             control("c", .file(FileCheck(path: "/etc/hostname", exists: true, owner: nil, group: nil, modeCeiling: nil, contains: [], notContains: [], sha256: nil))),
+            control("d", .file(FileCheck(path: "/hallmark/absent", exists: false, owner: nil, group: nil, modeCeiling: nil, contains: [], notContains: [], sha256: nil))),
+            control("e", .command(CommandCheck(run: "printf 'no final newline\\n\\n'; printf 'x' >&2", exitCode: 0, stdout: nil))),
+            control("f", .sysctl(SysctlCheck(key: "kernel.ostype", value: .equals("Linux")))),
+            control("g", .command(CommandCheck(run: "exit 0; (", exitCode: 0, stdout: nil))),
         ]
-        let probes = Collector.probes(for: controls).filter { $0.key != "system-state" }
+        let probes = Collector.probes(for: controls)
         #expect(Set(probes.map(\.key)).count == probes.count)
-        let script = FileManager.default.temporaryDirectory.appendingPathComponent("collector-\(UUID().uuidString).sh").path
-        try Collector.script(for: probes).write(toFile: script, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: script) }
-        let output = try await HostCommand("/bin/sh", [script]).output()
-        let parsed = try Collector.parse(output, probes: probes)
+        let parsed = try await run(CollectorPlan(probes: probes, lanes: 2))
         #expect(parsed["command:printf 'line1\\nline2'; echo err >&2; exit 3"] == ProbeOutput(exitCode: 3, stdout: "line1\nline2", stderr: "err\n"))
         #expect(parsed["command:echo \"quotes ' and \\\" survive\""]?.stdout == "quotes ' and \" survive\n")
+        #expect(parsed["command:printf 'no final newline\\n\\n'; printf 'x' >&2"] == ProbeOutput(exitCode: 0, stdout: "no final newline\n\n", stderr: "x"))
         #expect(parsed["file:/etc/hostname"]?.exitCode == 0)
+        #expect(parsed["file:/etc/hostname"]?.stdout.hasPrefix("regular file|") == true)
+        #expect(parsed["file:/hallmark/absent"]?.exitCode == 1)
+        #expect(parsed["file:/hallmark/absent"]?.stderr.contains("No such file") == true)
+        #expect(parsed["sysctl:kernel.ostype"] == ProbeOutput(exitCode: 0, stdout: "Linux\n", stderr: ""))
+        // A syntax error stays inside its probe.
+        #expect(parsed["command:exit 0; ("]?.exitCode == 2)
+        #expect(parsed.count == probes.count)
+    }
+
+    /// Hallmark's cat of builtins reproduces files byte for byte (but NUL), with or without a final newline.
+    @Test func builtinCatKeepsBytes() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-cat-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let texts = ["a\\b  c\n\tindented\n\n", "no newline", "", "\n", "ünïcode * $HOME `x`\n"]
+        var probes: [Probe] = []
+        for (index, text) in texts.enumerated() {
+            try text.write(toFile: "\(directory)/\(index)", atomically: true, encoding: .utf8)
+            probes.append(Probe(key: "\(index)", script: "hm_cat \(directory)/\(index)", execution: .inline))
+        }
+        probes.append(Probe(key: "missing", script: "hm_cat \(directory)/missing", execution: .inline))
+        let parsed = try await run(CollectorPlan(probes: probes, lanes: 1))
+        for (index, text) in texts.enumerated() { #expect(parsed["\(index)"]?.stdout == text, "\(index)") }
+        #expect(parsed["missing"]?.exitCode == 1)
+        #expect(parsed["missing"]?.stderr.contains("No such file or directory") == true)
+    }
+
+    /// Lanes claim probes as they go: each probe runs exactly once, and while one lane is busy
+    /// with a slow probe the other runs the rest.
+    @Test func lanesClaimEachProbeOnceAndDoNotWaitForEachOther() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-lanes-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var probes = [Probe(key: "slow", script: "echo slow >>\(directory)/ran; sleep 2; touch \(directory)/slow-done", execution: .subshell(cost: 50))]
+        for index in 0..<12 {
+            probes.append(Probe(key: "quick\(index)", script: "echo \(index) >>\(directory)/ran; test -e \(directory)/slow-done && echo after || echo during"))
+        }
+        let parsed = try await run(CollectorPlan(probes: probes, lanes: 2))
+        let ran = try String(contentsOfFile: directory + "/ran", encoding: .utf8).split(separator: "\n")
+        #expect(ran.count == probes.count)
+        #expect(Set(ran).count == probes.count)
+        for index in 0..<12 { #expect(parsed["quick\(index)"]?.stdout == "during\n", "quick\(index)") }
+    }
+
+    @Test func servicesAreAnsweredByOneSystemctlShow() {
+        let probes = ["ssh", "nope"].map { Probe(key: "service:\($0)", script: "", runtime: true, execution: .batched(.service(name: $0))) }
+        let plan = CollectorPlan(probes: probes, boundary: "B")
+        #expect(plan.script.components(separatedBy: "systemctl show").count == 2)
+        let output = "B 0 out\nActiveState=active\nUnitFileState=enabled\n\nActiveState=inactive\nUnitFileState=\n\nB 0 end 0\nB 0 err\n\nB 0 end\n"
+        let parsed = try? plan.parse(output)
+        #expect(parsed?["service:ssh"]?.stdout == "enabled=enabled\nactive=active\n")
+        #expect(parsed?["service:nope"]?.stdout == "enabled=\nactive=inactive\n")
     }
 
     @Test func truncatedOutputIsAnError() {
-        let probes = [Probe(key: "a", script: "true"), Probe(key: "b", script: "true")]
-        #expect(throws: HallmarkError.self) { try Collector.parse("0 0  \n", probes: probes) }
+        let plan = CollectorPlan(probes: [Probe(key: "a", script: "true"), Probe(key: "b", script: "true")], boundary: "B")
+        #expect(throws: HallmarkError.self) { try plan.parse("B 0 out\n\nB 0 end 0\nB 1 out\nhalf") }
+        #expect(throws: HallmarkError.self) { try plan.parse("") }
     }
 }

@@ -137,15 +137,15 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
 
     @Test func findUnownedAndSuidAllowList() {
         let check = Check.find(FindCheck(paths: ["/"], unowned: false, suidAllowed: ["/usr/bin/su", "/usr/bin/passwd"]))
-        let clean = facts(["unowned:/": (0, ""), "suid:/": (0, "/usr/bin/su\n/usr/bin/passwd\n")])
+        let clean = facts(["find:/": (0, "setid /usr/bin/su\nsetid /usr/bin/passwd\n")])
         #expect(status(check, clean).status == .pass)
-        let dirty = facts(["unowned:/": (0, "/opt/app/data\n"), "suid:/": (0, "/usr/bin/su\n/usr/local/bin/rootshell\n")])
+        let dirty = facts(["find:/": (0, "unowned /opt/app/data\nsetid /usr/bin/su\nsetid /usr/local/bin/rootshell\n")])
         let result = status(check, dirty)
         #expect(result.status == .fail)
         #expect(result.message.contains("1 file(s) without a known owner or group"))
         #expect(result.message.contains("not in the allow-list: /usr/local/bin/rootshell"))
         #expect(result.evidence.contains("/opt/app/data"))
-        #expect(status(.find(FindCheck(paths: ["/etc"], worldWritable: false)), facts(["world-writable:/etc": (0, "/etc/x\n")])).status == .fail)
+        #expect(status(.find(FindCheck(paths: ["/etc"], worldWritable: false)), facts(["find:/etc": (0, "world-writable /etc/x\n")])).status == .fail)
     }
 
     // MARK: sysctl
