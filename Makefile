@@ -32,10 +32,16 @@ clean:
 
 # Hallmark's VM layer against a bare QEMU launch of the same image (BENCH_RUNS runs each).
 BENCH_RUNS ?= 3
-.PHONY: bench bench-checks
+.PHONY: bench bench-checks soak
 bench: build
 	./scripts/bench-vm.py $(RECIPE) --runs $(BENCH_RUNS)
 
 # Evaluating every shipped control on a booted TCG guest (builds recipes/debian-12-cis.yaml once).
 bench-checks: build
 	./scripts/bench-checks.py --runs $(BENCH_RUNS)
+
+# SIGINT at random moments of boot, reboot, checks and report writing (SOAK_RUNS runs); fails if a
+# run does not exit 130 or leaves a QEMU or a run directory behind.
+SOAK_RUNS ?= 20
+soak: build
+	./scripts/soak-interrupt.py --runs $(SOAK_RUNS)

@@ -18,7 +18,7 @@ let package = Package(
 
         // Command definitions (ArgumentParser), exit codes, progress output.
         .target(name: "HallmarkCLI", dependencies: [
-            "Pipeline", "HallmarkModel", "Compliance", "Evidence", "VirtualMachine", "JUnitXML", "Attestation",
+            "Pipeline", "GuestChannel", "HallmarkModel", "Compliance", "Evidence", "VirtualMachine", "JUnitXML", "Attestation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "HallmarkSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // Recipe, TOE component, policy and waiver models, loaded from YAML with file:line:column errors.
-        .target(name: "HallmarkModel", dependencies: ["HallmarkSupport", "Yams"]),
+        .target(name: "HallmarkModel", dependencies: ["HallmarkSupport", "GuestChannel", "Yams"]),
 
         // Image build: mmdebstrap parent cache, components in a chroot, raw/qcow2 disks.
         .target(name: "ImageBuild", dependencies: ["HallmarkModel", "HallmarkSupport"]),
@@ -35,11 +35,15 @@ let package = Package(
         .target(name: "SocketIO"),
         // QEMU Machine Protocol client. Imports nothing from the project above SocketIO.
         .target(name: "QMP", dependencies: ["SocketIO"]),
-        // QEMU guest agent client. Imports nothing from the project above SocketIO.
-        .target(name: "GuestAgent", dependencies: ["SocketIO"]),
+        // What a way into a guest offers (exec with stdin, environment, separate output) and its result.
+        .target(name: "GuestChannel"),
+        // QEMU guest agent client. Imports nothing from the project above SocketIO and GuestChannel.
+        .target(name: "GuestAgent", dependencies: ["SocketIO", "GuestChannel"]),
+        // The fallback channel: a root shell on a virtio console port, framed base64 output.
+        .target(name: "ConsoleShell", dependencies: ["SocketIO", "GuestChannel"]),
 
         // A running QEMU: process, accelerator choice, guest channel, reboot, teardown.
-        .target(name: "VirtualMachine", dependencies: ["QMP", "GuestAgent", "HallmarkSupport"]),
+        .target(name: "VirtualMachine", dependencies: ["QMP", "GuestAgent", "ConsoleShell", "GuestChannel", "HallmarkSupport"]),
 
         // Pure compliance engine: collector generation, fact parsing, evaluation, gate.
         .target(name: "Compliance", dependencies: ["HallmarkModel", "HallmarkSupport"]),
@@ -62,11 +66,11 @@ let package = Package(
 
         .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel"]),
         .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "HallmarkModel"]),
-        .testTarget(name: "ProtocolTests", dependencies: ["QMP", "GuestAgent", "SocketIO"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["QMP", "GuestAgent", "ConsoleShell", "GuestChannel", "SocketIO"]),
         .testTarget(name: "JUnitXMLTests", dependencies: ["JUnitXML"]),
         .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "HallmarkModel", "HallmarkSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "JUnitXML", "VirtualMachine", "ImageBuild"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "JUnitXML", "VirtualMachine", "GuestChannel", "ImageBuild"]),
     ],
     swiftLanguageModes: [.v6]
 )

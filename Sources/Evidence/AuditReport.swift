@@ -59,9 +59,14 @@ public struct AuditReport: Codable, Sendable {
         public var accelerator: String?
         /// The exact QEMU command line of the test boot, so it can be reproduced by hand.
         public var qemuCommandLine: String?
+        /// How commands reached the guest: "agent" or "console", and why when not the agent.
+        public var guestChannel: String?
+        public var guestChannelNote: String?
 
-        public init(hostname: String, qemuVersion: String?, accelerator: String?, qemuCommandLine: String? = nil) {
+        public init(hostname: String, qemuVersion: String?, accelerator: String?, qemuCommandLine: String? = nil,
+                    guestChannel: String? = nil, guestChannelNote: String? = nil) {
             (self.hostname, self.qemuVersion, self.accelerator, self.qemuCommandLine) = (hostname, qemuVersion, accelerator, qemuCommandLine)
+            (self.guestChannel, self.guestChannelNote) = (guestChannel, guestChannelNote)
         }
     }
 

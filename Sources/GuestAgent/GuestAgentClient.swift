@@ -1,3 +1,4 @@
+import GuestChannel
 import SocketIO
 
 #if canImport(FoundationEssentials)
@@ -8,7 +9,8 @@ import Foundation
 
 /// A QEMU guest agent client: strictly one request and one reply at a time, resynchronised with
 /// `guest-sync-delimited` on connect and after any exchange that was cut short.
-public actor GuestAgentClient {
+public actor GuestAgentClient: GuestChannel {
+    public nonisolated var kind: GuestChannelKind { .agent }
     private let socket: UnixSocket
     private var lines = LineBuffer()
     /// True while the stream position is unknown (fresh connection, or an exchange that ended early).

@@ -36,42 +36,6 @@ public struct GuestInfo: Sendable, Equatable {
     }
 }
 
-/// Outcome of a command run with `guest-exec`.
-public struct ExecResult: Sendable, Equatable {
-    /// Exit status when the process exited normally.
-    public var exitCode: Int32?
-    /// Terminating signal when the process was killed by one.
-    public var signal: Int32?
-    /// Captured standard output.
-    public var stdout: [UInt8]
-    /// Captured standard error.
-    public var stderr: [UInt8]
-    /// True when the agent cut stdout short (it keeps a bounded amount).
-    public var stdoutTruncated: Bool
-    /// True when the agent cut stderr short.
-    public var stderrTruncated: Bool
-
-    /// Creates a result.
-    public init(
-        exitCode: Int32?, signal: Int32?, stdout: [UInt8], stderr: [UInt8],
-        stdoutTruncated: Bool = false, stderrTruncated: Bool = false
-    ) {
-        self.exitCode = exitCode
-        self.signal = signal
-        self.stdout = stdout
-        self.stderr = stderr
-        self.stdoutTruncated = stdoutTruncated
-        self.stderrTruncated = stderrTruncated
-    }
-
-    /// Standard output as UTF-8 text (invalid sequences replaced).
-    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-    /// Standard error as UTF-8 text (invalid sequences replaced).
-    public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
-    /// True when the process exited normally with status 0.
-    public var succeeded: Bool { exitCode == 0 && signal == nil }
-}
-
 /// Why a guest agent operation failed.
 public enum GuestAgentError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Connecting to the socket failed.

@@ -3,7 +3,7 @@ import Foundation
 import HallmarkSupport
 import VirtualMachine
 
-/// `hallmark shell`: runs commands in a VM kept with --keep-vm-on-failure, through its guest agent.
+/// `hallmark shell`: runs commands in a VM kept with --keep-vm-on-failure, through the guest channel its test used.
 struct ShellCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shell",
@@ -37,7 +37,7 @@ struct ShellCommand: AsyncParsableCommand {
         let result = try await machine.exec(command)
         FileHandle.standardOutput.write(Data(result.stdout))
         FileHandle.standardError.write(Data(result.stderr))
-        if result.stdoutTruncated || result.stderrTruncated { FileHandle.standardError.write(Data("hallmark: output was truncated by the guest agent\n".utf8)) }
+        if result.stdoutTruncated || result.stderrTruncated { FileHandle.standardError.write(Data("hallmark: output was truncated by the guest channel\n".utf8)) }
         guard let code = result.exitCode, code != 0 else { return .gateOpen }
         throw ExitCode(code)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import GuestChannel
 import HallmarkSupport
 
 /// What to build: the parent, the components applied to it, how to test it and what to output.
@@ -49,6 +50,8 @@ public struct Recipe: Sendable {
         public var variables: [String: String]
         /// Where `variables` is written, for errors about undeclared names.
         public var variablesLocation: SourceLocation?
+        /// How Hallmark gets into the test VM (README: guest channels).
+        public var channel: GuestChannelChoice = .auto
     }
 
     public enum OutputFormat: String, Sendable, CaseIterable {
@@ -159,7 +162,7 @@ extension Recipe {
 
     private static func parseTests(_ input: YAMLInput?, directory: String) throws -> TestSettings {
         guard let input else { return TestSettings(reboot: false, policies: [], gate: .info, waivers: nil, variables: [:]) }
-        let tests = try input.mapping(allowed: ["reboot", "policies", "gate", "waivers", "variables"])
+        let tests = try input.mapping(allowed: ["reboot", "policies", "gate", "waivers", "variables", "channel"])
         let policies = try tests["policies"]?.sequence().map { item -> String in
             let path = resolve(try item.string(), relativeTo: directory)
             guard FileManager.default.fileExists(atPath: path) else { throw item.error("policy file not found: \(path)") }
@@ -180,8 +183,15 @@ extension Recipe {
         }
         var variables: [String: String] = [:]
         for (key, value) in try tests["variables"]?.freeMapping() ?? [] { variables[key] = try value.string() }
+        var channel = GuestChannelChoice.auto
+        if let channelInput = tests["channel"] {
+            guard let choice = GuestChannelChoice(rawValue: try channelInput.string()) else {
+                throw channelInput.error("channel must be one of: \(GuestChannelChoice.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            channel = choice
+        }
         return TestSettings(reboot: try tests["reboot"]?.bool() ?? false, policies: policies, gate: gate,
-                            waivers: waivers, variables: variables, variablesLocation: tests["variables"]?.location)
+                            waivers: waivers, variables: variables, variablesLocation: tests["variables"]?.location, channel: channel)
     }
 
     private static func parseEvidence(_ input: YAMLInput?, directory: String) throws -> EvidenceSettings {

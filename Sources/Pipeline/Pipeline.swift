@@ -173,7 +173,8 @@ public struct Pipeline: Sendable {
                 return artifact
             }),
             host: .init(hostname: ProcessInfo.processInfo.hostName, qemuVersion: session.qemuVersion, accelerator: accelerator.rawValue,
-                        qemuCommandLine: session.qemuCommandLine),
+                        qemuCommandLine: session.qemuCommandLine, guestChannel: session.guestChannel,
+                        guestChannelNote: session.guestChannelNote),
             inputs: loaded.inputFiles, timings: timings, results: results, threshold: threshold,
             startedAt: startedAt, finishedAt: Date(), factsSHA256: Digest.sha256(factsData), forcedVerdict: forced)
         try writeEvidence(report, to: reports, junit: junitFlavour)
@@ -187,6 +188,8 @@ public struct Pipeline: Sendable {
         var componentTests: [ControlResult]
         var qemuCommandLine: String
         var collectorScript: String
+        var guestChannel: String?
+        var guestChannelNote: String?
     }
 
     func bootAndCollect(_ loaded: LoadedRecipe, image: ImageArtifacts, controls: [Control], accelerator: Accelerator,
@@ -207,12 +210,12 @@ public struct Pipeline: Sendable {
         let configuration = MachineConfiguration(
             name: "hallmark-\(image.name)", kernel: image.path("vmlinuz")!, initrd: image.path("initrd.img")!,
             kernelCommandLine: image.kernelCommandLine, disk: overlay, diskFormat: "qcow2",
-            accelerator: accelerator, runDirectory: runDirectory, consoleLog: consoleLog)
+            accelerator: accelerator, runDirectory: runDirectory, consoleLog: consoleLog, channel: loaded.recipe.tests.channel)
         let console = options.console
         let recipe = loaded.recipe
 
         var phaseTimes: [String: Double] = [:]
-        // Boot time runs from QEMU's launch to the agent's first answer, comparable to a bare launch.
+        // Boot time runs from QEMU's launch to the guest channel's first answer, comparable to a bare launch.
         let launch = ContinuousClock.now
         // Given to checks as HALLMARK_TEST_STARTED: what the guest wrote after it was made during the test.
         let startedAt = Int(Date().timeIntervalSince1970)
@@ -242,9 +245,11 @@ public struct Pipeline: Sendable {
         let session = try await VirtualMachine.with(configuration, keepRunning: keepRunning) { machine -> BootSession in
             var times: [String: Double] = [:]
             _ = try await console.step("boot \(image.reference) (\(accelerator.rawValue))") {
-                _ = try await machine.waitForAgent(timeout: agentTimeout)
+                _ = try await machine.waitForGuest(timeout: agentTimeout)
             }
             times["boot"] = (ContinuousClock.now - launch).seconds
+            if let note = await machine.channelNote { console.warning(note) }
+            let channel = await machine.channelKind
             // The agent answers early in boot, before services such as ssh are up: let systemd
             // finish first, so test phases and checks see the booted system, not a booting one.
             var (systemState, settleTime) = try await console.step("wait for systemd to finish booting") {
@@ -304,7 +309,8 @@ public struct Pipeline: Sendable {
             times["checks"] = checkTime.seconds
             phaseTimes = times
             return BootSession(facts: facts, qemuVersion: await machine.qemuVersion, componentTests: componentTests,
-                               qemuCommandLine: configuration.qemuCommand.description, collectorScript: plan.script)
+                               qemuCommandLine: configuration.qemuCommand.description, collectorScript: plan.script,
+                               guestChannel: channel?.rawValue, guestChannelNote: await machine.channelNote)
         }
         timings.merge(phaseTimes) { $1 }
         return session

@@ -1,5 +1,7 @@
+import ConsoleShell
 import Foundation
 import GuestAgent
+import GuestChannel
 import HallmarkSupport
 import QMP
 
@@ -11,9 +13,12 @@ public struct KeptMachine: Codable, Sendable {
     public var name: String
     public var consoleLog: String
     public var keptAt: Date
+    /// The channel the test used; `hallmark shell` uses the same one (nil in older run.json: the agent).
+    public var channel: GuestChannelKind?
 
     public var id: String { (runDirectory as NSString).lastPathComponent }
     var agentSocket: String { MachineConfiguration.agentSocket(in: runDirectory) }
+    var shellSocket: String { MachineConfiguration.shellSocket(in: runDirectory) }
     var qmpSocket: String { MachineConfiguration.qmpSocket(in: runDirectory) }
 
     func write() throws {
@@ -34,24 +39,33 @@ public struct KeptMachine: Codable, Sendable {
         return try JSONDecoder.hallmark.decode(KeptMachine.self, from: data)
     }
 
-    /// Runs a shell command in the guest through the same agent channel the checks use.
+    /// Runs a shell command in the guest through the same channel the checks used.
     public func exec(_ command: String, timeout: Duration = .seconds(300)) async throws -> ExecResult {
-        let agent: GuestAgentClient
+        let kind = channel ?? .agent
+        let connection: any GuestChannel
         do {
-            agent = try await GuestAgentClient.connect(path: agentSocket, timeout: .seconds(10))
+            if kind == .agent {
+                connection = try await GuestAgentClient.connect(path: agentSocket, timeout: .seconds(10))
+            } else {
+                let shell = try ConsoleShellClient.connect(path: shellSocket)
+                try await shell.ping(timeout: .seconds(10))
+                connection = shell
+            }
         } catch {
-            throw HallmarkError.infrastructure("the kept VM \(id) does not answer on its guest agent: \(error)")
+            throw HallmarkError.infrastructure("the kept VM \(id) does not answer on its \(kind): \(error)")
         }
         let result: Result<ExecResult, any Error>
         do {
-            result = .success(try await agent.exec(command, timeout: timeout))
+            result = .success(try await connection.exec(command, timeout: timeout))
         } catch {
             result = .failure(error)
         }
-        await agent.close()
+        await connection.close()
         do {
             return try result.get()
         } catch let error as GuestAgentError {
+            throw HallmarkError.infrastructure("in the kept VM \(id): \(error)")
+        } catch let error as ConsoleShellError {
             throw HallmarkError.infrastructure("in the kept VM \(id): \(error)")
         }
     }

@@ -1,4 +1,6 @@
+import ConsoleShell
 import Foundation
+import GuestChannel
 import HallmarkSupport
 
 /// The hardware accelerator a VM runs on.
@@ -25,9 +27,12 @@ public struct MachineConfiguration: Sendable {
     /// Holds the QMP and guest agent sockets; keep its path short (Unix sockets allow 107 bytes).
     public var runDirectory: String
     public var consoleLog: String
+    /// Which guest channels the VM gets: the agent's port always, the console shell unless `agent`.
+    public var channel: GuestChannelChoice
 
     public init(name: String, kernel: String, initrd: String, kernelCommandLine: String, disk: String, diskFormat: String,
-                memoryMiB: Int = 1024, cpus: Int = 2, accelerator: Accelerator, runDirectory: String, consoleLog: String) {
+                memoryMiB: Int = 1024, cpus: Int = 2, accelerator: Accelerator, runDirectory: String, consoleLog: String,
+                channel: GuestChannelChoice = .auto) {
         self.name = name
         self.kernel = kernel
         self.initrd = initrd
@@ -39,21 +44,29 @@ public struct MachineConfiguration: Sendable {
         self.accelerator = accelerator
         self.runDirectory = runDirectory
         self.consoleLog = consoleLog
+        self.channel = channel
     }
 
     public var qmpSocket: String { Self.qmpSocket(in: runDirectory) }
     public var agentSocket: String { Self.agentSocket(in: runDirectory) }
+    public var shellSocket: String { Self.shellSocket(in: runDirectory) }
 
     /// Where a run directory keeps its sockets; also how `hallmark shell` finds a kept VM's.
     static func qmpSocket(in runDirectory: String) -> String { runDirectory + "/qmp.sock" }
     static func agentSocket(in runDirectory: String) -> String { runDirectory + "/qga.sock" }
+    static func shellSocket(in runDirectory: String) -> String { runDirectory + "/shell.sock" }
     public var qemuLog: String { runDirectory + "/qemu.log" }
 
     /// The guest agent's well-known virtio-serial port name; qemu-guest-agent's udev rule starts on it.
     public static let agentPortName = "org.qemu.guest_agent.0"
 
+    /// The image's command line, plus the console shell's launcher when that channel may be used.
+    public var effectiveKernelCommandLine: String {
+        channel == .agent ? kernelCommandLine : ConsoleShellGuest.kernelCommandLine(kernelCommandLine)
+    }
+
     public var qemuCommand: HostCommand {
-        HostCommand("qemu-system-x86_64", [
+        var arguments = [
             "-name", name,
             "-machine", "q35",
             "-accel", accelerator == .kvm ? "kvm" : "tcg,thread=multi",
@@ -63,7 +76,7 @@ public struct MachineConfiguration: Sendable {
             "-nodefaults", "-no-user-config", "-display", "none",
             // A guest reboot ends this process; VirtualMachine powers on a fresh one (see there).
             "-no-reboot",
-            "-kernel", kernel, "-initrd", initrd, "-append", kernelCommandLine,
+            "-kernel", kernel, "-initrd", initrd, "-append", effectiveKernelCommandLine,
             // The overlay is thrown away, so write-back caching without flushes is safe and faster.
             "-drive", "file=\(escapeOption(disk)),if=virtio,format=\(diskFormat),cache=unsafe",
             "-device", "virtio-rng-pci",
@@ -74,7 +87,14 @@ public struct MachineConfiguration: Sendable {
             "-chardev", "socket,id=qga0,path=\(escapeOption(agentSocket)),server=on,wait=off",
             "-device", "virtio-serial-pci",
             "-device", "virtserialport,chardev=qga0,name=\(Self.agentPortName)",
-        ])
+        ]
+        if channel != .agent {
+            arguments += [
+                "-chardev", "socket,id=shell0,path=\(escapeOption(shellSocket)),server=on,wait=off",
+                "-device", "virtserialport,chardev=shell0,name=\(ConsoleShellGuest.portName)",
+            ]
+        }
+        return HostCommand("qemu-system-x86_64", arguments)
     }
 
     /// QEMU's option syntax doubles commas inside values.

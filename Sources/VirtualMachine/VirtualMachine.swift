@@ -1,5 +1,7 @@
+import ConsoleShell
 import Foundation
 import GuestAgent
+import GuestChannel
 import HallmarkSupport
 import QMP
 import SocketIO
@@ -14,7 +16,13 @@ public actor VirtualMachine {
     public let configuration: MachineConfiguration
     private var process: ChildProcess
     private var qmp: QMPClient
-    private var agent: GuestAgentClient?
+    /// The channel commands run through, once chosen (per boot: a reboot chooses again).
+    private var channel: (any GuestChannel)?
+    /// Kept connected while the console shell may be needed, so the guest's shell waits in read
+    /// instead of reopening its port every second (see ConsoleShellGuest).
+    private var shell: ConsoleShellClient?
+    /// Why the channel in use was chosen, when it is not the agent; for the user and the report.
+    public private(set) var channelNote: String?
     /// `SHUTDOWN` events of the current QEMU process, by reason (`guest-reset`, `guest-shutdown`…).
     private var shutdownReasons: [String] = []
     private var eventWatcher: Task<Void, Never>?
@@ -67,13 +75,13 @@ public actor VirtualMachine {
     public func detach() async {
         guard !stopped else { return }
         stopped = true
-        if let agent { await agent.close() }
-        agent = nil
+        let kind = channel?.kind
+        await closeChannels()
         await qmp.close()
         eventWatcher?.cancel()
         await eventWatcher?.value
         let record = KeptMachine(pid: process.pid, runDirectory: configuration.runDirectory, name: configuration.name,
-                                 consoleLog: configuration.consoleLog, keptAt: Date())
+                                 consoleLog: configuration.consoleLog, keptAt: Date(), channel: kind)
         try? record.write()
         ChildRegistry.shared.forget(process.pid)
         ChildRegistry.shared.removeDirectory(configuration.runDirectory)
@@ -117,26 +125,99 @@ public actor VirtualMachine {
 
     private func recordShutdown(_ reason: String) { shutdownReasons.append(reason) }
 
-    /// Waits until the guest agent answers, reconnecting as needed. Fails early if QEMU dies, and
-    /// on timeout names what it waited for and shows the console's last 40 lines.
-    public func waitForAgent(timeout: Duration) async throws -> GuestAgentClient {
-        if let agent { return agent }
+    /// The kind of the channel in use, once one answered.
+    public var channelKind: GuestChannelKind? { channel?.kind }
+
+    /// Waits until a guest channel answers and returns it: the agent when it works, else (unless the
+    /// configuration forbids it) the console shell. Fails early if QEMU dies, and on timeout names
+    /// what it waited for and shows the console's last 40 lines.
+    public func waitForGuest(timeout: Duration) async throws -> any GuestChannel {
+        if let channel { return channel }
+        let choice = configuration.channel
         let deadline = ContinuousClock.now + timeout
+        var agentBlocked: String?
+        // Set once the shell answered in `auto` mode: how long the agent still gets.
+        var agentGrace: ContinuousClock.Instant?
         while true {
             if let ended = process.reap() {
-                throw HallmarkError.infrastructure("QEMU exited (\(ended)) before the guest agent answered.\n\(consoleTail())")
+                throw HallmarkError.infrastructure("QEMU exited (\(ended)) before the guest answered.\n\(consoleTail())")
             }
             let attempt = min(Duration.seconds(2), max(deadline - .now, .milliseconds(100)))
-            if let client = try? await GuestAgentClient.connect(path: configuration.agentSocket, timeout: attempt),
-               try await execIsAllowed(client, timeout: attempt) {
-                agent = client
-                return client
+            if choice != .agent, shell == nil { shell = try? ConsoleShellClient.connect(path: configuration.shellSocket) }
+            if choice != .console, agentBlocked == nil {
+                do {
+                    if let agent = try await connectAgent(timeout: attempt) { return use(agent, note: nil) }
+                } catch let error as HallmarkError where choice == .auto {
+                    agentBlocked = error.message
+                }
+            }
+            if choice != .agent, let shell = try await connectShell(timeout: attempt) {
+                if choice == .console { return use(shell, note: "the recipe asks for the console shell") }
+                if let agentBlocked { return use(shell, note: agentBlocked + "; using the console shell") }
+                if agentGrace == nil {
+                    if let missing = await agentIsMissing(shell, timeout: attempt) {
+                        return use(shell, note: missing + "; using the console shell")
+                    }
+                    agentGrace = .now + .seconds(60)
+                } else if let grace = agentGrace, ContinuousClock.now >= grace {
+                    return use(shell, note: "the guest agent is installed but did not answer within 60 s of the console shell; using the console shell")
+                }
             }
             guard ContinuousClock.now < deadline else {
-                throw HallmarkError.infrastructure(
-                    "the guest agent (\(MachineConfiguration.agentPortName)) did not answer within \(timeout.formattedSeconds); is qemu-guest-agent installed in the image?\n\(consoleTail())")
+                let awaited = switch choice {
+                case .agent: "the guest agent (\(MachineConfiguration.agentPortName)) did not answer within \(timeout.formattedSeconds); is qemu-guest-agent installed in the image?"
+                case .console: "the console shell (\(ConsoleShellGuest.portName)) did not answer within \(timeout.formattedSeconds)"
+                case .auto: "neither the guest agent (\(MachineConfiguration.agentPortName)) nor the console shell (\(ConsoleShellGuest.portName)) answered within \(timeout.formattedSeconds); is qemu-guest-agent installed, and does the image honour init= (see README, guest channels)?"
+                }
+                throw HallmarkError.infrastructure("\(awaited)\n\(consoleTail())")
             }
+            if choice == .agent { continue }
+            try await Task.sleep(for: .milliseconds(200))
         }
+    }
+
+    private func use(_ chosen: any GuestChannel, note: String?) -> any GuestChannel {
+        channel = chosen
+        channelNote = note
+        return chosen
+    }
+
+    /// The agent, when it answers within `timeout` and lets Hallmark run commands; nil when it
+    /// does not answer yet. Throws when it answers but blocks guest-exec.
+    private func connectAgent(timeout: Duration) async throws -> GuestAgentClient? {
+        guard let client = try? await GuestAgentClient.connect(path: configuration.agentSocket, timeout: timeout) else { return nil }
+        guard try await execIsAllowed(client, timeout: timeout) else { return nil }
+        return client
+    }
+
+    /// The console shell, when it answers a ping within `timeout`. The connection is made once and
+    /// kept, so the guest's shell stays blocked on it.
+    private func connectShell(timeout: Duration) async throws -> ConsoleShellClient? {
+        if shell == nil { shell = try? ConsoleShellClient.connect(path: configuration.shellSocket) }
+        guard let shell else { return nil }
+        do {
+            try await shell.ping(timeout: min(timeout, .seconds(1)))
+            return shell
+        } catch ConsoleShellError.timeout {
+            return nil
+        } catch {
+            await shell.close()
+            self.shell = nil
+            return nil
+        }
+    }
+
+    /// Asks the shell whether the image can have a working agent: nil when qemu-ga is installed and
+    /// its unit not masked (then the agent gets time to start), else the reason it cannot.
+    private func agentIsMissing(_ shell: ConsoleShellClient, timeout: Duration) async -> String? {
+        let probe = """
+            command -v qemu-ga >/dev/null 2>&1 || { echo "the image has no qemu-guest-agent"; exit 0; }
+            [ "$(systemctl is-enabled qemu-guest-agent.service 2>/dev/null)" = masked ] && echo "qemu-guest-agent.service is masked in the image"
+            true
+            """
+        guard let result = try? await shell.exec(probe, timeout: max(timeout, .seconds(10))) else { return nil }
+        let reason = result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        return reason.isEmpty ? nil : reason
     }
 
     /// Checks, through `guest-info`, that the agent lets Hallmark run commands: an image whose agent
@@ -147,49 +228,50 @@ public actor VirtualMachine {
             await client.close()
             return false
         }
-        let needed = ["guest-exec", "guest-exec-status", "guest-file-open", "guest-file-read"]
+        let needed = ["guest-exec", "guest-exec-status"]
         let disabled = needed.filter { !info.isEnabled($0) }
         guard disabled.isEmpty else {
             await client.close()
             throw HallmarkError.infrastructure(
-                "the image's guest agent (\(info.version)) has \(disabled.joined(separator: ", ")) disabled; Hallmark needs them to run checks (see qemu-ga's --block-rpcs and --allow-rpcs in the image)")
+                "the image's guest agent (\(info.version)) has \(disabled.joined(separator: ", ")) disabled (see qemu-ga's --block-rpcs and --allow-rpcs in the image)")
         }
         return true
     }
 
-    /// Runs a shell command in the guest through the agent; `label` names it in errors (a whole
-    /// script would be unreadable there).
+    /// Runs a shell command in the guest through the chosen channel; `label` names it in errors (a
+    /// whole script would be unreadable there).
     public func exec(_ command: String, label: String? = nil, timeout: Duration) async throws -> ExecResult {
-        let agent = try await waitForAgent(timeout: timeout)
+        let channel = try await waitForGuest(timeout: timeout)
         do {
-            return try await agent.exec(command, timeout: timeout)
+            return try await channel.exec(command, timeout: timeout)
         } catch let error as GuestAgentError {
-            let name = label ?? String(command.prefix { $0 != "\n" }.prefix(120))
-            throw HallmarkError.infrastructure("in the guest, \(name): \(error)")
+            throw HallmarkError.infrastructure("in the guest, \(label ?? Self.firstLine(command)): \(error)")
+        } catch let error as ConsoleShellError {
+            throw HallmarkError.infrastructure("in the guest, \(label ?? Self.firstLine(command)): \(error)")
         }
     }
+
+    static func firstLine(_ command: String) -> String { String(command.prefix { $0 != "\n" }.prefix(120)) }
 
     public func bootID(timeout: Duration) async throws -> String {
-        let agent = try await waitForAgent(timeout: timeout)
-        do {
-            return try await agent.bootID(timeout: timeout)
-        } catch let error as GuestAgentError {
-            throw HallmarkError.infrastructure("reading the guest's boot_id: \(error)")
+        let result = try await exec("cat /proc/sys/kernel/random/boot_id", label: "reading the guest's boot_id", timeout: timeout)
+        let id = result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard result.succeeded, !id.isEmpty else {
+            throw HallmarkError.infrastructure("reading the guest's boot_id failed: \(result.stderrText.prefix(200))")
         }
+        return id
     }
 
-    /// Asks the guest to reboot (`systemctl reboot`; the agent's guest-shutdown does not reboot a
-    /// Debian 12 guest), sees the reset through QMP, powers the machine on again and waits until
+    /// Asks the guest to reboot (`systemctl reboot`, through whichever channel; the agent's
+    /// guest-shutdown does not reboot a Debian 12 guest), sees the reset through QMP, powers the machine on again and waits until
     /// it answers with a new boot_id.
     public func reboot(timeout: Duration) async throws -> (before: String, after: String, seconds: Double) {
         let before = try await bootID(timeout: timeout)
-        let client = try await waitForAgent(timeout: timeout)
         let start = ContinuousClock.now
         let deadline = start + timeout
-        // Only start the command: its status never comes back, since the agent goes down with it.
-        _ = try? await client.execute("guest-exec", arguments: ["path": "/bin/systemctl", "arg": ["reboot"]], timeout: .seconds(10))
-        await client.close()
-        agent = nil
+        // In the background, a second later: the channel answers before it goes down with the guest.
+        _ = try? await exec("(sleep 1; systemctl reboot) </dev/null >/dev/null 2>&1 &", timeout: .seconds(10))
+        await closeChannels()
         try await waitForGuestReset(until: deadline)
         try await powerOnAgain()
         let after = try await bootID(timeout: deadline - .now)
@@ -229,6 +311,13 @@ public actor VirtualMachine {
         watchEvents()
     }
 
+    private func closeChannels() async {
+        await channel?.close()
+        await shell?.close()
+        channel = nil
+        shell = nil
+    }
+
     /// The console's last 40 lines, for error messages.
     public func consoleTail() -> String {
         let text = (try? String(contentsOfFile: configuration.consoleLog, encoding: .utf8)) ?? ""
@@ -239,8 +328,7 @@ public actor VirtualMachine {
     public func shutdown() async {
         guard !stopped else { return }
         stopped = true
-        if let agent { await agent.close() }
-        agent = nil
+        await closeChannels()
         if process.reap() == nil {
             _ = try? await qmp.execute("quit", timeout: .seconds(2))
             let deadline = ContinuousClock.now + .seconds(3)

@@ -230,6 +230,33 @@ import Testing
         #expect(!Self.runDirectories().contains(id))
     }
 
+    /// An image built without qemu-guest-agent is still tested, through the console shell: every
+    /// check runs, the reboot is seen, the only failure is the control that wants the agent, and
+    /// `hallmark shell` reaches the kept VM through the same channel.
+    @Test func imageWithoutAgentIsTestedThroughTheConsoleShell() async throws {
+        let reports = Self.scratchReports()
+        let run = try await Self.hallmark(["run", Self.root + "/Tests/Fixtures/no-agent.yaml", "--keep-vm-on-failure"], reports: reports)
+        #expect(run.status == .exited(1), "\(run.output)")
+        #expect(run.output.contains("the image has no qemu-guest-agent; using the console shell"), "\(run.output)")
+        let report = try Self.report(run, image: "e2e-no-agent")
+        let host = try #require(report["host"] as? [String: Any])
+        #expect(host["guestChannel"] as? String == "console")
+        let controls = try #require(report["controls"] as? [[String: Any]])
+        let failing = controls.filter { $0["result"] as? String != "pass" }.compactMap { $0["id"] as? String }
+        #expect(failing == ["guest-agent-running"])
+        #expect(controls.filter { $0["result"] as? String == "pass" }.count >= 14)
+        #expect(controls.contains { $0["id"] as? String == "reboots-cleanly" && $0["result"] as? String == "pass" })
+
+        let idRange = try #require(run.output.range(of: #"hallmark shell ([A-Za-z0-9]+) -- "#, options: .regularExpression))
+        let id = String(run.output[idRange].split(separator: " ")[2])
+        let shell = try await Self.hallmark(["shell", id, "--", "test ! -e /usr/sbin/qemu-ga && echo no agent here"], reports: reports, passReports: false)
+        #expect(shell.status == .exited(0), "\(shell.output)")
+        #expect(shell.output.contains("no agent here"))
+        let stop = try await Self.hallmark(["stop", id], reports: reports, passReports: false)
+        #expect(stop.status == .exited(0), "\(stop.output)")
+        #expect(Self.leftoverQEMU(named: "hallmark-e2e-no-agent").isEmpty)
+    }
+
     /// An image broken on purpose is flagged on exactly the controls it violates, and on no other.
     @Test func deliberateViolationsAreFlaggedExactly() async throws {
         let run = try await Self.hallmark(["run", Self.root + "/Tests/Fixtures/violations.yaml"], reports: Self.scratchReports())

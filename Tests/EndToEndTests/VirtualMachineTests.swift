@@ -27,22 +27,41 @@ import VirtualMachine
             runDirectory: runDirectory, consoleLog: runDirectory + "/console.log")
     }
 
-    @Test func guestWithoutAgentFailsWithinItsTimeoutShowingTheConsole() async throws {
+    /// A kernel without virtio console support has neither channel: the agent's port and the
+    /// console shell's are both virtio-serial ports.
+    @Test func guestWithNeitherChannelFailsWithinItsTimeoutShowingTheConsole() async throws {
         let image = try await Self.image()
-        // The image boots normally, but its guest agent is masked: nothing will ever answer.
-        let configuration = try await Self.configuration(image, commandLine: image.kernelCommandLine + " systemd.mask=qemu-guest-agent.service")
+        let configuration = try await Self.configuration(image, commandLine: image.kernelCommandLine + " module_blacklist=virtio_console")
+        #expect(configuration.channel == .auto)
         let start = ContinuousClock.now
         let error = try await #require(throws: HallmarkError.self) {
             try await VirtualMachine.with(configuration) { machine in
-                _ = try await machine.waitForAgent(timeout: .seconds(45))
+                _ = try await machine.waitForGuest(timeout: .seconds(45))
             }
         }
         let elapsed = ContinuousClock.now - start
         #expect(elapsed >= .seconds(45) && elapsed < .seconds(90))
         #expect(error.status == .infrastructure)
-        #expect(error.message.contains("guest agent (org.qemu.guest_agent.0) did not answer within 45.0s"))
+        #expect(error.message.contains("neither the guest agent (org.qemu.guest_agent.0) nor the console shell (org.hallmark.shell.0) answered within 45.0s"),
+                "\(error.message.prefix(300))")
         #expect(error.message.contains("Last lines of the serial console"))
         #expect(!FileManager.default.fileExists(atPath: configuration.runDirectory))
+        #expect(EndToEndTests.leftoverQEMU(named: "hallmark-vmtest").isEmpty)
+    }
+
+    /// `channel: agent` never falls back: a masked agent fails within the timeout, naming the agent.
+    @Test func agentOnlyGuestWithAMaskedAgentFailsWithinItsTimeout() async throws {
+        let image = try await Self.image()
+        var configuration = try await Self.configuration(image, commandLine: image.kernelCommandLine + " systemd.mask=qemu-guest-agent.service")
+        configuration.channel = .agent
+        #expect(!configuration.qemuCommand.arguments.joined(separator: " ").contains("org.hallmark.shell.0"))
+        let error = try await #require(throws: HallmarkError.self) {
+            try await VirtualMachine.with(configuration) { machine in
+                _ = try await machine.waitForGuest(timeout: .seconds(45))
+            }
+        }
+        #expect(error.message.contains("guest agent (org.qemu.guest_agent.0) did not answer within 45.0s"), "\(error.message.prefix(300))")
+        #expect(error.message.contains("Last lines of the serial console"))
         #expect(EndToEndTests.leftoverQEMU(named: "hallmark-vmtest").isEmpty)
     }
 
@@ -55,7 +74,7 @@ import VirtualMachine
         try Data(count: 4096).write(to: URL(fileURLWithPath: configuration.initrd))
         let error = try await #require(throws: HallmarkError.self) {
             try await VirtualMachine.with(configuration) { machine in
-                _ = try await machine.waitForAgent(timeout: .seconds(120))
+                _ = try await machine.waitForGuest(timeout: .seconds(120))
             }
         }
         #expect(error.message.contains("QEMU exited"))

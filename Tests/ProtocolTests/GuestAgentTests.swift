@@ -1,5 +1,6 @@
 import Foundation
 import GuestAgent
+import GuestChannel
 import SocketIO
 import Testing
 

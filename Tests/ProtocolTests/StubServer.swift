@@ -55,6 +55,20 @@ final class StubServer: Sendable {
         try await script(connection)
     }
 
+    /// Waits for the next client connection and returns its descriptor (blocking), for handing to a child process.
+    func acceptDescriptor() async throws -> Int32 {
+        let deadline = ContinuousClock.now + Self.ioTimeout
+        while true {
+            let fd = Glibc.accept(listener, nil, nil)
+            if fd >= 0 { return fd }
+            guard errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR else {
+                throw SocketError.systemCallFailed("accept", errno: errno)
+            }
+            guard ContinuousClock.now < deadline else { throw SocketError.timeout }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
     /// Waits for the next client connection.
     func accept() async throws -> StubConnection {
         let deadline = ContinuousClock.now + Self.ioTimeout
