@@ -35,9 +35,9 @@ struct ShellCommand: AsyncParsableCommand {
 
     private func execute(_ command: String, in machine: KeptMachine) async throws -> ExitStatus {
         let result = try await machine.exec(command)
-        FileHandle.standardOutput.write(Data(result.stdout))
-        FileHandle.standardError.write(Data(result.stderr))
-        if result.stdoutTruncated || result.stderrTruncated { FileHandle.standardError.write(Data("hallmark: output was truncated by the guest channel\n".utf8)) }
+        writeStandardOutput(result.stdout)
+        writeStandardError(String(decoding: result.stderr, as: UTF8.self))
+        if result.stdoutTruncated || result.stderrTruncated { writeStandardError("hallmark: output was truncated by the guest channel\n") }
         guard let code = result.exitCode, code != 0 else { return .gateOpen }
         throw ExitCode(code)
     }

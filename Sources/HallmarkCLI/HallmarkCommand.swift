@@ -27,7 +27,7 @@ func runReportingErrors(_ body: () async throws -> ExitStatus) async throws {
         await InterruptHandler.waitIfInterrupted()
     } catch let error as HallmarkError {
         await InterruptHandler.waitIfInterrupted()
-        FileHandle.standardError.write(Data("hallmark: error: \(error)\n".utf8))
+        writeStandardError("hallmark: error: \(error)\n")
         status = error.status
     } catch is CancellationError {
         await InterruptHandler.waitIfInterrupted()
@@ -36,7 +36,7 @@ func runReportingErrors(_ body: () async throws -> ExitStatus) async throws {
         throw error
     } catch {
         await InterruptHandler.waitIfInterrupted()
-        FileHandle.standardError.write(Data("hallmark: internal error: \(error)\n".utf8))
+        writeStandardError("hallmark: internal error: \(error)\n")
         status = .internalError
     }
     if status != .gateOpen { throw ExitCode(status.rawValue) }

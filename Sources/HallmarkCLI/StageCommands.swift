@@ -56,10 +56,10 @@ func runConcurrently(_ recipes: [LoadedRecipe], jobs: Int,
                     printVerdict(outcome)
                     return outcome.exitStatus
                 } catch let error as HallmarkError {
-                    FileHandle.standardError.write(Data("hallmark[\(recipe.recipe.name)]: error: \(error)\n".utf8))
+                    writeStandardError("hallmark[\(recipe.recipe.name)]: error: \(error)\n")
                     return error.status
                 } catch {
-                    FileHandle.standardError.write(Data("hallmark[\(recipe.recipe.name)]: error: \(error)\n".utf8))
+                    writeStandardError("hallmark[\(recipe.recipe.name)]: error: \(error)\n")
                     return .internalError
                 }
             }

@@ -66,7 +66,7 @@ public final class Console: Sendable {
     }
 
     private func emit(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        writeStandardError(text)
     }
 }
 
@@ -78,4 +78,23 @@ extension Duration {
     }
 
     public var formattedSeconds: String { String(format: "%.1fs", seconds) }
+}
+
+/// Writes to stderr and ignores failures: with SIGPIPE ignored (see InterruptHandler), a closed
+/// pipe must not stop Hallmark before it has stopped its VMs.
+public func writeStandardError(_ text: String) {
+    writeIgnoringErrors(Array(text.utf8), to: STDERR_FILENO)
+}
+
+/// Writes to stdout and ignores failures, like `writeStandardError`.
+public func writeStandardOutput(_ bytes: [UInt8]) {
+    writeIgnoringErrors(bytes, to: STDOUT_FILENO)
+}
+
+private func writeIgnoringErrors(_ bytes: [UInt8], to descriptor: Int32) {
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        if written > 0 { offset += written } else if written < 0 && errno == EINTR { continue } else { return }
+    }
 }

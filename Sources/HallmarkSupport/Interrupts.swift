@@ -70,12 +70,15 @@ public enum InterruptHandler {
             sigaddset(&signals, SIGINT)
             sigaddset(&signals, SIGTERM)
             pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+            // A reader that goes away (`hallmark test | head`, a killed CI step) must not kill
+            // Hallmark with SIGPIPE before it has stopped its VMs: writes fail instead.
+            signal(SIGPIPE, SIG_IGN)
             for (signalNumber, status) in [(SIGINT, ExitStatus.interrupted), (SIGTERM, .terminated)] {
                 signal(signalNumber, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
                 source.setEventHandler {
                     guard !interrupted.exchange(true, ordering: .acquiringAndReleasing) else { return }
-                    FileHandle.standardError.write(Data("\nhallmark: \(signalNumber == SIGINT ? "interrupted" : "terminated"); stopping every VM\n".utf8))
+                    writeStandardError("\nhallmark: \(signalNumber == SIGINT ? "interrupted" : "terminated"); stopping every VM\n")
                     ChildRegistry.shared.tearDownEverything()
                     exit(status.rawValue)
                 }

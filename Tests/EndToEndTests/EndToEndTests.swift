@@ -173,6 +173,24 @@ import Testing
         #expect(Self.leftoverQEMU(named: "hallmark-e2e-root-login").isEmpty)
     }
 
+    /// A reader that goes away (`| head`, a killed CI step) must not kill Hallmark with SIGPIPE
+    /// and orphan its QEMU: Hallmark finishes the test, and nothing is left running.
+    @Test func closedOutputPipeDoesNotOrphanQEMU() async throws {
+        let recipe = Self.root + "/Tests/Fixtures/minimal.yaml"
+        let reports = Self.scratchReports()
+        if !FileManager.default.fileExists(atPath: Self.home + "/images/e2e-minimal") {
+            let build = try await Self.hallmark(["build", recipe], reports: reports)
+            try #require(build.status == .exited(0), "\(build.output)")
+        }
+        try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
+        let pipeline = "\(shellQuoted(Self.hallmark)) test \(shellQuoted(recipe)) --reports \(shellQuoted(reports)) 2>&1 | head -n 1; exit ${PIPESTATUS[0]}"
+        let child = try ChildProcess.spawn(HostCommand("/bin/bash", ["-c", pipeline], environment: ["HALLMARK_HOME": Self.home]),
+                                           outputPath: reports + "/pipeline.out")
+        let status = await child.wait()
+        #expect(status == .exited(0), "\((try? String(contentsOfFile: reports + "/pipeline.out", encoding: .utf8)) ?? "")")
+        #expect(Self.leftoverQEMU(named: "hallmark-e2e-minimal").isEmpty)
+    }
+
     @Test func interruptDuringBootStopsQEMUAndExits130() async throws {
         let recipe = Self.root + "/Tests/Fixtures/minimal.yaml"
         let reports = Self.scratchReports()
