@@ -151,7 +151,7 @@ public actor VirtualMachine {
                     agentBlocked = error.message
                 }
             }
-            if choice != .agent, let shell = try await connectShell(timeout: attempt) {
+            if choice != .agent, let shell = await connectShell(timeout: attempt) {
                 if choice == .console { return use(shell, note: "the recipe asks for the console shell") }
                 if let agentBlocked { return use(shell, note: agentBlocked + "; using the console shell") }
                 if agentGrace == nil {
@@ -192,7 +192,7 @@ public actor VirtualMachine {
 
     /// The console shell, when it answers a ping within `timeout`. The connection is made once and
     /// kept, so the guest's shell stays blocked on it.
-    private func connectShell(timeout: Duration) async throws -> ConsoleShellClient? {
+    private func connectShell(timeout: Duration) async -> ConsoleShellClient? {
         if shell == nil { shell = try? ConsoleShellClient.connect(path: configuration.shellSocket) }
         guard let shell else { return nil }
         do {
@@ -212,7 +212,7 @@ public actor VirtualMachine {
     private func agentIsMissing(_ shell: ConsoleShellClient, timeout: Duration) async -> String? {
         let probe = """
             command -v qemu-ga >/dev/null 2>&1 || { echo "the image has no qemu-guest-agent"; exit 0; }
-            [ "$(systemctl is-enabled qemu-guest-agent.service 2>/dev/null)" = masked ] && echo "qemu-guest-agent.service is masked in the image"
+            case $(systemctl is-enabled qemu-guest-agent.service 2>/dev/null) in masked*) echo "qemu-guest-agent.service is masked";; esac
             true
             """
         guard let result = try? await shell.exec(probe, timeout: max(timeout, .seconds(10))) else { return nil }
