@@ -32,6 +32,13 @@ import Testing
         return Run(status: status, output: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "", reports: reports)
     }
 
+    /// Builds `recipe` unless an image of that name exists (when a test runs on its own).
+    static func ensureBuilt(_ recipe: String, image: String, reports: String) async throws {
+        guard !FileManager.default.fileExists(atPath: home + "/images/" + image) else { return }
+        let build = try await hallmark(["build", recipe], reports: reports)
+        try #require(build.status == .exited(0), "\(build.output)")
+    }
+
     static func scratchReports() -> String {
         root + "/.build/e2e-reports/\(UUID().uuidString.prefix(8))"
     }
@@ -178,10 +185,7 @@ import Testing
     @Test func closedOutputPipeDoesNotOrphanQEMU() async throws {
         let recipe = Self.root + "/Tests/Fixtures/minimal.yaml"
         let reports = Self.scratchReports()
-        if !FileManager.default.fileExists(atPath: Self.home + "/images/e2e-minimal") {
-            let build = try await Self.hallmark(["build", recipe], reports: reports)
-            try #require(build.status == .exited(0), "\(build.output)")
-        }
+        try await Self.ensureBuilt(recipe, image: "e2e-minimal", reports: reports)
         try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
         let pipeline = "\(shellQuoted(Self.hallmark)) test \(shellQuoted(recipe)) --reports \(shellQuoted(reports)) 2>&1 | head -n 1; exit ${PIPESTATUS[0]}"
         let child = try ChildProcess.spawn(HostCommand("/bin/bash", ["-c", pipeline], environment: ["HALLMARK_HOME": Self.home]),
@@ -194,10 +198,7 @@ import Testing
     @Test func interruptDuringBootStopsQEMUAndExits130() async throws {
         let recipe = Self.root + "/Tests/Fixtures/minimal.yaml"
         let reports = Self.scratchReports()
-        if !FileManager.default.fileExists(atPath: Self.home + "/images/e2e-minimal") {
-            let build = try await Self.hallmark(["build", recipe], reports: reports)
-            try #require(build.status == .exited(0), "\(build.output)")
-        }
+        try await Self.ensureBuilt(recipe, image: "e2e-minimal", reports: reports)
         // Other Hallmark runs may share this home (a developer's own); only this run's leftovers count.
         let directoriesBefore = Set(Self.runDirectories())
         let run = try await Self.hallmark(["test", recipe], reports: reports) { child, log in
@@ -224,10 +225,7 @@ import Testing
     @Test func keptVMCanBeInspectedAndStopped() async throws {
         let reports = Self.scratchReports()
         let recipe = Self.root + "/Tests/Fixtures/root-login.yaml"
-        if try FileManager.default.contentsOfDirectory(atPath: Self.home + "/images").contains("e2e-root-login") == false {
-            let build = try await Self.hallmark(["build", recipe], reports: reports)
-            try #require(build.status == .exited(0), "\(build.output)")
-        }
+        try await Self.ensureBuilt(recipe, image: "e2e-root-login", reports: reports)
         let run = try await Self.hallmark(["test", recipe, "--keep-vm-on-failure"], reports: reports)
         #expect(run.status == .exited(1), "\(run.output)")
         let idRange = try #require(run.output.range(of: #"hallmark shell ([A-Za-z0-9]+) -- "#, options: .regularExpression))
@@ -270,9 +268,19 @@ import Testing
         let shell = try await Self.hallmark(["shell", id, "--", "test ! -e /usr/sbin/qemu-ga && echo no agent here"], reports: reports, passReports: false)
         #expect(shell.status == .exited(0), "\(shell.output)")
         #expect(shell.output.contains("no agent here"))
-        let stop = try await Self.hallmark(["stop", id], reports: reports, passReports: false)
+        // Without a command, each line of stdin runs in turn.
+        let script = "printf 'echo first line\\ncat /etc/hostname\\n' | \(shellQuoted(Self.hallmark)) shell \(id)"
+        let child = try ChildProcess.spawn(HostCommand("/bin/bash", ["-c", script], environment: ["HALLMARK_HOME": Self.home]),
+                                           outputPath: reports + "/stdin-shell.out")
+        #expect(await child.wait() == .exited(0))
+        let stdinOutput = try String(contentsOfFile: reports + "/stdin-shell.out", encoding: .utf8)
+        #expect(stdinOutput.hasPrefix("first line\n") && stdinOutput.count > "first line\n".count, "\(stdinOutput)")
+
+        let stop = try await Self.hallmark(["stop", "--all"], reports: reports, passReports: false)
         #expect(stop.status == .exited(0), "\(stop.output)")
+        #expect(stop.output.contains("stopped \(id) (hallmark-e2e-no-agent)"), "\(stop.output)")
         #expect(Self.leftoverQEMU(named: "hallmark-e2e-no-agent").isEmpty)
+        #expect(!Self.runDirectories().contains(id))
     }
 
     /// An image broken on purpose is flagged on exactly the controls it violates, and on no other.
