@@ -36,13 +36,13 @@ import VirtualMachine
         let start = ContinuousClock.now
         let error = try await #require(throws: HallmarkError.self) {
             try await VirtualMachine.with(configuration) { machine in
-                _ = try await machine.waitForGuest(timeout: .seconds(45))
+                _ = try await machine.waitForGuest(timeout: .seconds(30))
             }
         }
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed >= .seconds(45) && elapsed < .seconds(90))
+        #expect(elapsed >= .seconds(30) && elapsed < .seconds(75))
         #expect(error.status == .infrastructure)
-        #expect(error.message.contains("neither the guest agent (org.qemu.guest_agent.0) nor the console shell (org.hallmark.shell.0) answered within 45.0s"),
+        #expect(error.message.contains("neither the guest agent (org.qemu.guest_agent.0) nor the console shell (org.hallmark.shell.0) answered within 30.0s"),
                 "\(error.message.prefix(300))")
         #expect(error.message.contains("Last lines of the serial console"))
         #expect(!FileManager.default.fileExists(atPath: configuration.runDirectory))
@@ -57,10 +57,10 @@ import VirtualMachine
         #expect(!configuration.qemuCommand.arguments.joined(separator: " ").contains("org.hallmark.shell.0"))
         let error = try await #require(throws: HallmarkError.self) {
             try await VirtualMachine.with(configuration) { machine in
-                _ = try await machine.waitForGuest(timeout: .seconds(45))
+                _ = try await machine.waitForGuest(timeout: .seconds(30))
             }
         }
-        #expect(error.message.contains("guest agent (org.qemu.guest_agent.0) did not answer within 45.0s"), "\(error.message.prefix(300))")
+        #expect(error.message.contains("guest agent (org.qemu.guest_agent.0) did not answer within 30.0s"), "\(error.message.prefix(300))")
         #expect(error.message.contains("Last lines of the serial console"))
         #expect(EndToEndTests.leftoverQEMU(named: "hallmark-vmtest").isEmpty)
     }
