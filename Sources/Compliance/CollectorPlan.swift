@@ -8,8 +8,8 @@ import HallmarkSupport
 /// first, and runs the probes it claims by creating a marker file with `set -C` (an exclusive
 /// create, no program started), so a lane stuck on a slow probe never holds up the others. Each
 /// lane writes its probes' stdout and stderr to files, framed by a random boundary line; at the
-/// end one `cat` prints them all on stdout. The frames carry the exact bytes and the exit code, so no output needs encoding and the
-/// script works over any channel that returns stdout.
+/// end one `cat` prints them all on stdout. The frames carry the exact bytes and the exit code,
+/// so no output needs encoding and the script works over any channel that returns stdout.
 public struct CollectorPlan: Sendable {
     public let probes: [Probe]
     public let script: String

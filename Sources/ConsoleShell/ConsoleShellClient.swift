@@ -46,7 +46,7 @@ public actor ConsoleShellClient: GuestChannel {
     /// Asks the shell to echo a fresh id and waits up to `timeout` for it. Commands sent before
     /// the guest's shell started wait in the port's queue, so an unanswered ping is harmless.
     public func ping(timeout: Duration) async throws {
-        try await exchange(deadline: .now + timeout) { id in
+        try await exchange { id in
             try await send("printf '\(Self.tag) %s ready\\n' \(id)\n", deadline: .now + timeout)
             while true {
                 let fields = try await nextAnswer(for: id, deadline: .now + timeout)
@@ -57,7 +57,7 @@ public actor ConsoleShellClient: GuestChannel {
 
     public func exec(_ shellCommand: String, stdin: [UInt8]?, environment: [String], timeout: Duration) async throws -> ExecResult {
         let deadline = ContinuousClock.now + timeout
-        return try await exchange(deadline: deadline) { id in
+        return try await exchange { id in
             try await send(Self.request(id: id, command: shellCommand, stdin: stdin ?? [], environment: environment,
                                         seconds: Int(timeout.components.seconds) + 1), deadline: deadline)
             var stdout: [UInt8] = [], stderr: [UInt8] = []
@@ -110,7 +110,8 @@ public actor ConsoleShellClient: GuestChannel {
 
     // MARK: I/O
 
-    private func exchange<T: Sendable>(deadline: ContinuousClock.Instant, _ body: (String) async throws -> T) async throws -> T {
+    /// Runs one request/answer exchange under a fresh random id.
+    private func exchange<T: Sendable>(_ body: (String) async throws -> T) async throws -> T {
         try await exchangeLock.lock()
         defer { exchangeLock.unlock() }
         return try await body(Self.randomID())

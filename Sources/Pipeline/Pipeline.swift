@@ -139,6 +139,9 @@ public struct Pipeline: Sendable {
         let signingKey = try (options.signingKey ?? loaded.recipe.evidence.signingKey ?? environmentKey).map { try SigningKey(pemFile: $0) }
         let junitFlavour = options.junitFlavour ?? (loaded.recipe.evidence.junit == "rich" ? .rich : .standard)
         let reports = try reportDirectory(for: loaded.recipe, build: image.build)
+        // An earlier test of this build left its evidence here; if this one is interrupted, none of
+        // it may sit next to (or be taken for) this test's results.
+        for name in Self.evidenceFiles { try? FileManager.default.removeItem(atPath: reports + "/" + name) }
         var timings = buildTimings
         // Controls waived with mode "skip" are not even collected.
         let allControls = loaded.policies.flatMap(\.controls)
@@ -350,6 +353,9 @@ public struct Pipeline: Sendable {
         try envelope.write(to: URL(fileURLWithPath: envelopePath), options: .atomic)
         options.console.info("signed report.dsse.json with key \(key.publicKey.keyID.prefix(16))…")
     }
+
+    /// What a test writes into its report directory (build.log and console.log aside).
+    static let evidenceFiles = ["report.json", "junit.xml", "summary.md", "report.html", "facts.json", "collector.sh", "report.dsse.json"]
 
     func writeEvidence(_ report: AuditReport, to directory: String, junit flavour: JUnitFlavour) throws {
         try report.write(to: directory + "/report.json")

@@ -1,5 +1,6 @@
 import Foundation
 import HallmarkSupport
+import ImageBuild
 import JUnitXML
 import Testing
 
@@ -199,6 +200,11 @@ import Testing
         let recipe = Self.root + "/Tests/Fixtures/minimal.yaml"
         let reports = Self.scratchReports()
         try await Self.ensureBuilt(recipe, image: "e2e-minimal", reports: reports)
+        // Evidence an earlier test of the same build left must not survive next to an interrupted one.
+        let image = try #require(try ImageStore(home: HallmarkHome(root: Self.home)).latest(name: "e2e-minimal", version: "1.0.0"))
+        let evidence = reports + "/e2e-minimal/1.0.0-\(image.build)"
+        try FileManager.default.createDirectory(atPath: evidence, withIntermediateDirectories: true)
+        try "<testsuites/>".write(toFile: evidence + "/junit.xml", atomically: true, encoding: .utf8)
         // Other Hallmark runs may share this home (a developer's own); only this run's leftovers count.
         let directoriesBefore = Set(Self.runDirectories())
         let run = try await Self.hallmark(["test", recipe], reports: reports) { child, log in
@@ -218,10 +224,11 @@ import Testing
         #expect(run.output.contains("interrupted"))
         #expect(Self.leftoverQEMU(named: "hallmark-e2e-minimal").isEmpty)
         #expect(Set(Self.runDirectories()).subtracting(directoriesBefore).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: evidence + "/junit.xml"), "a stale junit.xml survived the interrupted test")
     }
 
     /// A failed test can leave its VM running for debugging; `hallmark shell` reaches it through
-    /// the guest agent and `hallmark stop` ends it.
+    /// the guest channel its test used (here the agent) and `hallmark stop` ends it.
     @Test func keptVMCanBeInspectedAndStopped() async throws {
         let reports = Self.scratchReports()
         let recipe = Self.root + "/Tests/Fixtures/root-login.yaml"
