@@ -163,18 +163,6 @@ public actor GuestAgentClient: GuestChannel {
         }
     }
 
-    /// The guest kernel's boot id; it changes on every boot, so it proves a reboot happened.
-    public func bootID(timeout: Duration) async throws -> String {
-        let text = String(decoding: try await readFile("/proc/sys/kernel/random/boot_id", timeout: timeout), as: UTF8.self)
-        var trimmed = Substring(text)
-        while trimmed.first?.isWhitespace == true { trimmed.removeFirst() }
-        while trimmed.last?.isWhitespace == true { trimmed.removeLast() }
-        guard !trimmed.isEmpty else {
-            throw GuestAgentError.unexpectedReply(command: "guest-file-read", reply: "empty boot_id")
-        }
-        return String(trimmed)
-    }
-
     // MARK: File helpers
 
     private func openFile(_ path: String, mode: String, deadline: ContinuousClock.Instant) async throws -> Int {

@@ -63,9 +63,7 @@ public struct KeptMachine: Codable, Sendable {
         await connection.close()
         do {
             return try result.get()
-        } catch let error as GuestAgentError {
-            throw HallmarkError.infrastructure("in the kept VM \(id): \(error)")
-        } catch let error as ConsoleShellError {
+        } catch where error is GuestAgentError || error is ConsoleShellError {
             throw HallmarkError.infrastructure("in the kept VM \(id): \(error)")
         }
     }

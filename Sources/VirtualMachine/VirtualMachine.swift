@@ -244,9 +244,7 @@ public actor VirtualMachine {
         let channel = try await waitForGuest(timeout: timeout)
         do {
             return try await channel.exec(command, timeout: timeout)
-        } catch let error as GuestAgentError {
-            throw HallmarkError.infrastructure("in the guest, \(label ?? Self.firstLine(command)): \(error)")
-        } catch let error as ConsoleShellError {
+        } catch where error is GuestAgentError || error is ConsoleShellError {
             throw HallmarkError.infrastructure("in the guest, \(label ?? Self.firstLine(command)): \(error)")
         }
     }

@@ -295,6 +295,7 @@ import Testing
         let run = try await Self.hallmark(["run", Self.root + "/Tests/Fixtures/violations.yaml"], reports: Self.scratchReports())
         #expect(run.status == .exited(1), "\(run.output)")
         let report = try Self.report(run, image: "e2e-violations")
+        #expect((report["host"] as? [String: Any])?["guestChannel"] as? String == "console")
         let controls = try #require(report["controls"] as? [[String: Any]])
         let flagged = Set(controls.filter { $0["result"] as? String != "pass" }.compactMap { $0["id"] as? String })
         let expected = Set(try String(contentsOfFile: Self.root + "/Tests/Fixtures/violations-expected.txt", encoding: .utf8)

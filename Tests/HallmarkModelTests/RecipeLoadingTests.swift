@@ -43,6 +43,7 @@ let minimalComponent = """
         #expect(recipe.parent == .debian(.init(suite: "bookworm", packages: ["systemd-sysv", "udev", "linux-image-amd64", "qemu-guest-agent", "openssh-server"], mirror: nil, variant: "minbase")))
         #expect(recipe.components.first?.parameters == ["PermitRootLogin": "no"])
         #expect(recipe.tests.reboot)
+        #expect(recipe.tests.channel == .auto)
         #expect(recipe.outputs == [.qcow2, .raw])
         #expect(recipe.disk.sizeBytes == 4 << 30)
     }
@@ -69,6 +70,7 @@ let minimalComponent = """
         ("version: 1.0.0\nparent: {debian: {suite: bookworm}}\ndisk: {size: 12X}", "size must be a number"),
         ("version: 1.0.0\nparent: {debian: {suite: bookworm}}\noutputs: [vmdk]", "unsupported output 'vmdk'"),
         ("version: 1.0.0\nparent: {debian: {suite: bookworm}}\ntests: {policies: [missing.yaml]}", "policy file not found"),
+        ("version: 1.0.0\nparent: {debian: {suite: bookworm}}\ntests: {channel: ssh}", "channel must be one of: auto, agent, console"),
     ])
     func invalidRecipesAreRejected(body: String, expected: String) throws {
         let scratch = try Scratch()

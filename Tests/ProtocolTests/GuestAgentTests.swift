@@ -227,25 +227,6 @@ private let agentInfo: JSONValue = [
         try await served
     }
 
-    @Test func bootIDIsReadFromProcAndTrimmed() async throws {
-        let server = try StubServer()
-        async let served: Void = server.serve { connection in
-            try await connection.agentSync()
-            #expect(try await connection.expectCommand("guest-file-open")["path"] == "/proc/sys/kernel/random/boot_id")
-            try await connection.reply(1)
-            _ = try await connection.expectCommand("guest-file-read")
-            try await connection.reply(["count": 37, "buf-b64": base64("0f4c1e0e-2b7d-4a51-9d65-1c3a3f0e9a11\n"), "eof": true])
-            _ = try await connection.expectCommand("guest-file-close")
-            try await connection.reply([:])
-            try await connection.waitForClose()
-        }
-
-        let client = try await GuestAgentClient.connect(path: server.path, timeout: .seconds(2))
-        #expect(try await client.bootID(timeout: .seconds(2)) == "0f4c1e0e-2b7d-4a51-9d65-1c3a3f0e9a11")
-        await client.close()
-        try await served
-    }
-
     @Test func disabledCommandIsDetected() async throws {
         let server = try StubServer()
         async let served: Void = server.serve { connection in
