@@ -18,7 +18,7 @@ let package = Package(
 
         // Command definitions (ArgumentParser), exit codes, progress output.
         .target(name: "HallmarkCLI", dependencies: [
-            "Pipeline", "GuestChannel", "HallmarkModel", "Compliance", "Evidence", "VirtualMachine", "JUnitXML", "Attestation",
+            "Pipeline", "GuestChannel", "HallmarkModel", "Compliance", "ImageFacts", "Evidence", "VirtualMachine", "JUnitXML", "Attestation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -48,6 +48,9 @@ let package = Package(
         // Pure compliance engine: collector generation, fact parsing, evaluation, gate.
         .target(name: "Compliance", dependencies: ["HallmarkModel", "HallmarkSupport"]),
 
+        // Static facts read from an image on the host (mounted read-only in a private namespace), no boot.
+        .target(name: "ImageFacts", dependencies: ["Compliance", "HallmarkSupport"]),
+
         // libxml2, kept to one small C surface.
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         // JUnit XML writer and XML Schema validation on libxml2.
@@ -61,7 +64,7 @@ let package = Package(
 
         // Chains build → boot → facts → evaluate → report.
         .target(name: "Pipeline", dependencies: [
-            "HallmarkModel", "ImageBuild", "VirtualMachine", "Compliance", "Evidence", "HallmarkSupport", "Attestation", "JUnitXML",
+            "HallmarkModel", "ImageBuild", "VirtualMachine", "Compliance", "ImageFacts", "Evidence", "HallmarkSupport", "Attestation", "JUnitXML",
         ]),
 
         .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel"]),

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Interrupts `hallmark test` with SIGINT at random moments and checks nothing is left behind.
 
-Each run targets one phase in turn (boot, reboot, checks, report): it waits for that phase's
-progress line, sleeps a random part of the phase's usual length, and sends SIGINT. It then checks
-that hallmark exited 130, that no QEMU of the image is running, and that no new run directory is
-left under $HALLMARK_HOME/run. A run where hallmark finished before the signal landed is repeated.
+Each run targets one phase in turn (the artifact's static facts, read on the host as the boot
+starts; boot; reboot; checks; report): it waits for that phase's progress line, sleeps a random
+part of the phase's usual length, and sends SIGINT. It then checks that hallmark exited 130, that
+no QEMU of the image is running, that no new run directory is left under $HALLMARK_HOME/run, and
+that no loop device still reads a file under $HALLMARK_HOME. A run where hallmark finished before
+the signal landed is repeated.
 
 usage: scripts/soak-interrupt.py [RECIPE] [--runs N] [--hallmark PATH] [--seed S]
 """
@@ -14,6 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Phase: (progress line that starts it, how long after it to interrupt at most, in seconds).
 PHASES = {
+    "image": ("boot ", 4.0),
     "boot": ("boot ", 30.0),
     "reboot": ("reboot and wait", 35.0),
     "checks": ("collect facts for", 2.0),
@@ -24,6 +27,20 @@ PHASES = {
 def qemu_processes(name):
     out = subprocess.run(["pgrep", "-f", f"qemu-system-x86_64 -name hallmark-{name}"], capture_output=True, text=True)
     return [line for line in out.stdout.split() if line]
+
+
+def loop_devices(home):
+    """Loop devices whose backing file lies under `home` (the artifact or its raw copy)."""
+    found = []
+    for device in os.listdir("/sys/block"):
+        try:
+            with open(f"/sys/block/{device}/loop/backing_file") as handle:
+                backing = handle.read().strip()
+        except OSError:
+            continue
+        if backing.startswith(home):
+            found.append(f"{device}: {backing}")
+    return found
 
 
 def one_run(hallmark, recipe, image, phase, rng, home, reports):
@@ -48,7 +65,7 @@ def one_run(hallmark, recipe, image, phase, rng, home, reports):
     time.sleep(0.5)
     left_qemu = qemu_processes(image)
     after = set(os.listdir(os.path.join(home, "run"))) if os.path.isdir(os.path.join(home, "run")) else set()
-    left_dirs = sorted(after - before)
+    left_dirs = sorted(after - before) + loop_devices(home)
     return (code, delay, left_qemu, left_dirs, output.strip().splitlines()[-1:] or [""]), None
 
 
@@ -82,10 +99,10 @@ def main():
             ok = code == 130 and not left_qemu and not left_dirs
             failures += not ok
             print(f"  run {run:2}: SIGINT {delay:5.1f} s into {phase:<7} exit {code}, QEMU left {len(left_qemu)}, "
-                  f"run directories left {len(left_dirs)}{'' if ok else '  <-- ' + ' '.join(last)}", flush=True)
+                  f"run directories and loop devices left {len(left_dirs)}{'' if ok else '  <-- ' + ' '.join(last + left_dirs)}", flush=True)
             for pid in left_qemu:
                 os.kill(int(pid), signal.SIGKILL)
-    print(f"{args.runs - failures}/{args.runs} runs exited 130 with no QEMU and no run directory left")
+    print(f"{args.runs - failures}/{args.runs} runs exited 130 with no QEMU, run directory or loop device left")
     sys.exit(1 if failures else 0)
 
 

@@ -28,6 +28,12 @@ public enum Collector {
         return source == .rootfs ? all.filter { !$0.runtime } : all
     }
 
+    /// Where each probe of a booted test runs: static probes against the disk artifact on the host
+    /// (while the guest boots), runtime ones in the guest.
+    public static func split(_ probes: [Probe]) -> (image: [Probe], guest: [Probe]) {
+        (probes.filter { !$0.runtime }, probes.filter(\.runtime))
+    }
+
     static func requiredProbes(_ control: Control) -> [Probe] {
         (control.onlyIf.map(requiredProbes) ?? []) + requiredProbes(control.check)
     }

@@ -20,6 +20,8 @@ public struct ControlResult: Sendable {
     public var waiver: String?
     /// For a control waived in `run` mode: what the evaluation said before the waiver applied.
     public var originalStatus: ResultStatus?
+    /// Where the facts behind the result were observed: the guest, the disk artifact, a root filesystem.
+    public var observedIn: [Facts.Source] = []
 
     public init(control: Control, policyID: String, status: ResultStatus, message: String, evidence: String,
                 waiver: String? = nil, originalStatus: ResultStatus? = nil) {
@@ -54,9 +56,11 @@ public enum Evaluator {
             remediation: "Fix the component's build phase so that its test phase passes; the step's output is in the message.",
             references: [:], check: .command(CommandCheck(run: "test phase of \(component)", exitCode: 0, stdout: nil)),
             location: SourceLocation(file: path))
-        return ControlResult(
+        var result = ControlResult(
             control: control, policyID: "component-tests", status: failure == nil ? .pass : .fail,
             message: failure ?? "every step of the test phase succeeded", evidence: failure.map { excerpt($0) } ?? "")
+        result.observedIn = [.guest]
+        return result
     }
 
     public static func evaluate(_ policy: Policy, facts: Facts) -> [ControlResult] {
@@ -78,6 +82,25 @@ public enum Evaluator {
     /// One control: its `only_if` precondition first (not holding → notapplicable), then its check.
     /// A failing control of severity `info` is `informational`.
     public static func evaluate(_ control: Control, policyID: String, facts: Facts) -> ControlResult {
+        var result = evaluateUnsourced(control, policyID: policyID, facts: facts)
+        result.observedIn = sources(of: control, facts: facts)
+        return result
+    }
+
+    /// Where the facts a control reads were observed; the reboot test and boot health's system
+    /// state are observed in the guest by the pipeline.
+    static func sources(of control: Control, facts: Facts) -> [Facts.Source] {
+        var sources = Set(Collector.requiredProbes(control).map { facts.source(of: $0.key) })
+        switch control.check {
+        case .reboot where facts.reboot != nil, .bootHealth where facts.probes[Collector.systemStateKey] != nil:
+            sources.insert(.guest)
+        default:
+            break
+        }
+        return sources.sorted()
+    }
+
+    static func evaluateUnsourced(_ control: Control, policyID: String, facts: Facts) -> ControlResult {
         if let condition = control.onlyIf {
             let (status, message, evidence) = evaluate(condition, facts: facts)
             switch status {

@@ -60,20 +60,34 @@ public struct RebootFact: Codable, Sendable, Equatable {
 
 /// Everything observed in one boot: the raw evidence that evaluation reads and `facts.json` keeps.
 public struct Facts: Codable, Sendable, Equatable {
-    /// Where facts came from: a booted guest, or an unpacked root filesystem (static probes only).
-    public enum Source: String, Codable, Sendable {
-        case guest, rootfs
+    /// Where facts came from: a booted guest, an unpacked root filesystem (static probes only), or
+    /// the disk artifact of a booted test, read on the host (its static probes).
+    public enum Source: String, Codable, Sendable, Comparable {
+        case guest, rootfs, image
+
+        public static func < (lhs: Source, rhs: Source) -> Bool { lhs.rawValue < rhs.rawValue }
     }
 
     public var probes: [String: ProbeOutput]
     /// nil when the recipe did not ask for a reboot test.
     public var reboot: RebootFact?
-    /// nil (older facts.json) means a guest.
+    /// nil (older facts.json) means a guest. What the facts as a whole describe: a booted test is
+    /// `guest` even when its static probes were read from the artifact.
     public var source: Source?
+    /// Probes observed somewhere other than `source`, by key: a booted test reads its static
+    /// probes from the disk artifact (`image`). nil when every probe comes from `source`.
+    public var probeSources: [String: Source]?
 
-    public init(probes: [String: ProbeOutput] = [:], reboot: RebootFact? = nil, source: Source? = nil) {
+    public init(probes: [String: ProbeOutput] = [:], reboot: RebootFact? = nil, source: Source? = nil,
+                probeSources: [String: Source]? = nil) {
         self.probes = probes
         self.reboot = reboot
         self.source = source
+        self.probeSources = probeSources
+    }
+
+    /// Where the probe `key` was observed.
+    public func source(of key: String) -> Source {
+        probeSources?[key] ?? source ?? .guest
     }
 }

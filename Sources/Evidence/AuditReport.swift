@@ -62,11 +62,16 @@ public struct AuditReport: Codable, Sendable {
         /// How commands reached the guest: "agent" or "console", and why when not the agent.
         public var guestChannel: String?
         public var guestChannelNote: String?
+        /// Where the static facts (files, packages, accounts…) were read: "image" (the disk
+        /// artifact, on the host, while the guest booted) or "guest", and why when not the image.
+        public var staticFacts: String?
+        public var staticFactsNote: String?
 
         public init(hostname: String, qemuVersion: String?, accelerator: String?, qemuCommandLine: String? = nil,
-                    guestChannel: String? = nil, guestChannelNote: String? = nil) {
+                    guestChannel: String? = nil, guestChannelNote: String? = nil, staticFacts: String? = nil, staticFactsNote: String? = nil) {
             (self.hostname, self.qemuVersion, self.accelerator, self.qemuCommandLine) = (hostname, qemuVersion, accelerator, qemuCommandLine)
             (self.guestChannel, self.guestChannelNote) = (guestChannel, guestChannelNote)
+            (self.staticFacts, self.staticFactsNote) = (staticFacts, staticFactsNote)
         }
     }
 
@@ -105,6 +110,9 @@ public struct AuditReport: Codable, Sendable {
         public var waiver: String?
         /// For a control waived in run mode: the result before the waiver.
         public var originalResult: ResultStatus?
+        /// Where its facts were observed: `guest` (the booted VM), `image` (the disk artifact, read
+        /// on the host), `rootfs`. nil when nothing was observed (a skipped control).
+        public var observedIn: [String]?
     }
 
     public init(tool: Tool, image: Image, host: Host, inputs: [InputFile], timings: [String: Double],
@@ -125,7 +133,8 @@ public struct AuditReport: Codable, Sendable {
                 policyFile: result.control.location.file, line: result.control.location.line,
                 severity: result.control.severity, result: result.status, message: result.message, evidence: result.evidence,
                 rationale: result.control.rationale, remediation: result.control.remediation, references: result.control.references,
-                tags: result.control.tags.isEmpty ? nil : result.control.tags, waiver: result.waiver, originalResult: result.originalStatus)
+                tags: result.control.tags.isEmpty ? nil : result.control.tags, waiver: result.waiver, originalResult: result.originalStatus,
+                observedIn: result.observedIn.isEmpty ? nil : result.observedIn.map(\.rawValue))
         }
         let failing = results.filter { $0.status == .fail && $0.control.severity >= threshold }.map(\.control.id)
         let summary = verdictSummary ?? {

@@ -3,6 +3,7 @@ import Compliance
 import Foundation
 import HallmarkModel
 import HallmarkSupport
+import ImageFacts
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -85,14 +86,17 @@ struct PolicyCommand: AsyncParsableCommand {
             abstract: "Evaluate policies without booting: against a facts.json, against an unpacked root filesystem (static checks), or run the policies' own test cases.",
             discussion: """
                 --facts FILE   evaluates the facts (the facts.json of a test run) and exits like the gate: 0 pass, 1 fail, 2 incomplete.
-                --rootfs DIR   runs the collector with `chroot DIR /bin/sh` (needs root) for static probes only; runtime checks
-                               (services, live sysctl values, mounts, ports, boot health, reboot) are notchecked. Exits like the gate.
+                --rootfs PATH  runs the collector's static probes in a chroot of PATH (needs root): an unpacked root filesystem,
+                               or a disk image Hallmark built (raw or qcow2 ext4, such as an image's disk.qcow2), mounted
+                               read-only in a private mount namespace; nothing is written to it. Runtime checks (services,
+                               live sysctl values, mounts, ports, boot health, reboot) are notchecked. Exits like the gate.
                 neither        runs the `tests:` of each policy file: 0 when every expectation holds, 1 otherwise.
                 """)
 
         @Argument(help: "Policy files.") var files: [String]
         @Option(help: "facts.json to evaluate (Facts encoded as JSON).") var facts: String?
-        @Option(help: "Unpacked image root to evaluate static checks against (runs chroot; needs root).") var rootfs: String?
+        @Option(help: "Unpacked root filesystem or ext4 disk image (raw, qcow2) to evaluate static checks against (needs root).")
+        var rootfs: String?
         @Option(help: "Lowest severity whose failure closes the gate.") var gate: Severity = .info
         @Option(name: .customLong("tag"), help: "Only controls with this tag (repeatable).") var tags: [String] = []
         @OptionGroup var options: PolicyOptions
@@ -148,19 +152,31 @@ struct PolicyCommand: AsyncParsableCommand {
             }
         }
 
-        /// Runs the static probes in one `chroot DIR /bin/sh -c SCRIPT`.
+        /// Runs the static probes in one chroot of the root filesystem or disk image, read-only.
         func collect(rootfs: String, controls: [Control]) async throws -> Facts {
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: rootfs, isDirectory: &isDirectory), isDirectory.boolValue,
-                  FileManager.default.fileExists(atPath: rootfs + "/bin/sh") else {
-                throw HallmarkError(.usage, "\(rootfs) is not an unpacked root filesystem (no bin/sh)")
+            guard FileManager.default.fileExists(atPath: rootfs, isDirectory: &isDirectory) else {
+                throw HallmarkError(.usage, "--rootfs \(rootfs): no such file or directory")
             }
-            guard getuid() == 0 else { throw HallmarkError(.usage, "--rootfs runs chroot and needs root") }
-            let probes = Collector.probes(for: controls, source: .rootfs)
-            // The script's own stderr would mix with its framed output; each probe's stderr is captured anyway.
-            let plan = CollectorPlan(probes: probes)
-            let output = try await HostCommand("chroot", [rootfs, "/bin/sh", "-c", "exec 2>/dev/null\n" + plan.script]).output()
-            return Facts(probes: try plan.parse(output), reboot: nil, source: .rootfs)
+            guard getuid() == 0 else { throw HallmarkError(.usage, "--rootfs mounts and chroots into the image and needs root") }
+            let root: ImageRoot = isDirectory.boolValue ? .directory(rootfs) : .disk(path: rootfs, format: try diskFormat(rootfs))
+            let plan = CollectorPlan(probes: Collector.probes(for: controls, source: .rootfs))
+            let home = HallmarkHome.fromEnvironment()
+            let scratch = try home.makeScratchDirectory(under: home.work, prefix: "policy-test-")
+            ChildRegistry.shared.addDirectory(scratch)
+            defer {
+                try? FileManager.default.removeItem(atPath: scratch)
+                ChildRegistry.shared.removeDirectory(scratch)
+            }
+            return Facts(probes: try await ImageCollector(scratch: scratch).collect(plan, from: root), reboot: nil, source: .rootfs)
+        }
+
+        /// qcow2 by its magic bytes, raw otherwise (the mount then says whether it holds ext4).
+        func diskFormat(_ path: String) throws -> String {
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw HallmarkError(.usage, "--rootfs \(path): cannot read it") }
+            defer { try? handle.close() }
+            let magic = (try? handle.read(upToCount: 4)) ?? Data()
+            return magic == Data([0x51, 0x46, 0x49, 0xfb]) ? "qcow2" : "raw"
         }
 
         func runOwnTests(_ policies: [Policy], waivers: Waivers?) -> ExitStatus {

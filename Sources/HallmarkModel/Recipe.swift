@@ -52,6 +52,17 @@ public struct Recipe: Sendable {
         public var variablesLocation: SourceLocation?
         /// How Hallmark gets into the test VM (README: guest channels).
         public var channel: GuestChannelChoice = .auto
+        /// Where a booted test reads its static facts (README: where facts are observed).
+        public var staticFacts: StaticFactsLocation = .image
+    }
+
+    /// Where a booted test observes what does not need the running system (files, packages,
+    /// accounts, `sshd -T`, commands not marked `runtime`).
+    public enum StaticFactsLocation: String, Sendable, CaseIterable {
+        /// The disk artifact, mounted read-only on the host while the guest boots.
+        case image
+        /// The booted guest, with the runtime facts.
+        case guest
     }
 
     public enum OutputFormat: String, Sendable, CaseIterable {
@@ -162,7 +173,7 @@ extension Recipe {
 
     private static func parseTests(_ input: YAMLInput?, directory: String) throws -> TestSettings {
         guard let input else { return TestSettings(reboot: false, policies: [], gate: .info, waivers: nil, variables: [:]) }
-        let tests = try input.mapping(allowed: ["reboot", "policies", "gate", "waivers", "variables", "channel"])
+        let tests = try input.mapping(allowed: ["reboot", "policies", "gate", "waivers", "variables", "channel", "static_facts"])
         let policies = try tests["policies"]?.sequence().map { item -> String in
             let path = resolve(try item.string(), relativeTo: directory)
             guard FileManager.default.fileExists(atPath: path) else { throw item.error("policy file not found: \(path)") }
@@ -190,8 +201,15 @@ extension Recipe {
             }
             channel = choice
         }
-        return TestSettings(reboot: try tests["reboot"]?.bool() ?? false, policies: policies, gate: gate,
-                            waivers: waivers, variables: variables, variablesLocation: tests["variables"]?.location, channel: channel)
+        var staticFacts = StaticFactsLocation.image
+        if let staticFactsInput = tests["static_facts"] {
+            guard let location = StaticFactsLocation(rawValue: try staticFactsInput.string()) else {
+                throw staticFactsInput.error("static_facts must be one of: \(StaticFactsLocation.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            staticFacts = location
+        }
+        return TestSettings(reboot: try tests["reboot"]?.bool() ?? false, policies: policies, gate: gate, waivers: waivers,
+                            variables: variables, variablesLocation: tests["variables"]?.location, channel: channel, staticFacts: staticFacts)
     }
 
     private static func parseEvidence(_ input: YAMLInput?, directory: String) throws -> EvidenceSettings {

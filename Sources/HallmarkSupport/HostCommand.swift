@@ -45,6 +45,9 @@ public struct HostTool: Sendable {
     public static let mkfsExt4 = HostTool("mkfs.ext4", package: "e2fsprogs")
     public static let unshare = HostTool("unshare", package: "util-linux")
     public static let tar = HostTool("tar", package: "tar")
+    public static let mount = HostTool("mount", package: "mount")
+    public static let chroot = HostTool("chroot", package: "coreutils")
+    public static let timeout = HostTool("timeout", package: "coreutils")
 
     /// The absolute path of the tool, or a missing-dependency error naming the package to install.
     public func resolve() throws -> String {

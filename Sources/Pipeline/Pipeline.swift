@@ -5,6 +5,7 @@ import Foundation
 import HallmarkModel
 import HallmarkSupport
 import ImageBuild
+import ImageFacts
 import JUnitXML
 import Synchronization
 import VirtualMachine
@@ -158,8 +159,11 @@ public struct Pipeline: Sendable {
         let digestAfter = try await Digest.sha256(fileAt: testedDisk.path)
         let factsData = try JSONEncoder.hallmark.encode(session.facts)
         try factsData.write(to: URL(fileURLWithPath: reports + "/facts.json"), options: .atomic)
-        // Exactly what ran in the guest to observe those facts, for whoever reviews the evidence.
+        // Exactly what ran in the guest and against the artifact to observe those facts, for whoever reviews the evidence.
         try session.collectorScript.write(toFile: reports + "/collector.sh", atomically: true, encoding: .utf8)
+        if let script = session.imageCollectorScript {
+            try script.write(toFile: reports + "/image-collector.sh", atomically: true, encoding: .utf8)
+        }
 
         var results = session.componentTests + loaded.evaluate(session.facts, today: startedAt)
         var forced: Verdict?
@@ -177,7 +181,8 @@ public struct Pipeline: Sendable {
             }),
             host: .init(hostname: ProcessInfo.processInfo.hostName, qemuVersion: session.qemuVersion, accelerator: accelerator.rawValue,
                         qemuCommandLine: session.qemuCommandLine, guestChannel: session.guestChannel,
-                        guestChannelNote: session.guestChannelNote),
+                        guestChannelNote: session.guestChannelNote, staticFacts: session.staticFacts.rawValue,
+                        staticFactsNote: session.staticFactsNote),
             inputs: loaded.inputFiles, timings: timings, results: results, threshold: threshold,
             startedAt: startedAt, finishedAt: Date(), factsSHA256: Digest.sha256(factsData), forcedVerdict: forced)
         try writeEvidence(report, to: reports, junit: junitFlavour)
@@ -191,8 +196,42 @@ public struct Pipeline: Sendable {
         var componentTests: [ControlResult]
         var qemuCommandLine: String
         var collectorScript: String
+        /// What ran against the disk artifact, when static facts were read from it.
+        var imageCollectorScript: String?
         var guestChannel: String?
         var guestChannelNote: String?
+        var staticFacts: Recipe.StaticFactsLocation
+        var staticFactsNote: String?
+    }
+
+    /// Static facts read from the disk artifact on the host, while the guest boots.
+    struct ImageFactsOutcome: Sendable {
+        var plan: CollectorPlan
+        var outputs: Result<[String: ProbeOutput], any Error>
+        var seconds: Double
+    }
+
+    /// Starts reading the static probes from the disk artifact, or returns nil when the recipe
+    /// asks for them in the guest (or no control needs one).
+    func startImageCollection(_ probes: [Probe], image: ImageArtifacts, settings: Recipe.TestSettings,
+                              environment: [String: String], scratch: String) -> Task<ImageFactsOutcome, Never>? {
+        let imageProbes = Collector.split(probes).image
+        guard settings.staticFacts == .image, !imageProbes.isEmpty else { return nil }
+        let plan = CollectorPlan(probes: imageProbes, lanes: 2, environment: environment)
+        // The raw disk, when built, holds the same filesystem as the qcow2 and needs no conversion.
+        let disk = image.path("disk.raw").map { (path: $0, format: "raw") } ?? image.bootDisk
+        return Task {
+            let start = ContinuousClock.now
+            let outputs: Result<[String: ProbeOutput], any Error>
+            do {
+                outputs = .success(try await ImageCollector(scratch: scratch).collect(plan, from: .disk(path: disk.path, format: disk.format)))
+            } catch {
+                outputs = .failure(error)
+            }
+            // The raw copy of a qcow2 disk is as large as the filesystem's data: gone as soon as it is read.
+            try? FileManager.default.removeItem(atPath: scratch)
+            return ImageFactsOutcome(plan: plan, outputs: outputs, seconds: (ContinuousClock.now - start).seconds)
+        }
     }
 
     func bootAndCollect(_ loaded: LoadedRecipe, image: ImageArtifacts, controls: [Control], accelerator: Accelerator,
@@ -216,12 +255,16 @@ public struct Pipeline: Sendable {
             accelerator: accelerator, runDirectory: runDirectory, consoleLog: consoleLog, channel: loaded.recipe.tests.channel)
         let console = options.console
         let recipe = loaded.recipe
+        // Given to checks as HALLMARK_TEST_STARTED: what the guest wrote after it was made during the test.
+        let startedAt = Int(Date().timeIntervalSince1970)
+        let environment = ["HALLMARK_TEST_STARTED": String(startedAt)]
+        let probes = Collector.probes(for: controls)
+        let imageCollection = startImageCollection(probes, image: image, settings: recipe.tests, environment: environment,
+                                                   scratch: runDirectory + "/image-facts")
 
         var phaseTimes: [String: Double] = [:]
         // Boot time runs from QEMU's launch to the guest channel's first answer, comparable to a bare launch.
         let launch = ContinuousClock.now
-        // Given to checks as HALLMARK_TEST_STARTED: what the guest wrote after it was made during the test.
-        let startedAt = Int(Date().timeIntervalSince1970)
         let keepOnFailure = options.keepVMOnFailure
         let threshold = options.gate ?? recipe.tests.gate
         let keepRunning: @Sendable (Result<BootSession, any Error>) -> Bool = { result in
@@ -245,78 +288,130 @@ public struct Pipeline: Sendable {
             }
             return failed
         }
-        let session = try await VirtualMachine.with(configuration, keepRunning: keepRunning) { machine -> BootSession in
-            var times: [String: Double] = [:]
-            _ = try await console.step("boot \(image.reference) (\(accelerator.rawValue))") {
-                _ = try await machine.waitForGuest(timeout: agentTimeout)
-            }
-            times["boot"] = (ContinuousClock.now - launch).seconds
-            if let note = await machine.channelNote { console.warning(note) }
-            let channel = await machine.channelKind
-            // The agent answers early in boot, before services such as ssh are up: let systemd
-            // finish first, so test phases and checks see the booted system, not a booting one.
-            var (systemState, settleTime) = try await console.step("wait for systemd to finish booting") {
-                try await Self.settle(machine, scale: scale)
-            }
-            times["settle"] = settleTime.seconds
+        let session: BootSession
+        do {
+            session = try await VirtualMachine.with(configuration, keepRunning: keepRunning) { machine -> BootSession in
+                var times: [String: Double] = [:]
+                _ = try await console.step("boot \(image.reference) (\(accelerator.rawValue))") {
+                    _ = try await machine.waitForGuest(timeout: agentTimeout)
+                }
+                times["boot"] = (ContinuousClock.now - launch).seconds
+                if let note = await machine.channelNote { console.warning(note) }
+                let channel = await machine.channelKind
+                // The agent answers early in boot, before services such as ssh are up: let systemd
+                // finish first, so test phases and checks see the booted system, not a booting one.
+                var (systemState, settleTime) = try await console.step("wait for systemd to finish booting") {
+                    try await Self.settle(machine, scale: scale)
+                }
+                times["settle"] = settleTime.seconds
 
-            let executor = GuestExecutor(machine: machine, rebootTimeout: agentTimeout)
-            let (componentTests, testPhaseTime) = try await console.step("run components' test phases in the guest") { () -> [ControlResult] in
-                var results: [ControlResult] = []
-                for (component, reference) in zip(loaded.components, recipe.components) where component.phase(.test) != nil {
-                    var outputs: [String: String] = [:]
-                    var failure: String?
-                    do {
-                        _ = try await ComponentRunner(component: component, parameters: reference.parameters, log: { _ in })
-                            .run(.test, on: executor, outputs: &outputs)
-                    } catch let error as ComponentStepFailure {
-                        failure = error.message
+                let executor = GuestExecutor(machine: machine, rebootTimeout: agentTimeout)
+                let (componentTests, testPhaseTime) = try await console.step("run components' test phases in the guest") { () -> [ControlResult] in
+                    var results: [ControlResult] = []
+                    for (component, reference) in zip(loaded.components, recipe.components) where component.phase(.test) != nil {
+                        var outputs: [String: String] = [:]
+                        var failure: String?
+                        do {
+                            _ = try await ComponentRunner(component: component, parameters: reference.parameters, log: { _ in })
+                                .run(.test, on: executor, outputs: &outputs)
+                        } catch let error as ComponentStepFailure {
+                            failure = error.message
+                        }
+                        results.append(Evaluator.componentTestResult(component: component.name, path: component.path, failure: failure))
                     }
-                    results.append(Evaluator.componentTestResult(component: component.name, path: component.path, failure: failure))
+                    return results
                 }
-                return results
-            }
-            times["componentTests"] = testPhaseTime.seconds
+                times["componentTests"] = testPhaseTime.seconds
 
-            var reboot: RebootFact?
-            if recipe.tests.reboot {
-                let (fact, rebootTime) = try await console.step("reboot and wait for a new boot_id") { () -> RebootFact in
-                    do {
-                        let result = try await machine.reboot(timeout: agentTimeout)
-                        return RebootFact(bootIDBefore: result.before, bootIDAfter: result.after, secondsToReturn: result.seconds, failure: nil)
-                    } catch let error as HallmarkError {
-                        return RebootFact(bootIDBefore: "", bootIDAfter: nil, secondsToReturn: nil, failure: error.message)
+                var reboot: RebootFact?
+                if recipe.tests.reboot {
+                    let (fact, rebootTime) = try await console.step("reboot and wait for a new boot_id") { () -> RebootFact in
+                        do {
+                            let result = try await machine.reboot(timeout: agentTimeout)
+                            return RebootFact(bootIDBefore: result.before, bootIDAfter: result.after, secondsToReturn: result.seconds, failure: nil)
+                        } catch let error as HallmarkError {
+                            return RebootFact(bootIDBefore: "", bootIDAfter: nil, secondsToReturn: nil, failure: error.message)
+                        }
+                    }
+                    times["reboot"] = rebootTime.seconds
+                    reboot = fact
+                    if fact.failure == nil {
+                        (systemState, settleTime) = try await console.step("wait for systemd to finish booting again") {
+                            try await Self.settle(machine, scale: scale)
+                        }
+                        times["settleAfterReboot"] = settleTime.seconds
                     }
                 }
-                times["reboot"] = rebootTime.seconds
-                reboot = fact
-                if fact.failure == nil {
-                    (systemState, settleTime) = try await console.step("wait for systemd to finish booting again") {
-                        try await Self.settle(machine, scale: scale)
-                    }
-                    times["settleAfterReboot"] = settleTime.seconds
-                }
-            }
 
-            let plan = CollectorPlan(probes: Collector.probes(for: controls), lanes: configuration.cpus,
-                                     environment: ["HALLMARK_TEST_STARTED": String(startedAt)])
-            let (facts, checkTime) = try await console.step("collect facts for \(controls.count) control(s) in one round trip") { () -> Facts in
-                let result = try await machine.exec(plan.script, label: "the fact collector", timeout: .seconds(120 * scale))
-                guard result.exitCode == 0 else {
-                    throw HallmarkError.infrastructure("the fact collector failed in the guest (exit \(result.exitCode.map(String.init) ?? "signal")): \(result.stderrText.prefix(500))")
+                let label = "collect facts for \(controls.count) control(s) in one guest round trip"
+                let (collected, checkTime) = try await console.step(label) {
+                    try await collectFacts(in: machine, probes: probes, imageCollection: imageCollection, lanes: configuration.cpus,
+                                           environment: environment, timeout: .seconds(120 * scale))
                 }
-                var probes = try plan.parse(result.stdoutText)
-                probes[Collector.systemStateKey] = systemState
-                return Facts(probes: probes, reboot: reboot, source: .guest)
+                var facts = collected.facts
+                facts.probes[Collector.systemStateKey] = systemState
+                facts.reboot = reboot
+                times["checks"] = checkTime.seconds
+                times["imageFacts"] = collected.imageSeconds
+                phaseTimes = times
+                return BootSession(facts: facts, qemuVersion: await machine.qemuVersion, componentTests: componentTests,
+                                   qemuCommandLine: configuration.qemuCommand.description, collectorScript: collected.guestScript,
+                                   imageCollectorScript: collected.imageScript,
+                                   guestChannel: channel?.rawValue, guestChannelNote: await machine.channelNote,
+                                   staticFacts: collected.imageScript == nil ? .guest : .image, staticFactsNote: collected.staticFactsNote)
             }
-            times["checks"] = checkTime.seconds
-            phaseTimes = times
-            return BootSession(facts: facts, qemuVersion: await machine.qemuVersion, componentTests: componentTests,
-                               qemuCommandLine: configuration.qemuCommand.description, collectorScript: plan.script,
-                               guestChannel: channel?.rawValue, guestChannelNote: await machine.channelNote)
+        } catch {
+            // A failed boot ends the artifact's reading too: a cancelled wait kills its processes.
+            imageCollection?.cancel()
+            _ = await imageCollection?.value
+            throw error
         }
         timings.merge(phaseTimes) { $1 }
         return session
+    }
+
+    struct CollectedFacts {
+        var facts: Facts
+        var guestScript: String
+        /// What ran against the artifact, when its static facts were used.
+        var imageScript: String?
+        var imageSeconds: Double?
+        /// Why static facts were collected in the guest although the recipe asked for the artifact.
+        var staticFactsNote: String?
+    }
+
+    /// The boot's facts: the static ones from the artifact's reading (started before the boot),
+    /// the rest (everything, when the artifact could not be read) in one guest round trip.
+    func collectFacts(in machine: VirtualMachine, probes: [Probe], imageCollection: Task<ImageFactsOutcome, Never>?, lanes: Int,
+                      environment: [String: String], timeout: Duration) async throws -> CollectedFacts {
+        var imageOutputs: [String: ProbeOutput] = [:]
+        var guestProbes = probes
+        var collected = CollectedFacts(facts: Facts(source: .guest), guestScript: "")
+        if let outcome = await imageCollection?.value {
+            collected.imageSeconds = outcome.seconds
+            switch outcome.outputs {
+            case .success(let outputs):
+                imageOutputs = outputs
+                guestProbes = Collector.split(probes).guest
+                collected.imageScript = outcome.plan.script
+                options.console.info(String(format: "%d static probe(s) were read from the disk artifact in %.1fs, during the boot",
+                                            outputs.count, outcome.seconds))
+            case .failure(let error):
+                let note = "the disk artifact could not be read on the host, so static facts were collected in the guest: "
+                    + ((error as? HallmarkError)?.message ?? "\(error)")
+                collected.staticFactsNote = note
+                options.console.warning(note)
+            }
+        }
+        let plan = CollectorPlan(probes: guestProbes, lanes: lanes, environment: environment)
+        let result = try await machine.exec(plan.script, label: "the fact collector", timeout: timeout)
+        guard result.exitCode == 0 else {
+            throw HallmarkError.infrastructure("the fact collector failed in the guest (exit \(result.exitCode.map(String.init) ?? "signal")): \(result.stderrText.prefix(500))")
+        }
+        collected.facts.probes = try plan.parse(result.stdoutText).merging(imageOutputs) { guest, _ in guest }
+        collected.facts.probeSources = imageOutputs.isEmpty ? nil : imageOutputs.mapValues { _ in .image }
+        collected.guestScript = plan.script
+        return collected
     }
 
     /// Waits until systemd has finished starting units (`systemctl is-system-running --wait`) and
@@ -355,7 +450,8 @@ public struct Pipeline: Sendable {
     }
 
     /// What a test writes into its report directory (build.log and console.log aside).
-    static let evidenceFiles = ["report.json", "junit.xml", "summary.md", "report.html", "facts.json", "collector.sh", "report.dsse.json"]
+    static let evidenceFiles = ["report.json", "junit.xml", "summary.md", "report.html", "facts.json", "collector.sh", "image-collector.sh",
+                                "report.dsse.json"]
 
     func writeEvidence(_ report: AuditReport, to directory: String, junit flavour: JUnitFlavour) throws {
         try report.write(to: directory + "/report.json")

@@ -75,6 +75,36 @@ import Testing
         #expect(Collector.probes(for: controls, source: .rootfs).map(\.key)
             == ["sysctl-config", "kernel-module:cramfs", "command:cat /etc/os-release", "sshd"])
         #expect(Collector.probes(for: controls, source: .guest).count == 9)
+
+        // A booted test reads the static probes from the artifact and asks the guest for the rest, each once.
+        let (image, guest) = Collector.split(Collector.probes(for: controls))
+        #expect(image.map(\.key) == Collector.probes(for: controls, source: .rootfs).map(\.key))
+        #expect(guest.map(\.key) == ["service:ssh", "sysctl:k", "modules-loaded", "command:uname -r", "failed-units"])
+    }
+
+    /// Each result says where its facts were observed: a booted test mixes the artifact and the guest.
+    @Test func resultsNameWhereTheirFactsWereObserved() {
+        var mixed = control("mixed", .service(ServiceCheck(name: "ssh", active: true)))
+        mixed.onlyIf = .package(PackageCheck(name: "openssh-server"))
+        let controls = [
+            mixed,
+            control("file", .file(FileCheck(path: "/etc/shadow"))),
+            control("reboot", .reboot),
+            control("health", .bootHealth),
+        ]
+        let observed = Facts(probes: ["packages": ProbeOutput(exitCode: 0, stdout: "openssh-server\tii \t1\n", stderr: ""),
+                                      "service:ssh": ProbeOutput(exitCode: 0, stdout: "enabled=enabled\nactive=active\n", stderr: ""),
+                                      "file:/etc/shadow": ProbeOutput(exitCode: 0, stdout: "regular file|root|shadow|640\n", stderr: ""),
+                                      "failed-units": ProbeOutput(exitCode: 0, stdout: "", stderr: ""),
+                                      Collector.systemStateKey: ProbeOutput(exitCode: 0, stdout: "running\n", stderr: "")],
+                             reboot: RebootFact(bootIDBefore: "a", bootIDAfter: "b", secondsToReturn: 1, failure: nil), source: .guest,
+                             probeSources: ["packages": .image, "file:/etc/shadow": .image])
+        let sources = Dictionary(uniqueKeysWithValues: Evaluator.evaluate(policy(controls), facts: observed).map { ($0.control.id, $0.observedIn) })
+        #expect(sources == ["mixed": [.guest, .image], "file": [.image], "reboot": [.guest], "health": [.guest]])
+
+        let rootfs = Facts(probes: observed.probes, source: .rootfs)
+        #expect(Evaluator.evaluate(policy([controls[1]]), facts: rootfs)[0].observedIn == [.rootfs])
+        #expect(Evaluator.componentTestResult(component: "c", path: "c.yaml", failure: nil).observedIn == [.guest])
     }
 }
 

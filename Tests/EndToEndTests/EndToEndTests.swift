@@ -22,11 +22,12 @@ import Testing
     }
 
     /// Runs the hallmark binary with output to a file; `whileRunning` may act on the live process.
-    static func hallmark(_ arguments: [String], reports: String, passReports: Bool = true,
+    static func hallmark(_ arguments: [String], reports: String, passReports: Bool = true, environment: [String: String] = [:],
                          whileRunning: (@Sendable (ChildProcess, String) async throws -> Void)? = nil) async throws -> Run {
         try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
         let log = reports + "/hallmark-\(arguments[0])-\(UUID().uuidString.prefix(6)).out"
-        let command = HostCommand(hallmark, arguments + (passReports ? ["--reports", reports] : []), environment: ["HALLMARK_HOME": home])
+        let command = HostCommand(hallmark, arguments + (passReports ? ["--reports", reports] : []),
+                                  environment: environment.merging(["HALLMARK_HOME": home]) { $1 })
         let child = try ChildProcess.spawn(command, outputPath: log)
         if let whileRunning { try await whileRunning(child, log) }
         let status = await child.wait()
@@ -103,9 +104,17 @@ import Testing
         #expect((reboot["evidence"] as? String)?.contains("→") == true)
 
         let timings = try #require(report["timings"] as? [String: Double])
-        for phase in ["bootstrap", "components", "disk", "boot", "checks", "reboot"] {
+        for phase in ["bootstrap", "components", "disk", "boot", "checks", "reboot", "imageFacts"] {
             #expect(timings[phase] != nil, "no timing for \(phase)")
         }
+        // Static facts come from the artifact itself, read on the host while the guest booted;
+        // runtime facts from the guest. Each control says which.
+        #expect((report["host"] as? [String: Any])?["staticFacts"] as? String == "image")
+        let observedIn = { (id: String) in controls.first { $0["id"] as? String == id }?["observedIn"] as? [String] }
+        #expect(observedIn("shadow-permissions") == ["image"])
+        #expect(observedIn("sshd-permit-root-login") == ["image"])
+        #expect(observedIn("boot-health") == ["guest"])
+        #expect(observedIn("ip-forwarding-disabled") == ["guest"])
         let artifacts = try #require((report["image"] as? [String: Any])?["artifacts"] as? [[String: Any]])
         let disk = try #require(artifacts.first { $0["role"] as? String == "disk.qcow2" })
         #expect(disk["sha256"] as? String == disk["sha256AfterTest"] as? String)
@@ -131,7 +140,7 @@ import Testing
         let html = try String(contentsOfFile: directory + "/report.html", encoding: .utf8)
         #expect(html.contains("Gate open"))
         #expect(!html.contains("http://") && !html.contains("https://"), "report.html must not fetch anything")
-        for file in ["facts.json", "summary.md", "console.log", "build.log", "report.dsse.json"] {
+        for file in ["facts.json", "collector.sh", "image-collector.sh", "summary.md", "console.log", "build.log", "report.dsse.json"] {
             #expect(FileManager.default.fileExists(atPath: directory + "/" + file), "missing \(file)")
         }
         #expect(Self.leftoverQEMU(named: "hallmark-e2e-minimal").isEmpty)
@@ -156,6 +165,10 @@ import Testing
         let controls = try #require(report["controls"] as? [[String: Any]])
         let failing = controls.filter { $0["result"] as? String != "pass" }.compactMap { $0["id"] as? String }
         #expect(failing == ["sshd-permit-root-login"])
+        // This fixture asks for every fact in the guest (tests.static_facts: guest).
+        #expect((report["host"] as? [String: Any])?["staticFacts"] as? String == "guest")
+        #expect((report["host"] as? [String: Any])?["staticFactsNote"] == nil)
+        #expect(controls.allSatisfy { ($0["observedIn"] as? [String]) == ["guest"] }, "\(controls.map { $0["observedIn"] ?? "-" })")
 
         let directory = try Self.reportDirectory(run, image: "e2e-root-login")
         #expect(!FileManager.default.fileExists(atPath: directory + "/report.dsse.json"))
@@ -256,14 +269,26 @@ import Testing
     /// An image built without qemu-guest-agent is still tested, through the console shell: every
     /// check runs, the reboot is seen, the only failure is the control that wants the agent, and
     /// `hallmark shell` reaches the kept VM through the same channel.
+    /// This run also finds `mount` refusing (a host without loop devices, say), so the static facts
+    /// that would be read from the artifact are collected in the guest instead, and the report says so.
     @Test func imageWithoutAgentIsTestedThroughTheConsoleShell() async throws {
         let reports = Self.scratchReports()
-        let run = try await Self.hallmark(["run", Self.root + "/Tests/Fixtures/no-agent.yaml", "--keep-vm-on-failure"], reports: reports)
+        let fakeTools = reports + "/fake-tools"
+        try FileManager.default.createDirectory(atPath: fakeTools, withIntermediateDirectories: true)
+        try "#!/bin/sh\necho 'mount: permission denied (no loop devices here)' >&2\nexit 32\n"
+            .write(toFile: fakeTools + "/mount", atomically: true, encoding: .utf8)
+        chmod(fakeTools + "/mount", 0o755)
+        let path = fakeTools + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin")
+        let run = try await Self.hallmark(["run", Self.root + "/Tests/Fixtures/no-agent.yaml", "--keep-vm-on-failure"], reports: reports,
+                                          environment: ["PATH": path])
         #expect(run.status == .exited(1), "\(run.output)")
         #expect(run.output.contains("the image has no qemu-guest-agent; using the console shell"), "\(run.output)")
+        #expect(run.output.contains("static facts were collected in the guest"), "\(run.output)")
         let report = try Self.report(run, image: "e2e-no-agent")
         let host = try #require(report["host"] as? [String: Any])
         #expect(host["guestChannel"] as? String == "console")
+        #expect(host["staticFacts"] as? String == "guest")
+        #expect((host["staticFactsNote"] as? String)?.contains("no loop devices here") == true, "\(host)")
         let controls = try #require(report["controls"] as? [[String: Any]])
         let failing = controls.filter { $0["result"] as? String != "pass" }.compactMap { $0["id"] as? String }
         #expect(failing == ["guest-agent-running"])
@@ -296,6 +321,7 @@ import Testing
         #expect(run.status == .exited(1), "\(run.output)")
         let report = try Self.report(run, image: "e2e-violations")
         #expect((report["host"] as? [String: Any])?["guestChannel"] as? String == "console")
+        #expect((report["host"] as? [String: Any])?["staticFacts"] as? String == "image")
         let controls = try #require(report["controls"] as? [[String: Any]])
         let flagged = Set(controls.filter { $0["result"] as? String != "pass" }.compactMap { $0["id"] as? String })
         let expected = Set(try String(contentsOfFile: Self.root + "/Tests/Fixtures/violations-expected.txt", encoding: .utf8)

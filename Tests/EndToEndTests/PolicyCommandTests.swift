@@ -2,8 +2,8 @@ import Foundation
 import HallmarkSupport
 import Testing
 
-/// `hallmark policy test` without a VM, through the real binary: against a facts.json and against
-/// an unpacked Debian root filesystem in a chroot.
+/// `hallmark policy test` without a VM, through the real binary: against a facts.json, an unpacked
+/// Debian root filesystem and a built image's disk.
 @Suite struct PolicyCommandTests {
     @Test func factsFileIsEvaluatedLikeTheGate() async throws {
         let reports = EndToEndTests.scratchReports()
@@ -34,6 +34,8 @@ import Testing
         try FileManager.default.createDirectory(atPath: rootfs, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: rootfs) }
         try await HostCommand("tar", ["--numeric-owner", "-xpf", parents + "/" + tarball, "-C", rootfs]).run()
+        let listing = { (directory: String) in try FileManager.default.contentsOfDirectory(atPath: rootfs + directory).sorted() }
+        let (devBefore, tmpBefore, runBefore) = (try listing("/dev"), try listing("/tmp"), try listing("/run"))
 
         let run = try await EndToEndTests.hallmark(
             ["policy", "test", EndToEndTests.root + "/policies/debian-baseline.yaml", "--rootfs", rootfs],
@@ -49,5 +51,52 @@ import Testing
         // Static checks are answered from the image's files.
         let shadow = run.output.split(separator: "\n").first { $0.contains("shadow-permissions") } ?? ""
         #expect(shadow.uppercased().contains("PASS"), "\(shadow)")
+        // The collector's scratch files and /dev/null lived on tmpfs over a read-only view of the tree.
+        #expect(try listing("/dev") == devBefore)
+        #expect(try listing("/tmp") == tmpBefore)
+        #expect(try listing("/run") == runBefore)
+        #expect(Self.loopDevices().isEmpty, "\(Self.loopDevices())")
+    }
+
+    /// A built image's disk (qcow2) is read in place: mounted read-only in a namespace that dies with
+    /// the collector, so its bytes, the host's mounts and loop devices are as they were.
+    @Test func diskImageGetsStaticChecksWithoutBooting() async throws {
+        let image = try await VirtualMachineTests.image()
+        let disk = image.bootDisk.path
+        let digest = try await Digest.sha256(fileAt: disk)
+        let mountsBefore = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
+
+        let run = try await EndToEndTests.hallmark(
+            ["policy", "test", EndToEndTests.root + "/policies/debian-baseline.yaml", EndToEndTests.root + "/policies/image-health.yaml",
+             "--rootfs", disk], reports: EndToEndTests.scratchReports(), passReports: false)
+        // The minimal fixture is hardened for the baseline but keeps the host keys its openssh-server made.
+        #expect(run.status == .exited(1), "\(run.output)")
+        let line = { (id: String) in run.output.split(separator: "\n").first { $0.contains("/\(id):") }.map(String.init) ?? "" }
+        for staticCheck in ["shadow-permissions", "sshd-permit-root-login", "dpkg-verify-clean", "machine-id-empty"] {
+            #expect(line(staticCheck).hasPrefix("PASS"), "\(line(staticCheck))")
+        }
+        #expect(line("no-ssh-host-keys-in-rootfs").hasPrefix("FAIL"), "\(line("no-ssh-host-keys-in-rootfs"))")
+        for runtime in ["boot-health", "ip-forwarding-disabled", "running-newest-kernel"] {
+            #expect(line(runtime).hasPrefix("NOTCHECKED"), "\(line(runtime))")
+        }
+        #expect(try await Digest.sha256(fileAt: disk) == digest)
+        #expect(try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) == mountsBefore)
+        #expect(Self.loopDevices().isEmpty, "\(Self.loopDevices())")
+
+        let notADisk = try await EndToEndTests.hallmark(
+            ["policy", "test", EndToEndTests.root + "/policies/debian-baseline.yaml", "--rootfs", EndToEndTests.root + "/README.md"],
+            reports: EndToEndTests.scratchReports(), passReports: false)
+        #expect(notADisk.status == .exited(64), "\(notADisk.output)")
+        #expect(notADisk.output.contains("README.md is not an ext4 filesystem image"), "\(notADisk.output)")
+        #expect(Self.loopDevices().isEmpty, "\(Self.loopDevices())")
+    }
+
+    /// Loop devices backed by a file of this test home or project (another user's are not ours to count).
+    static func loopDevices() -> [String] {
+        let devices = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/block")) ?? []
+        return devices.filter { $0.hasPrefix("loop") }.compactMap { device in
+            guard let backing = try? String(contentsOfFile: "/sys/block/\(device)/loop/backing_file", encoding: .utf8) else { return nil }
+            return backing.hasPrefix(EndToEndTests.root) ? "\(device): \(backing)" : nil
+        }
     }
 }

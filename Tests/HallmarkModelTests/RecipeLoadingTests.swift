@@ -44,6 +44,7 @@ let minimalComponent = """
         #expect(recipe.components.first?.parameters == ["PermitRootLogin": "no"])
         #expect(recipe.tests.reboot)
         #expect(recipe.tests.channel == .auto)
+        #expect(recipe.tests.staticFacts == .image)
         #expect(recipe.outputs == [.qcow2, .raw])
         #expect(recipe.disk.sizeBytes == 4 << 30)
     }
@@ -71,6 +72,7 @@ let minimalComponent = """
         ("version: 1.0.0\nparent: {debian: {suite: bookworm}}\noutputs: [vmdk]", "unsupported output 'vmdk'"),
         ("version: 1.0.0\nparent: {debian: {suite: bookworm}}\ntests: {policies: [missing.yaml]}", "policy file not found"),
         ("version: 1.0.0\nparent: {debian: {suite: bookworm}}\ntests: {channel: ssh}", "channel must be one of: auto, agent, console"),
+        ("version: 1.0.0\nparent: {debian: {suite: bookworm}}\ntests: {static_facts: host}", "static_facts must be one of: image, guest"),
     ])
     func invalidRecipesAreRejected(body: String, expected: String) throws {
         let scratch = try Scratch()
