@@ -87,10 +87,10 @@ public enum Evaluator {
         return result
     }
 
-    /// Where the facts a control reads were observed; the reboot test and boot health's system
-    /// state are observed in the guest by the pipeline.
+    /// Where the facts a control read were observed (probes that were not collected do not
+    /// count); the reboot test and boot health's system state are observed in the guest by the pipeline.
     static func sources(of control: Control, facts: Facts) -> [Facts.Source] {
-        var sources = Set(Collector.requiredProbes(control).map { facts.source(of: $0.key) })
+        var sources = Set(Collector.requiredProbes(control).filter { facts.probes[$0.key] != nil }.map { facts.source(of: $0.key) })
         switch control.check {
         case .reboot where facts.reboot != nil, .bootHealth where facts.probes[Collector.systemStateKey] != nil:
             sources.insert(.guest)

@@ -64,6 +64,7 @@ public struct AuditReport: Codable, Sendable {
         public var guestChannelNote: String?
         /// Where the static facts (files, packages, accounts…) were read: "image" (the disk
         /// artifact, on the host, while the guest booted) or "guest", and why when not the image.
+        /// nil when no control needed one.
         public var staticFacts: String?
         public var staticFactsNote: String?
 

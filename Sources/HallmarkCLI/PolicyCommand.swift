@@ -88,8 +88,9 @@ struct PolicyCommand: AsyncParsableCommand {
                 --facts FILE   evaluates the facts (the facts.json of a test run) and exits like the gate: 0 pass, 1 fail, 2 incomplete.
                 --rootfs PATH  runs the collector's static probes in a chroot of PATH (needs root): an unpacked root filesystem,
                                or a disk image Hallmark built (raw or qcow2 ext4, such as an image's disk.qcow2), mounted
-                               read-only in a private mount namespace; nothing is written to it. Runtime checks (services,
-                               live sysctl values, mounts, ports, boot health, reboot) are notchecked. Exits like the gate.
+                               read-only in private namespaces; nothing is written to it. Runtime checks (services, live
+                               sysctl values, mounts, ports, boot health, reboot, commands marked runtime: true) are
+                               notchecked. Exits like the gate.
                 neither        runs the `tests:` of each policy file: 0 when every expectation holds, 1 otherwise.
                 """)
 

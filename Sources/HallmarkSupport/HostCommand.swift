@@ -48,6 +48,8 @@ public struct HostTool: Sendable {
     public static let mount = HostTool("mount", package: "mount")
     public static let chroot = HostTool("chroot", package: "coreutils")
     public static let timeout = HostTool("timeout", package: "coreutils")
+    public static let nice = HostTool("nice", package: "coreutils")
+    public static let setpriv = HostTool("setpriv", package: "util-linux")
 
     /// The absolute path of the tool, or a missing-dependency error naming the package to install.
     public func resolve() throws -> String {

@@ -3,7 +3,7 @@ import Foundation
 import HallmarkSupport
 
 /// A root filesystem to read static facts from without booting it.
-public enum ImageRoot: Sendable, Equatable {
+public enum ImageRoot: Sendable, Equatable, CustomStringConvertible {
     /// An unpacked root filesystem (`hallmark policy test --rootfs DIR`).
     case directory(String)
     /// A disk artifact holding one ext4 filesystem without a partition table, as Hallmark builds
@@ -18,14 +18,17 @@ public enum ImageRoot: Sendable, Equatable {
     }
 }
 
-/// Runs a collector plan's static probes against an image on the host: the root is mounted
-/// read-only in a private mount namespace, with empty tmpfs on its /tmp and /run for the scratch
-/// files probes write and the host's null, zero, full, random and urandom devices in its /dev, and
-/// the plan runs there in a chroot with a clean environment.
+/// Runs a collector plan's static probes against an image on the host, as root but fenced in:
+/// - the root is mounted read-only in new mount, PID, network, IPC and UTS namespaces; when the
+///   collector (PID 1 there) ends, the kernel kills whatever it left running, and the mounts and
+///   the loop device of a disk go with the namespace, so nothing stays mounted however the run ends;
+/// - `/run` and `/dev` get empty tmpfs (as on a running system, where the image's own are hidden
+///   too), with the host's null, zero, full, random and urandom bound in `/dev`; scratch files
+///   go to `TMPDIR=/run/hallmark-tmp`, so the image's own `/tmp` stays visible and unwritten;
+/// - the collector runs in a chroot with a clean environment, no new privileges and only the
+///   capabilities reading every file needs.
 ///
-/// The namespace dies with the command, taking the mounts (and the loop device of a disk) with
-/// it, so nothing stays mounted however the run ends, and nothing can write to the image. Under
-/// TCG a guest needs about 20 s to hash every package file for `dpkg --verify`; the host needs 2.
+/// Under TCG a guest needs about 20 s to hash every package file for `dpkg --verify`; the host needs 2.
 public struct ImageCollector: Sendable {
     /// A directory of its own for the mount point and, for a qcow2 disk, its raw copy; removed by the caller.
     public var scratch: String
@@ -41,9 +44,9 @@ public struct ImageCollector: Sendable {
     /// when the root cannot be mounted here (no root privileges, no loop devices, not ext4).
     public func collect(_ plan: CollectorPlan, from root: ImageRoot) async throws -> [String: ProbeOutput] {
         guard getuid() == 0 else {
-            throw HallmarkError(.infrastructure, "reading an image's files needs root (mount and chroot)")
+            throw HallmarkError(.infrastructure, "reading the files of \(root) needs root (mount and chroot)")
         }
-        for tool in [HostTool.unshare, .mount, .chroot, .timeout] { _ = try tool.resolve() }
+        for tool in [HostTool.unshare, .mount, .chroot, .timeout, .setpriv, .nice] { _ = try tool.resolve() }
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         let mountPoint = scratch + "/root"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
@@ -61,22 +64,28 @@ public struct ImageCollector: Sendable {
             source = ("disk", path)
         case .disk(let path, "qcow2"):
             // A loop device reads raw bytes only; the copy is sparse, and gone with the scratch directory.
+            _ = try HostTool.qemuImg.resolve()
             let raw = scratch + "/disk.raw"
-            try await HostCommand("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", path, raw]).run()
+            try await HostCommand("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", path, raw]).run(logPath: scratch + "/convert.log")
             source = ("disk", raw)
-        case .disk(_, let format):
-            throw HallmarkError(.usage, "cannot read a \(format) disk; raw and qcow2 are supported")
+        case .disk(let path, let format):
+            throw HallmarkError(.usage, "\(path): cannot read a \(format) disk; raw and qcow2 are supported")
         }
-        if source.kind == "disk", !Self.holdsExt4(source.path) {
-            throw HallmarkError(.usage, "\(root.description) is not an ext4 filesystem image (Hallmark's disks hold one ext4 filesystem, no partition table)")
+        if source.kind == "disk" {
+            guard let ext4 = Self.holdsExt4(source.path) else { throw HallmarkError(.usage, "\(root): cannot read it") }
+            guard ext4 else {
+                throw HallmarkError(.usage, "\(root) is not an ext4 filesystem image (Hallmark's disks hold one ext4 filesystem, no partition table)")
+            }
         }
 
         let outputPath = scratch + "/collector.out"
         let seconds = Int(timeout.components.seconds)
-        // The collector's own stderr would mix with its framed output; each probe's is captured anyway.
-        let command = HostCommand("timeout", ["-k", "5", String(seconds), "unshare", "--mount", "--propagation", "private",
+        // Below the guest's priority: this runs while QEMU boots it on the same cores.
+        let command = HostCommand("timeout", ["-k", "5", String(seconds), "nice", "-n", "10",
+                                              "unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child",
+                                              "--net", "--ipc", "--uts",
                                               "/bin/sh", "-c", Self.mountAndRun, "hallmark-image-facts",
-                                              source.kind, source.path, mountPoint, "exec 2>/dev/null\n" + plan.script])
+                                              source.kind, source.path, mountPoint, plan.script])
         let child = try ChildProcess.spawn(command, outputPath: outputPath)
         let termination = await child.wait()
         try Task.checkCancellation()
@@ -84,33 +93,39 @@ public struct ImageCollector: Sendable {
         try? FileManager.default.removeItem(atPath: outputPath)
         guard termination.succeeded else {
             let reason = termination == .exited(124) ? "did not finish within \(seconds) s" : "failed (\(termination))"
-            throw HallmarkError(.infrastructure, "collecting facts from \(root.description) \(reason): \(lastLines(of: output, count: 5))")
+            throw HallmarkError(.infrastructure, "collecting facts from \(root) \(reason): \(lastLines(of: output, count: 5))")
         }
         return try plan.parse(output)
     }
 
-    /// The ext4 superblock starts 1024 bytes in; its magic 0xEF53 sits 56 bytes into it.
-    static func holdsExt4(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+    /// The ext4 superblock starts 1024 bytes in; its magic 0xEF53 sits 56 bytes into it. nil: unreadable.
+    static func holdsExt4(_ path: String) -> Bool? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
-        guard (try? handle.seek(toOffset: 1024 + 56)) != nil, let magic = try? handle.read(upToCount: 2) else { return false }
+        guard (try? handle.seek(toOffset: 1024 + 56)) != nil, let magic = try? handle.read(upToCount: 2) else { return nil }
         return magic == Data([0x53, 0xEF])
     }
 
-    /// Run by `sh -c` inside the new mount namespace with: kind (`disk` or `directory`), source,
-    /// mount point, collector script. Mounts are private to the namespace, and read-only.
+    /// Run by `sh -c` inside the new namespaces with: kind (`disk` or `directory`), source, mount
+    /// point, collector script. The collector's own stderr would mix with its framed output (each
+    /// probe's is captured), so it goes to /dev/null once that exists.
     static let mountAndRun = """
         set -e
         case $1 in
           disk) mount -t ext4 -o loop,ro,noload,nodev "$2" "$3" ;;
           directory) mount --bind "$2" "$3"; mount -o remount,bind,ro,nodev "$3" ;;
         esac
-        for d in tmp dev; do [ -d "$3/$d" ] || { echo "the image has no /$d" >&2; exit 1; }; done
-        mount -t tmpfs -o mode=1777,size=256m hallmark-tmp "$3/tmp"
-        [ ! -d "$3/run" ] || mount -t tmpfs -o mode=755,size=64m hallmark-run "$3/run"
-        # An image's /dev is empty until udev runs; probes need the harmless character devices.
-        mount -t tmpfs -o mode=755,size=1m hallmark-dev "$3/dev"
+        for d in run dev; do
+          # A symbolic link would be followed to a path outside the image.
+          if [ -L "$3/$d" ] || [ ! -d "$3/$d" ]; then echo "the image's /$d is not a directory" >&2; exit 1; fi
+        done
+        mount -t tmpfs -o mode=755,size=256m,nosuid,nodev hallmark-run "$3/run"
+        mkdir -m 1777 "$3/run/hallmark-tmp"
+        mount -t tmpfs -o mode=755,size=1m,nosuid,nodev hallmark-dev "$3/dev"
         for d in null zero full random urandom; do : >"$3/dev/$d"; mount --bind "/dev/$d" "$3/dev/$d"; done
-        exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin chroot "$3" /bin/sh -c "$4"
+        exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TMPDIR=/run/hallmark-tmp \\
+          setpriv --no-new-privs --inh-caps=-all --bounding-set=-all,+dac_override,+dac_read_search,+sys_chroot \\
+          chroot "$3" /bin/sh -c "exec 2>/dev/null
+        $4"
         """
 }

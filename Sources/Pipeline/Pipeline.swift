@@ -181,7 +181,7 @@ public struct Pipeline: Sendable {
             }),
             host: .init(hostname: ProcessInfo.processInfo.hostName, qemuVersion: session.qemuVersion, accelerator: accelerator.rawValue,
                         qemuCommandLine: session.qemuCommandLine, guestChannel: session.guestChannel,
-                        guestChannelNote: session.guestChannelNote, staticFacts: session.staticFacts.rawValue,
+                        guestChannelNote: session.guestChannelNote, staticFacts: session.staticFacts?.rawValue,
                         staticFactsNote: session.staticFactsNote),
             inputs: loaded.inputFiles, timings: timings, results: results, threshold: threshold,
             startedAt: startedAt, finishedAt: Date(), factsSHA256: Digest.sha256(factsData), forcedVerdict: forced)
@@ -200,7 +200,8 @@ public struct Pipeline: Sendable {
         var imageCollectorScript: String?
         var guestChannel: String?
         var guestChannelNote: String?
-        var staticFacts: Recipe.StaticFactsLocation
+        /// nil when no control needed a static fact.
+        var staticFacts: Recipe.StaticFactsLocation?
         var staticFactsNote: String?
     }
 
@@ -218,8 +219,8 @@ public struct Pipeline: Sendable {
         let imageProbes = Collector.split(probes).image
         guard settings.staticFacts == .image, !imageProbes.isEmpty else { return nil }
         let plan = CollectorPlan(probes: imageProbes, lanes: 2, environment: environment)
-        // The raw disk, when built, holds the same filesystem as the qcow2 and needs no conversion.
-        let disk = image.path("disk.raw").map { (path: $0, format: "raw") } ?? image.bootDisk
+        // The disk the VM boots: the one whose sha256 is checked again after the test.
+        let disk = image.bootDisk
         return Task {
             let start = ContinuousClock.now
             let outputs: Result<[String: ProbeOutput], any Error>
@@ -263,7 +264,8 @@ public struct Pipeline: Sendable {
                                                    scratch: runDirectory + "/image-facts")
 
         var phaseTimes: [String: Double] = [:]
-        // Boot time runs from QEMU's launch to the guest channel's first answer, comparable to a bare launch.
+        // Boot time runs from QEMU's launch to the guest channel's first answer, comparable to a bare
+        // launch (the artifact's reading runs beside it, at a lower priority).
         let launch = ContinuousClock.now
         let keepOnFailure = options.keepVMOnFailure
         let threshold = options.gate ?? recipe.tests.gate
@@ -358,7 +360,9 @@ public struct Pipeline: Sendable {
                                    qemuCommandLine: configuration.qemuCommand.description, collectorScript: collected.guestScript,
                                    imageCollectorScript: collected.imageScript,
                                    guestChannel: channel?.rawValue, guestChannelNote: await machine.channelNote,
-                                   staticFacts: collected.imageScript == nil ? .guest : .image, staticFactsNote: collected.staticFactsNote)
+                                   staticFacts: Collector.split(probes).image.isEmpty ? nil : collected.imageScript == nil ? .guest : .image,
+                                   staticFactsNote: collected.staticFactsNote
+                                       ?? (recipe.tests.staticFacts == .guest ? "the recipe asks for every fact in the guest (tests.static_facts: guest)" : nil))
             }
         } catch {
             // A failed boot ends the artifact's reading too: a cancelled wait kills its processes.
@@ -387,7 +391,9 @@ public struct Pipeline: Sendable {
         var imageOutputs: [String: ProbeOutput] = [:]
         var guestProbes = probes
         var collected = CollectedFacts(facts: Facts(source: .guest), guestScript: "")
-        if let outcome = await imageCollection?.value {
+        if let imageCollection {
+            let outcome = await withTaskCancellationHandler { await imageCollection.value } onCancel: { imageCollection.cancel() }
+            try Task.checkCancellation()
             collected.imageSeconds = outcome.seconds
             switch outcome.outputs {
             case .success(let outputs):

@@ -167,7 +167,7 @@ import Testing
         #expect(failing == ["sshd-permit-root-login"])
         // This fixture asks for every fact in the guest (tests.static_facts: guest).
         #expect((report["host"] as? [String: Any])?["staticFacts"] as? String == "guest")
-        #expect((report["host"] as? [String: Any])?["staticFactsNote"] == nil)
+        #expect((report["host"] as? [String: Any])?["staticFactsNote"] as? String == "the recipe asks for every fact in the guest (tests.static_facts: guest)")
         #expect(controls.allSatisfy { ($0["observedIn"] as? [String]) == ["guest"] }, "\(controls.map { $0["observedIn"] ?? "-" })")
 
         let directory = try Self.reportDirectory(run, image: "e2e-root-login")
