@@ -172,7 +172,7 @@ struct PolicyCommand: AsyncParsableCommand {
             return Facts(probes: try await ImageCollector(scratch: scratch).collect(plan, from: root), reboot: nil, source: .rootfs)
         }
 
-        /// qcow2 by its magic bytes, raw otherwise (the mount then says whether it holds ext4).
+        /// qcow2 by its magic bytes, raw otherwise (the collector then checks that it holds ext4).
         func diskFormat(_ path: String) throws -> String {
             guard let handle = FileHandle(forReadingAtPath: path) else { throw HallmarkError(.usage, "--rootfs \(path): cannot read it") }
             defer { try? handle.close() }
