@@ -56,6 +56,33 @@ import Testing
         #expect(try listing("/tmp") == tmpBefore)
         #expect(try listing("/run") == runBefore)
         #expect(Self.loopDevices().isEmpty, "\(Self.loopDevices())")
+
+        // What a probe leaves running ends with the collector, even when it left its process group.
+        let policy = EndToEndTests.scratchReports() + "/daemon.yaml"
+        try FileManager.default.createDirectory(atPath: (policy as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try """
+            id: daemon
+            title: A probe that starts a daemon
+            controls:
+              - id: starts-a-daemon
+                title: starts a daemon
+                severity: low
+                check: {command: {run: "setsid sleep 3171 >/dev/null 2>&1 </dev/null & echo started", stdout: started}}
+            """.write(toFile: policy, atomically: true, encoding: .utf8)
+        let daemon = try await EndToEndTests.hallmark(["policy", "test", policy, "--rootfs", rootfs],
+                                                      reports: EndToEndTests.scratchReports(), passReports: false)
+        #expect(daemon.status == .exited(0), "\(daemon.output)")
+        let sleepers = try await HostCommand("/bin/sh", ["-c", "pgrep -f 'sleep 317[1]' || true"]).output()
+        #expect(sleepers.isEmpty, "left running: \(sleepers)")
+
+        // A /run that is a symbolic link would take the collector's tmpfs outside the tree: refused, named.
+        try FileManager.default.removeItem(atPath: rootfs + "/run")
+        try FileManager.default.createSymbolicLink(atPath: rootfs + "/run", withDestinationPath: "/tmp")
+        let refused = try await EndToEndTests.hallmark(
+            ["policy", "test", EndToEndTests.root + "/policies/debian-baseline.yaml", "--rootfs", rootfs],
+            reports: EndToEndTests.scratchReports(), passReports: false)
+        #expect(refused.status == .exited(3), "\(refused.output)")
+        #expect(refused.output.contains("the image's /run is not a directory"), "\(refused.output)")
     }
 
     /// A built image's disk (qcow2) is read in place: mounted read-only in a namespace that dies with
