@@ -25,7 +25,7 @@ public enum Collector {
     /// accounts, find, persisted sysctl, modprobe -n, sshd -T, non-runtime commands).
     public static func probes(for controls: [Control], source: Facts.Source) -> [Probe] {
         let all = probes(for: controls)
-        return source == .rootfs ? all.filter { !$0.runtime } : all
+        return source == .rootfs ? split(all).image : all
     }
 
     /// Where each probe of a booted test runs: static probes against the disk artifact on the host

@@ -155,12 +155,7 @@ struct PolicyCommand: AsyncParsableCommand {
 
         /// Runs the static probes in one chroot of the root filesystem or disk image, read-only.
         func collect(rootfs: String, controls: [Control]) async throws -> Facts {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: rootfs, isDirectory: &isDirectory) else {
-                throw HallmarkError(.usage, "--rootfs \(rootfs): no such file or directory")
-            }
-            guard getuid() == 0 else { throw HallmarkError(.usage, "--rootfs mounts and chroots into the image and needs root") }
-            let root: ImageRoot = isDirectory.boolValue ? .directory(rootfs) : .disk(path: rootfs, format: try diskFormat(rootfs))
+            let root = try ImageRoot(path: rootfs)
             let plan = CollectorPlan(probes: Collector.probes(for: controls, source: .rootfs))
             let home = HallmarkHome.fromEnvironment()
             let scratch = try home.makeScratchDirectory(under: home.work, prefix: "policy-test-")
@@ -170,14 +165,6 @@ struct PolicyCommand: AsyncParsableCommand {
                 ChildRegistry.shared.removeDirectory(scratch)
             }
             return Facts(probes: try await ImageCollector(scratch: scratch).collect(plan, from: root), reboot: nil, source: .rootfs)
-        }
-
-        /// qcow2 by its magic bytes, raw otherwise (the collector then checks that it holds ext4).
-        func diskFormat(_ path: String) throws -> String {
-            guard let handle = FileHandle(forReadingAtPath: path) else { throw HallmarkError(.usage, "--rootfs \(path): cannot read it") }
-            defer { try? handle.close() }
-            let magic = (try? handle.read(upToCount: 4)) ?? Data()
-            return magic == Data([0x51, 0x46, 0x49, 0xfb]) ? "qcow2" : "raw"
         }
 
         func runOwnTests(_ policies: [Policy], waivers: Waivers?) -> ExitStatus {

@@ -10,6 +10,23 @@ public enum ImageRoot: Sendable, Equatable, CustomStringConvertible {
     /// them; `format` is `raw` or `qcow2`.
     case disk(path: String, format: String)
 
+    /// A directory, or a disk whose format its first bytes tell (qcow2's magic, raw otherwise;
+    /// the collector then checks that it holds ext4).
+    public init(path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw HallmarkError(.usage, "\(path): no such file or directory")
+        }
+        if isDirectory.boolValue {
+            self = .directory(path)
+            return
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw HallmarkError(.usage, "\(path): cannot read it") }
+        defer { try? handle.close() }
+        let magic = (try? handle.read(upToCount: 4)) ?? Data()
+        self = .disk(path: path, format: magic == Data([0x51, 0x46, 0x49, 0xfb]) ? "qcow2" : "raw")
+    }
+
     public var description: String {
         switch self {
         case .directory(let path): path
@@ -44,7 +61,7 @@ public struct ImageCollector: Sendable {
     /// when the root cannot be mounted here (no root privileges, no loop devices, not ext4).
     public func collect(_ plan: CollectorPlan, from root: ImageRoot) async throws -> [String: ProbeOutput] {
         guard getuid() == 0 else {
-            throw HallmarkError(.infrastructure, "reading the files of \(root) needs root (mount and chroot)")
+            throw HallmarkError(.usage, "reading the files of \(root) needs root (mount and chroot)")
         }
         for tool in [HostTool.unshare, .mount, .chroot, .timeout, .setpriv, .nice] { _ = try tool.resolve() }
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)

@@ -214,10 +214,9 @@ public struct Pipeline: Sendable {
 
     /// Starts reading the static probes from the disk artifact, or returns nil when the recipe
     /// asks for them in the guest (or no control needs one).
-    func startImageCollection(_ probes: [Probe], image: ImageArtifacts, settings: Recipe.TestSettings,
+    func startImageCollection(_ imageProbes: [Probe], image: ImageArtifacts, setting: Recipe.StaticFactsLocation,
                               environment: [String: String], scratch: String) -> Task<ImageFactsOutcome, Never>? {
-        let imageProbes = Collector.split(probes).image
-        guard settings.staticFacts == .image, !imageProbes.isEmpty else { return nil }
+        guard setting == .image, !imageProbes.isEmpty else { return nil }
         let plan = CollectorPlan(probes: imageProbes, lanes: 2, environment: environment)
         // The disk the VM boots: the one whose sha256 is checked again after the test.
         let disk = image.bootDisk
@@ -260,7 +259,8 @@ public struct Pipeline: Sendable {
         let startedAt = Int(Date().timeIntervalSince1970)
         let environment = ["HALLMARK_TEST_STARTED": String(startedAt)]
         let probes = Collector.probes(for: controls)
-        let imageCollection = startImageCollection(probes, image: image, settings: recipe.tests, environment: environment,
+        let (imageProbes, runtimeProbes) = Collector.split(probes)
+        let imageCollection = startImageCollection(imageProbes, image: image, setting: recipe.tests.staticFacts, environment: environment,
                                                    scratch: runDirectory + "/image-facts")
 
         var phaseTimes: [String: Double] = [:]
@@ -347,7 +347,8 @@ public struct Pipeline: Sendable {
 
                 let label = "collect facts for \(controls.count) control(s) in one guest round trip"
                 let (collected, checkTime) = try await console.step(label) {
-                    try await collectFacts(in: machine, probes: probes, imageCollection: imageCollection, lanes: configuration.cpus,
+                    try await collectFacts(in: machine, probes: probes, runtimeProbes: runtimeProbes, imageCollection: imageCollection,
+                                           setting: imageProbes.isEmpty ? nil : recipe.tests.staticFacts, lanes: configuration.cpus,
                                            environment: environment, timeout: .seconds(120 * scale))
                 }
                 var facts = collected.facts
@@ -360,9 +361,7 @@ public struct Pipeline: Sendable {
                                    qemuCommandLine: configuration.qemuCommand.description, collectorScript: collected.guestScript,
                                    imageCollectorScript: collected.imageScript,
                                    guestChannel: channel?.rawValue, guestChannelNote: await machine.channelNote,
-                                   staticFacts: Collector.split(probes).image.isEmpty ? nil : collected.imageScript == nil ? .guest : .image,
-                                   staticFactsNote: collected.staticFactsNote
-                                       ?? (recipe.tests.staticFacts == .guest ? "the recipe asks for every fact in the guest (tests.static_facts: guest)" : nil))
+                                   staticFacts: collected.staticFacts, staticFactsNote: collected.staticFactsNote)
             }
         } catch {
             // A failed boot ends the artifact's reading too: a cancelled wait kills its processes.
@@ -380,17 +379,22 @@ public struct Pipeline: Sendable {
         /// What ran against the artifact, when its static facts were used.
         var imageScript: String?
         var imageSeconds: Double?
-        /// Why static facts were collected in the guest although the recipe asked for the artifact.
+        /// Where the static facts were read; nil when no control needed one.
+        var staticFacts: Recipe.StaticFactsLocation?
+        /// Why they were read in the guest.
         var staticFactsNote: String?
     }
 
     /// The boot's facts: the static ones from the artifact's reading (started before the boot),
     /// the rest (everything, when the artifact could not be read) in one guest round trip.
-    func collectFacts(in machine: VirtualMachine, probes: [Probe], imageCollection: Task<ImageFactsOutcome, Never>?, lanes: Int,
-                      environment: [String: String], timeout: Duration) async throws -> CollectedFacts {
+    /// `setting` is the recipe's choice, nil when no control needs a static fact.
+    func collectFacts(in machine: VirtualMachine, probes: [Probe], runtimeProbes: [Probe], imageCollection: Task<ImageFactsOutcome, Never>?,
+                      setting: Recipe.StaticFactsLocation?, lanes: Int, environment: [String: String], timeout: Duration) async throws -> CollectedFacts {
         var imageOutputs: [String: ProbeOutput] = [:]
         var guestProbes = probes
         var collected = CollectedFacts(facts: Facts(source: .guest), guestScript: "")
+        if setting != nil { collected.staticFacts = .guest }
+        if setting == .guest { collected.staticFactsNote = "the recipe asks for every fact in the guest (tests.static_facts: guest)" }
         if let imageCollection {
             let outcome = await withTaskCancellationHandler { await imageCollection.value } onCancel: { imageCollection.cancel() }
             try Task.checkCancellation()
@@ -398,7 +402,8 @@ public struct Pipeline: Sendable {
             switch outcome.outputs {
             case .success(let outputs):
                 imageOutputs = outputs
-                guestProbes = Collector.split(probes).guest
+                guestProbes = runtimeProbes
+                collected.staticFacts = .image
                 collected.imageScript = outcome.plan.script
                 options.console.info(String(format: "%d static probe(s) were read from the disk artifact in %.1fs, during the boot",
                                             outputs.count, outcome.seconds))

@@ -57,21 +57,31 @@ import Testing
         #expect(try listing("/run") == runBefore)
         #expect(Self.loopDevices().isEmpty, "\(Self.loopDevices())")
 
-        // What a probe leaves running ends with the collector, even when it left its process group.
-        let policy = EndToEndTests.scratchReports() + "/daemon.yaml"
+        // The fence around the collector: the tree's own /tmp is seen, what a probe leaves running
+        // ends with the collector (even outside its process group), and a probe cannot make devices.
+        _ = FileManager.default.createFile(atPath: rootfs + "/tmp/left-by-the-build", contents: Data())
+        let policy = EndToEndTests.scratchReports() + "/fence.yaml"
         try FileManager.default.createDirectory(atPath: (policy as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try """
-            id: daemon
-            title: A probe that starts a daemon
+            id: fence
+            title: What a probe can and cannot do
             controls:
+              - id: sees-the-image-tmp
+                title: the image's /tmp is visible
+                severity: low
+                check: {file: {path: /tmp/left-by-the-build}}
               - id: starts-a-daemon
                 title: starts a daemon
                 severity: low
                 check: {command: {run: "setsid sleep 3171 >/dev/null 2>&1 </dev/null & echo started", stdout: started}}
+              - id: cannot-make-devices
+                title: mknod is refused
+                severity: low
+                check: {command: {run: "mknod \\"$TMPDIR/sda\\" b 8 0 2>/dev/null && echo made || echo refused", stdout: refused}}
             """.write(toFile: policy, atomically: true, encoding: .utf8)
-        let daemon = try await EndToEndTests.hallmark(["policy", "test", policy, "--rootfs", rootfs],
-                                                      reports: EndToEndTests.scratchReports(), passReports: false)
-        #expect(daemon.status == .exited(0), "\(daemon.output)")
+        let fence = try await EndToEndTests.hallmark(["policy", "test", policy, "--rootfs", rootfs],
+                                                     reports: EndToEndTests.scratchReports(), passReports: false)
+        #expect(fence.status == .exited(0), "\(fence.output)")
         let sleepers = try await HostCommand("/bin/sh", ["-c", "pgrep -f 'sleep 317[1]' || true"]).output()
         #expect(sleepers.isEmpty, "left running: \(sleepers)")
 
