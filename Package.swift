@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "hallmark", targets: ["hallmark"]),
+        .executable(name: "hallmark-sandbox", targets: ["hallmark-sandbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -15,6 +16,11 @@ let package = Package(
     targets: [
         // Thin executable: parses the command line and hands over to HallmarkCLI.
         .executableTarget(name: "hallmark", dependencies: ["HallmarkCLI"]),
+
+        // Runs a program of an untrusted root filesystem with nothing of the host reachable: pivot_root
+        // into it, its own /dev and /proc, only the capabilities asked for, a clean environment. In C,
+        // because it changes root and drops capabilities between raw system calls Swift cannot make.
+        .executableTarget(name: "hallmark-sandbox"),
 
         // Command definitions (ArgumentParser), exit codes, progress output.
         .target(name: "HallmarkCLI", dependencies: [

@@ -13,6 +13,7 @@ public struct Recipe: Sendable {
     public var outputs: [OutputFormat]
     public var disk: DiskSettings
     public var evidence: EvidenceSettings
+    public var build: BuildSettings
     /// Absolute path of the recipe file.
     public var path: String
     /// sha256 of the recipe file's bytes.
@@ -73,6 +74,15 @@ public struct Recipe: Sendable {
         public var sizeBytes: UInt64
     }
 
+    /// How component steps run while the image is built.
+    public struct BuildSettings: Sendable {
+        /// Steps reach the network, as an Image Builder build instance does; false makes a hermetic build.
+        public var network = true
+        /// Variables steps get besides the fixed PATH, HOME, LC_ALL and DEBIAN_FRONTEND; nothing of
+        /// Hallmark's own environment reaches a step.
+        public var environment: [String: String] = [:]
+    }
+
     /// How this recipe's evidence is written; command-line flags override these.
     public struct EvidenceSettings: Sendable {
         /// Absolute path of the PKCS#8 PEM signing key (the key itself never goes in a recipe).
@@ -107,7 +117,7 @@ extension Recipe {
     public static func load(path: String) throws -> Recipe {
         let absolute = absolutePath(path)
         let input = try YAMLInput.load(path: absolute, context: "recipe")
-        let root = try input.mapping(allowed: ["name", "version", "description", "parent", "components", "tests", "outputs", "disk", "evidence"])
+        let root = try input.mapping(allowed: ["name", "version", "description", "parent", "components", "build", "tests", "outputs", "disk", "evidence"])
         let directory = (absolute as NSString).deletingLastPathComponent
 
         let nameInput = try root.required("name")
@@ -147,6 +157,7 @@ extension Recipe {
             outputs: try parseOutputs(root["outputs"]),
             disk: try parseDisk(root["disk"]),
             evidence: try parseEvidence(root["evidence"], directory: directory),
+            build: try parseBuild(root["build"]),
             path: absolute,
             digest: Digest.sha256(data))
     }
@@ -210,6 +221,20 @@ extension Recipe {
         }
         return TestSettings(reboot: try tests["reboot"]?.bool() ?? false, policies: policies, gate: gate, waivers: waivers,
                             variables: variables, variablesLocation: tests["variables"]?.location, channel: channel, staticFacts: staticFacts)
+    }
+
+    private static func parseBuild(_ input: YAMLInput?) throws -> BuildSettings {
+        guard let input else { return BuildSettings() }
+        let build = try input.mapping(allowed: ["network", "environment"])
+        var settings = BuildSettings()
+        settings.network = try build["network"]?.bool() ?? true
+        for (name, value) in try build["environment"]?.freeMapping() ?? [] {
+            guard name.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) != nil else {
+                throw value.error("'\(name)' is not an environment variable name (letters, digits, '_')")
+            }
+            settings.environment[name] = try value.string()
+        }
+        return settings
     }
 
     private static func parseEvidence(_ input: YAMLInput?, directory: String) throws -> EvidenceSettings {

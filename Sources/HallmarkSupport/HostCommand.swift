@@ -9,11 +9,14 @@ public struct HostCommand: Sendable, Equatable, CustomStringConvertible {
     public var arguments: [String]
     /// Variables added to (or overriding) Hallmark's own environment.
     public var environment: [String: String]
+    /// When false, `environment` is the whole environment: nothing of Hallmark's own is passed on.
+    public var inheritsEnvironment: Bool
 
-    public init(_ executable: String, _ arguments: [String] = [], environment: [String: String] = [:]) {
+    public init(_ executable: String, _ arguments: [String] = [], environment: [String: String] = [:], inheritsEnvironment: Bool = true) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
+        self.inheritsEnvironment = inheritsEnvironment
     }
 
     public var argv: [String] { [executable] + arguments }
@@ -105,8 +108,9 @@ public final class ChildProcess: Sendable {
     }
 
     /// Starts the command with stdin from /dev/null and stdout/stderr appended to `outputPath`
-    /// (or discarded when nil). Output never goes to a pipe nobody reads.
-    public static func spawn(_ command: HostCommand, outputPath: String?) throws -> ChildProcess {
+    /// (or discarded when nil); stderr goes to `errorPath` instead when given. Output never goes
+    /// to a pipe nobody reads.
+    public static func spawn(_ command: HostCommand, outputPath: String?, errorPath: String? = nil) throws -> ChildProcess {
         let executable = command.executable.contains("/")
             ? command.executable : try HostTool(command.executable, package: command.executable).resolve()
 
@@ -116,7 +120,11 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
         let output = outputPath ?? "/dev/null"
         posix_spawn_file_actions_addopen(&fileActions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
+        if let errorPath {
+            posix_spawn_file_actions_addopen(&fileActions, 2, errorPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        } else {
+            posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -136,7 +144,7 @@ public final class ChildProcess: Sendable {
         posix_spawnattr_setsigmask(&attributes, &noBlockedSignals)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        var environment = ProcessInfo.processInfo.environment
+        var environment = command.inheritsEnvironment ? ProcessInfo.processInfo.environment : [:]
         for (key, value) in command.environment { environment[key] = value }
         let argv = ([executable] + command.arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]

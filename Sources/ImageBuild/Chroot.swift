@@ -1,46 +1,66 @@
 import Foundation
 import HallmarkSupport
 
-/// Runs component steps in a chroot of the rootfs. Each step gets a private mount namespace
-/// (`unshare --mount`) holding /proc, /sys and /dev, so the mounts vanish with the step even if
-/// Hallmark is killed: nothing is ever left mounted on the host.
+/// Runs component steps inside the image's tree during the build, fenced by `hallmark-sandbox`:
+/// the tree becomes the step's only filesystem (no chroot escape, link or file handle leads out),
+/// with its own /dev, /proc (kernel tunables read-only), read-only /sys and a tmpfs /run; the
+/// step runs in new PID, IPC and UTS namespaces, so every process it starts ends with it; it keeps
+/// only the capabilities installing packages needs and gets a clean environment. The network is
+/// the host's unless the recipe says `build: {network: false}`.
 public struct ChrootExecutor: StepExecutor {
     public var root: String
-    public var logPath: String
+    /// A directory outside the tree for the step's script and output.
+    public var scratch: String
+    public var network: Bool
+    /// The recipe's `build.environment`.
+    public var environment: [String: String]
 
-    public init(root: String, logPath: String) {
+    public init(root: String, scratch: String, network: Bool = true, environment: [String: String] = [:]) {
         self.root = root
-        self.logPath = logPath
+        self.scratch = scratch
+        self.network = network
+        self.environment = environment
     }
 
-    static let scriptPath = "/tmp/.hallmark-step.sh"
-    static let stderrPath = "/tmp/.hallmark-step.err"
+    /// Where the script is inside the sandbox: on its tmpfs /run, so nothing is written into the tree.
+    static let scriptPath = "/run/hallmark-step.sh"
 
-    /// The host command that enters the chroot; an argv value so it can be unit-tested.
-    public static func command(root: String) -> HostCommand {
-        let inner = """
-            set -e
-            mount -t proc proc "$1/proc"
-            mount -t sysfs sysfs "$1/sys"
-            mount --rbind /dev "$1/dev"
-            exec chroot "$1" /bin/bash \(scriptPath) 2>"$1\(stderrPath)"
-            """
-        return HostCommand("unshare", ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", inner, "hallmark-chroot", root],
-                           environment: ["DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C.UTF-8", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
+    /// Every variable a step sees.
+    var stepEnvironment: [String: String] {
+        environment.merging([
+            "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C.UTF-8", "HOME": "/root",
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        ]) { _, fixed in fixed }
+    }
+
+    /// The sandbox a step runs in; a value so it can be unit-tested.
+    public func sandbox(script: String) -> Sandbox {
+        var sandbox = Sandbox(root: root, rootMount: .directory, program: ["/bin/bash", Self.scriptPath])
+        sandbox.proc = true
+        sandbox.sys = true
+        sandbox.run = true
+        sandbox.copyIn = [.init(host: script, path: Self.scriptPath)]
+        // apt needs name resolution; the host's is lent for the step, never written into the tree.
+        if network { sandbox.bindReadOnly = [.init(host: "/etc/resolv.conf", path: "/etc/resolv.conf")] }
+        sandbox.network = network
+        sandbox.capabilities = Sandbox.buildCapabilities
+        sandbox.environment = stepEnvironment
+        return sandbox
     }
 
     public func run(bashScript: String, timeout: Duration) async throws -> StepOutput {
-        try bashScript.write(toFile: root + Self.scriptPath, atomically: true, encoding: .utf8)
-        let stdoutPath = root + "/tmp/.hallmark-step.out"
-        defer {
-            for path in [Self.scriptPath, Self.stderrPath, "/tmp/.hallmark-step.out"] { try? FileManager.default.removeItem(atPath: root + path) }
-        }
-        let child = try ChildProcess.spawn(Self.command(root: root), outputPath: stdoutPath)
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        let script = scratch + "/step.sh", stdoutPath = scratch + "/step.out", stderrPath = scratch + "/step.err"
+        for path in [script, stdoutPath, stderrPath] { try? FileManager.default.removeItem(atPath: path) }
+        defer { for path in [script, stdoutPath, stderrPath] { try? FileManager.default.removeItem(atPath: path) } }
+        try bashScript.write(toFile: script, atomically: true, encoding: .utf8)
+        let command = sandbox(script: script).command(helper: try Sandbox.helperPath())
+        let child = try ChildProcess.spawn(command, outputPath: stdoutPath, errorPath: stderrPath)
         let termination = try await withDeadline(timeout, onTimeout: { await child.terminate(grace: .seconds(5)) }) {
             await child.wait()
         }
         let stdout = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
-        let stderr = (try? String(contentsOfFile: root + Self.stderrPath, encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
         guard let termination else {
             return StepOutput(exitCode: 124, stdout: stdout, stderr: stderr + "\nstep timed out after \(timeout.formattedSeconds)")
         }

@@ -59,7 +59,8 @@ public struct ImageBuilder: Sendable {
 
         let (steps, componentTime) = try await console.step("run \(components.count) component(s) in a chroot") {
             try prepareForBoot(rootfs: rootfs, hostname: recipe.name)
-            let executor = ChrootExecutor(root: rootfs, logPath: logPath)
+            let executor = ChrootExecutor(root: rootfs, scratch: scratch + "/step", network: recipe.build.network,
+                                          environment: recipe.build.environment)
             var records: [StepRecord] = []
             for (component, reference) in zip(components, recipe.components) {
                 let runner = ComponentRunner(component: component, parameters: reference.parameters, log: log.write)
@@ -93,7 +94,7 @@ public struct ImageBuilder: Sendable {
         var artifacts = ImageArtifacts(
             name: recipe.name, version: recipe.version.description, build: build, recipeDigest: recipe.digest,
             builtAt: Date(), kernelVersion: kernel, kernelCommandLine: Self.kernelCommandLine, files: files,
-            packages: try await installedPackages(rootfs: rootfs), steps: steps)
+            packages: try await installedPackages(rootfs: rootfs, scratch: scratch), steps: steps)
         try artifacts.write(to: output)
         try FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try FileManager.default.moveItem(atPath: output, toPath: destination)
@@ -110,32 +111,27 @@ public struct ImageBuilder: Sendable {
         HostCommand("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, qcow2])
     }
 
-    /// What a bootable image needs that mmdebstrap does not write.
+    /// What a bootable image needs that mmdebstrap does not write. The tree is still the parent's here.
     func prepareForBoot(rootfs: String, hostname: String) throws {
-        try "/dev/vda / ext4 defaults,errors=remount-ro 0 1\n".write(toFile: rootfs + "/etc/fstab", atomically: true, encoding: .utf8)
-        try "\(hostname)\n".write(toFile: rootfs + "/etc/hostname", atomically: true, encoding: .utf8)
-        // Package scripts run by components must not start services inside the chroot.
-        try "#!/bin/sh\nexit 101\n".write(toFile: rootfs + "/usr/sbin/policy-rc.d", atomically: true, encoding: .utf8)
-        chmod(rootfs + "/usr/sbin/policy-rc.d", 0o755)
-        // apt inside the chroot needs name resolution; the image must not keep the host's.
-        if !FileManager.default.fileExists(atPath: rootfs + "/etc/resolv.conf") {
-            try? FileManager.default.copyItem(atPath: "/etc/resolv.conf", toPath: rootfs + "/etc/resolv.conf.hallmark")
-            try? FileManager.default.moveItem(atPath: rootfs + "/etc/resolv.conf.hallmark", toPath: rootfs + "/etc/resolv.conf")
-            _ = FileManager.default.createFile(atPath: rootfs + "/etc/.hallmark-resolv", contents: nil)
-        }
+        let tree = TreeFiles(root: rootfs)
+        try tree.write("/dev/vda / ext4 defaults,errors=remount-ro 0 1\n", to: "etc/fstab")
+        try tree.write("\(hostname)\n", to: "etc/hostname")
+        // Package scripts run by components must not start services inside the build's tree.
+        try tree.write("#!/bin/sh\nexit 101\n", to: Self.policyRCPath, mode: 0o755)
     }
 
+    static let policyRCPath = "usr/sbin/policy-rc.d"
+
+    /// Components have run: from here on every entry of the tree is a step's to plant, so it is
+    /// only touched through `TreeFiles`.
     func finishAfterComponents(rootfs: String) throws {
-        try? FileManager.default.removeItem(atPath: rootfs + "/usr/sbin/policy-rc.d")
-        if FileManager.default.fileExists(atPath: rootfs + "/etc/.hallmark-resolv") {
-            try? FileManager.default.removeItem(atPath: rootfs + "/etc/resolv.conf")
-            try? FileManager.default.removeItem(atPath: rootfs + "/etc/.hallmark-resolv")
-        }
+        try TreeFiles(root: rootfs).remove(Self.policyRCPath)
     }
 
     /// Copies the newest installed kernel and its initrd; returns the kernel version.
     func copyKernel(from rootfs: String, to output: String) throws -> String {
-        let boot = (try? FileManager.default.contentsOfDirectory(atPath: rootfs + "/boot")) ?? []
+        let tree = TreeFiles(root: rootfs)
+        let boot = try tree.kind("boot") == .directory ? try tree.contentsOfDirectory("boot") : []
         let versions = boot.filter { $0.hasPrefix("vmlinuz-") }.map { String($0.dropFirst("vmlinuz-".count)) }
             .sorted { $0.compare($1, options: .numeric) == .orderedAscending }
         guard let version = versions.last else {
@@ -144,13 +140,19 @@ public struct ImageBuilder: Sendable {
         guard boot.contains("initrd.img-\(version)") else {
             throw HallmarkError(.invalidInput, "the image has kernel \(version) but no initrd; install initramfs-tools")
         }
-        try FileManager.default.copyItem(atPath: rootfs + "/boot/vmlinuz-\(version)", toPath: output + "/vmlinuz")
-        try FileManager.default.copyItem(atPath: rootfs + "/boot/initrd.img-\(version)", toPath: output + "/initrd.img")
+        try tree.copyFile("boot/vmlinuz-\(version)", to: output + "/vmlinuz")
+        try tree.copyFile("boot/initrd.img-\(version)", to: output + "/initrd.img")
         return version
     }
 
-    func installedPackages(rootfs: String) async throws -> [String] {
-        let listing = try await HostCommand("dpkg-query", ["--admindir=\(rootfs)/var/lib/dpkg", "-W", "-f=${Package} ${Version}\\n"]).output()
+    /// The image's package list, read from a copy of its dpkg status: `--admindir` on the tree
+    /// itself would follow a link a step planted at /var/lib/dpkg to the host's own.
+    func installedPackages(rootfs: String, scratch: String) async throws -> [String] {
+        let admin = scratch + "/dpkg-admin"
+        try FileManager.default.createDirectory(atPath: admin + "/updates", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: admin) }
+        try TreeFiles(root: rootfs).copyFile("var/lib/dpkg/status", to: admin + "/status")
+        let listing = try await HostCommand("dpkg-query", ["--admindir=\(admin)", "-W", "-f=${Package} ${Version}\\n"]).output()
         return listing.split(separator: "\n").map(String.init).sorted()
     }
 }

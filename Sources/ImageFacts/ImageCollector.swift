@@ -13,6 +13,8 @@ public enum ImageRoot: Sendable, Equatable, CustomStringConvertible {
     /// A directory, or a disk whose format its first bytes tell (qcow2's magic, raw otherwise;
     /// the collector then checks that it holds ext4).
     public init(path: String) throws {
+        // Absolute, so no path can be taken for an option by the tools it is handed to.
+        let path = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw HallmarkError(.usage, "\(path): no such file or directory")
@@ -35,15 +37,18 @@ public enum ImageRoot: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Runs a collector plan's static probes against an image on the host, as root but fenced in:
-/// - the root is mounted read-only in new mount, PID, network, IPC and UTS namespaces; when the
-///   collector (PID 1 there) ends, the kernel kills whatever it left running, and the mounts and
-///   the loop device of a disk go with the namespace, so nothing stays mounted however the run ends;
-/// - `/run` and `/dev` get empty tmpfs (as on a running system, where the image's own are hidden
-///   too), with the host's null, zero, full, random and urandom bound in `/dev`; scratch files
-///   go to `TMPDIR=/run/hallmark-tmp`, so the image's own `/tmp` stays visible and unwritten;
-/// - the collector runs in a chroot with a clean environment, no new privileges and only the
-///   capabilities reading every file needs.
+/// Runs a collector plan's static probes against an image on the host, fenced by `hallmark-sandbox`:
+/// - the image is mounted read-only, nosuid, nodev in new mount, PID, network, IPC and UTS
+///   namespaces and becomes the collector's root: the host's tree is detached, so no chroot
+///   escape, link or `..` leads back to it; when the collector ends, the kernel kills whatever it
+///   left running, and the mounts and the loop device go with the namespace;
+/// - `/run` and `/dev` are fresh (tmpfs, with device nodes of their own, as on a running system,
+///   where the image's own are hidden too); scratch files go to `TMPDIR=/run/hallmark-tmp`, so the
+///   image's own `/tmp` stays visible and unwritten; the script itself is copied onto `/run`, so no
+///   process sees it in an argv;
+/// - the collector keeps one capability, `dac_override`, to read every file: not
+///   `dac_read_search`, whose `open_by_handle_at` reaches any file of a filesystem by number,
+///   and nothing that mounts, changes root or makes devices; a clean environment, no new privileges.
 ///
 /// Under TCG a guest needs about 20 s to hash every package file for `dpkg --verify`; the host needs 2.
 public struct ImageCollector: Sendable {
@@ -61,14 +66,14 @@ public struct ImageCollector: Sendable {
     /// when the root cannot be mounted here (no root privileges, no loop devices, not ext4).
     public func collect(_ plan: CollectorPlan, from root: ImageRoot) async throws -> [String: ProbeOutput] {
         guard getuid() == 0 else {
-            throw HallmarkError(.usage, "reading the files of \(root) needs root (mount and chroot)")
+            throw HallmarkError(.usage, "reading the files of \(root) needs root (mount and a private root)")
         }
-        for tool in [HostTool.unshare, .mount, .chroot, .timeout, .setpriv, .nice] { _ = try tool.resolve() }
+        for tool in [HostTool.unshare, .mount, .timeout, .nice] { _ = try tool.resolve() }
+        let helper = try Sandbox.helperPath()
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        let mountPoint = scratch + "/root"
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
 
-        let source: (kind: String, path: String)
+        let rootMount: Sandbox.RootMount
+        var sandboxRoot = scratch + "/root"
         switch root {
         case .directory(let path):
             var isDirectory: ObjCBool = false
@@ -76,43 +81,76 @@ public struct ImageCollector: Sendable {
                   FileManager.default.fileExists(atPath: path + "/bin/sh") else {
                 throw HallmarkError(.usage, "\(path) is not an unpacked root filesystem (no bin/sh)")
             }
-            source = ("directory", path)
+            rootMount = .readOnlyDirectory
+            sandboxRoot = path
         case .disk(let path, "raw"):
-            source = ("disk", path)
+            rootMount = .ext4Disk(path)
         case .disk(let path, "qcow2"):
             // A loop device reads raw bytes only; the copy is sparse, and gone with the scratch directory.
             _ = try HostTool.qemuImg.resolve()
+            try await Self.refuseExternalFiles(qcow2: path, log: scratch + "/info.log")
             let raw = scratch + "/disk.raw"
             try await HostCommand("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", path, raw]).run(logPath: scratch + "/convert.log")
-            source = ("disk", raw)
+            rootMount = .ext4Disk(raw)
         case .disk(let path, let format):
             throw HallmarkError(.usage, "\(path): cannot read a \(format) disk; raw and qcow2 are supported")
         }
-        if source.kind == "disk" {
-            guard let ext4 = Self.holdsExt4(source.path) else { throw HallmarkError(.usage, "\(root): cannot read it") }
+        if case .ext4Disk(let disk) = rootMount {
+            guard let ext4 = Self.holdsExt4(disk) else { throw HallmarkError(.usage, "\(root): cannot read it") }
             guard ext4 else {
                 throw HallmarkError(.usage, "\(root) is not an ext4 filesystem image (Hallmark's disks hold one ext4 filesystem, no partition table)")
             }
+            try FileManager.default.createDirectory(atPath: sandboxRoot, withIntermediateDirectories: true)
         }
 
-        let outputPath = scratch + "/collector.out"
+        let scriptPath = scratch + "/collector.sh", outputPath = scratch + "/collector.out", errorPath = scratch + "/collector.err"
+        try plan.script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
+        defer { for path in [scriptPath, outputPath, errorPath] { try? FileManager.default.removeItem(atPath: path) } }
+        let sandbox = Self.sandbox(root: sandboxRoot, mount: rootMount, script: scriptPath).command(helper: helper)
         let seconds = Int(timeout.components.seconds)
         // Below the guest's priority: this runs while QEMU boots it on the same cores.
-        let command = HostCommand("timeout", ["-k", "5", String(seconds), "nice", "-n", "10",
-                                              "unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child",
-                                              "--net", "--ipc", "--uts",
-                                              "/bin/sh", "-c", Self.mountAndRun, "hallmark-image-facts",
-                                              source.kind, source.path, mountPoint, plan.script])
-        let child = try ChildProcess.spawn(command, outputPath: outputPath)
+        let command = HostCommand("timeout", ["-k", "5", String(seconds), "nice", "-n", "10", sandbox.executable] + sandbox.arguments,
+                                  environment: sandbox.environment, inheritsEnvironment: false)
+        let child = try ChildProcess.spawn(command, outputPath: outputPath, errorPath: errorPath)
         let termination = await child.wait()
         try Task.checkCancellation()
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        try? FileManager.default.removeItem(atPath: outputPath)
         guard termination.succeeded else {
+            let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
             let reason = termination == .exited(124) ? "did not finish within \(seconds) s" : "failed (\(termination))"
-            throw HallmarkError(.infrastructure, "collecting facts from \(root) \(reason): \(lastLines(of: output, count: 5))")
+            throw HallmarkError(.infrastructure, "collecting facts from \(root) \(reason): \(lastLines(of: errors, count: 5))")
         }
         return try plan.parse(output)
+    }
+
+    static let scriptPath = "/run/hallmark-collector.sh"
+
+    /// The sandbox the collector runs in; a value so it can be unit-tested.
+    static func sandbox(root: String, mount: Sandbox.RootMount, script: String) -> Sandbox {
+        // The collector's own stderr would mix with its framed output (each probe's is captured).
+        var sandbox = Sandbox(root: root, rootMount: mount, program: ["/bin/sh", "-c", "exec 2>/dev/null; . \(scriptPath)"])
+        sandbox.run = true
+        sandbox.temporaryDirectory = "/run/hallmark-tmp"
+        sandbox.copyIn = [.init(host: script, path: scriptPath)]
+        sandbox.capabilities = ["dac_override"]
+        sandbox.environment = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TMPDIR": "/run/hallmark-tmp"]
+        return sandbox
+    }
+
+    /// A qcow2 may name a backing file or an external data file: a host file or device whose bytes
+    /// would end up in the facts. Hallmark reads self-contained images only.
+    static func refuseExternalFiles(qcow2 path: String, log: String) async throws {
+        let text = try await HostCommand("qemu-img", ["info", "--output=json", "-f", "qcow2", path]).output()
+        guard let info = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
+            throw HallmarkError(.usage, "\(path): qemu-img info gave no readable description")
+        }
+        if let backing = info["backing-filename"] as? String ?? info["full-backing-filename"] as? String {
+            throw HallmarkError(.usage, "\(path) has a backing file (\(backing)); Hallmark reads only self-contained qcow2 images")
+        }
+        let specific = (info["format-specific"] as? [String: Any])?["data"] as? [String: Any]
+        if let dataFile = specific?["data-file"] as? String {
+            throw HallmarkError(.usage, "\(path) keeps its data in an external file (\(dataFile)); Hallmark reads only self-contained qcow2 images")
+        }
     }
 
     /// The ext4 superblock starts 1024 bytes in; its magic 0xEF53 sits 56 bytes into it. nil: unreadable.
@@ -122,27 +160,4 @@ public struct ImageCollector: Sendable {
         guard (try? handle.seek(toOffset: 1024 + 56)) != nil, let magic = try? handle.read(upToCount: 2) else { return nil }
         return magic == Data([0x53, 0xEF])
     }
-
-    /// Run by `sh -c` inside the new namespaces with: kind (`disk` or `directory`), source, mount
-    /// point, collector script. The collector's own stderr would mix with its framed output (each
-    /// probe's is captured), so it goes to /dev/null once that exists.
-    static let mountAndRun = """
-        set -e
-        case $1 in
-          disk) mount -t ext4 -o loop,ro,noload,nodev "$2" "$3" ;;
-          directory) mount --bind "$2" "$3"; mount -o remount,bind,ro,nodev "$3" ;;
-        esac
-        for d in run dev; do
-          # A symbolic link would be followed to a path outside the image.
-          if [ -L "$3/$d" ] || [ ! -d "$3/$d" ]; then echo "the image's /$d is not a directory" >&2; exit 1; fi
-        done
-        mount -t tmpfs -o mode=755,size=256m,nosuid,nodev hallmark-run "$3/run"
-        mkdir -m 1777 "$3/run/hallmark-tmp"
-        mount -t tmpfs -o mode=755,size=1m,nosuid,nodev hallmark-dev "$3/dev"
-        for d in null zero full random urandom; do : >"$3/dev/$d"; mount --bind "/dev/$d" "$3/dev/$d"; done
-        exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TMPDIR=/run/hallmark-tmp \\
-          setpriv --no-new-privs --inh-caps=-all --bounding-set=-all,+dac_override,+dac_read_search,+sys_chroot \\
-          chroot "$3" /bin/sh -c "exec 2>/dev/null
-        $4"
-        """
 }

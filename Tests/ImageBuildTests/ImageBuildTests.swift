@@ -51,10 +51,28 @@ func loadComponent(_ yaml: String) throws -> Component {
             == ["qemu-img", "convert", "-f", "raw", "-O", "qcow2", "/w/disk.raw", "/w/disk.qcow2"])
     }
 
-    @Test func chrootRunsInAPrivateMountNamespace() {
-        let argv = ChrootExecutor.command(root: "/w/rootfs").argv
-        #expect(Array(argv.prefix(4)) == ["unshare", "--mount", "--propagation", "private"])
-        #expect(argv.last == "/w/rootfs")
+    @Test func stepsRunFencedWithACleanEnvironment() {
+        let executor = ChrootExecutor(root: "/w/rootfs", scratch: "/w/step", network: true, environment: ["PROXY": "p", "PATH": "/evil"])
+        let command = executor.sandbox(script: "/w/step/step.sh").command(helper: "/h/hallmark-sandbox")
+        #expect(command.executable == "unshare")
+        #expect(!command.inheritsEnvironment)
+        #expect(Array(command.arguments.prefix(8)) == ["--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--ipc", "--uts"])
+        let helperArguments = Array(command.arguments.drop { $0 != "/h/hallmark-sandbox" })
+        #expect(Array(helperArguments.suffix(4)) == ["/w/rootfs", "--", "/bin/bash", "/run/hallmark-step.sh"])
+        for option in ["--bind-self", "--dev", "--proc", "--sys", "--run"] { #expect(helperArguments.contains(option), "\(option)") }
+        #expect(helperArguments.contains("/w/step/step.sh:/run/hallmark-step.sh"))
+        #expect(helperArguments.contains("/etc/resolv.conf:/etc/resolv.conf"))
+        // The recipe's variables reach the step, but cannot replace the fixed ones.
+        #expect(helperArguments.contains("PROXY=p"))
+        #expect(helperArguments.contains("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
+        #expect(!helperArguments.contains("PATH=/evil"))
+        let kept = zip(helperArguments, helperArguments.dropFirst()).filter { $0.0 == "--keep-cap" }.map(\.1)
+        #expect(Set(kept) == Set(Sandbox.buildCapabilities))
+        for escape in ["sys_admin", "mknod", "dac_read_search", "net_raw", "sys_ptrace", "net_admin"] { #expect(!kept.contains(escape)) }
+        // A hermetic build gets a network namespace of its own and no resolver.
+        let hermetic = ChrootExecutor(root: "/w/rootfs", scratch: "/w/step", network: false).sandbox(script: "/s").command(helper: "/h")
+        #expect(hermetic.arguments.contains("--net"))
+        #expect(!hermetic.arguments.contains { $0.hasPrefix("/etc/resolv.conf") })
     }
 
     @Test func templatesSubstituteAndRejectUnknownNames() throws {
