@@ -87,6 +87,10 @@ public struct MachineConfiguration: Sendable {
             "-chardev", "socket,id=qga0,path=\(escapeOption(agentSocket)),server=on,wait=off",
             "-device", "virtio-serial-pci",
             "-device", "virtserialport,chardev=qga0,name=\(Self.agentPortName)",
+            // The guest is untrusted: should it break out into QEMU, QEMU has dropped root (every
+            // file and socket is opened first) and may not spawn, gain privileges or use obsolete calls.
+            "-runas", "nobody",
+            "-sandbox", "on,obsolete=deny,spawn=deny,resourcecontrol=deny",
         ]
         if channel != .agent {
             arguments += [
@@ -94,7 +98,9 @@ public struct MachineConfiguration: Sendable {
                 "-device", "virtserialport,chardev=shell0,name=\(ConsoleShellGuest.portName)",
             ]
         }
-        return HostCommand("qemu-system-x86_64", arguments)
+        // Nothing of Hallmark's environment (the signing key's path, CI tokens) is QEMU's business.
+        return HostCommand("qemu-system-x86_64", arguments, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"],
+                           inheritsEnvironment: false)
     }
 
     /// QEMU's option syntax doubles commas inside values.

@@ -1,0 +1,117 @@
+import Foundation
+import HallmarkSupport
+import ImageBuild
+import Testing
+
+/// Untrusted code (a component's build step, a policy's command, an image's own programs) against
+/// the host: with real Debian trees, the real collector and the real binary.
+@Suite(.serialized) struct SandboxEndToEndTests {
+    /// An unpacked copy of the test run's bootstrapped parent.
+    static func parentTree() async throws -> String {
+        _ = try await VirtualMachineTests.image()  // builds the minimal image, and so its parent, if not yet there
+        let parents = EndToEndTests.home + "/cache/parents"
+        let tarball = try #require(try FileManager.default.contentsOfDirectory(atPath: parents).first { $0.hasSuffix(".tar") })
+        let tree = EndToEndTests.scratchReports() + "/tree"
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        try await HostCommand("tar", ["--numeric-owner", "-xpf", parents + "/" + tarball, "-C", tree]).run()
+        return tree
+    }
+
+    static func processes(matching pattern: String) async throws -> String {
+        try await HostCommand("/bin/sh", ["-c", "pgrep -af \(shellQuoted(pattern)) || true"]).output()
+    }
+
+    /// A step leaves no process behind, sees only its own environment, and a /tmp it turned into a
+    /// link to a host directory leads Hallmark's next step nowhere near that directory.
+    @Test func stepLeavesNothingOnTheHost() async throws {
+        let tree = try await Self.parentTree()
+        defer { try? FileManager.default.removeItem(atPath: (tree as NSString).deletingLastPathComponent) }
+        let hostDirectory = EndToEndTests.scratchReports() + "/host-directory"
+        try FileManager.default.createDirectory(atPath: hostDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: hostDirectory) }
+        setenv("HALLMARK_CANARY", "leaked", 1)
+        defer { unsetenv("HALLMARK_CANARY") }
+
+        let executor = ChrootExecutor(root: tree, scratch: tree + ".step", environment: ["GIVEN": "yes"])
+        defer { try? FileManager.default.removeItem(atPath: tree + ".step") }
+        let first = try await executor.run(bashScript: """
+            setsid sleep 3181 >/dev/null 2>&1 </dev/null &
+            nohup sleep 3182 >/dev/null 2>&1 &
+            env > /root/step-env
+            rm -rf /tmp && ln -s \(hostDirectory) /tmp
+            echo planted
+            """, timeout: .seconds(60))
+        #expect(first.exitCode == 0, "\(first.stderr)")
+        #expect(first.stdout == "planted\n")
+        #expect(try await Self.processes(matching: "sleep 318[12]").isEmpty)
+
+        let second = try await executor.run(bashScript: "echo next > /tmp/through-the-link; echo ran\n", timeout: .seconds(60))
+        #expect(second.stdout.contains("ran"), "\(second.stdout) \(second.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: hostDirectory).isEmpty)
+
+        let environment = try String(contentsOfFile: tree + "/root/step-env", encoding: .utf8)
+        #expect(environment.contains("GIVEN=yes"))
+        #expect(environment.contains("DEBIAN_FRONTEND=noninteractive"))
+        #expect(!environment.contains("HALLMARK_"), "\(environment)")
+        // The tree keeps its own resolver settings (the parent's, or none), not the host's lent one.
+        #expect(!FileManager.default.fileExists(atPath: tree + "/etc/resolv.conf.hallmark"))
+    }
+
+    /// A hermetic build step has no network to reach.
+    @Test func hermeticStepHasNoNetwork() async throws {
+        let tree = try await Self.parentTree()
+        defer { try? FileManager.default.removeItem(atPath: (tree as NSString).deletingLastPathComponent) }
+        let executor = ChrootExecutor(root: tree, scratch: tree + ".step", network: false)
+        let result = try await executor.run(bashScript: "ls /sys/class/net\n", timeout: .seconds(60))
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(result.stdout == "lo\n")
+    }
+
+    /// `policy test --rootfs` on a tree whose /bin/sh tries the chroot escape: nothing is written on
+    /// the host and the signing key in the environment stays unread.
+    @Test func craftedTreeCannotEscapeTheCollector() async throws {
+        let scratch = EndToEndTests.scratchReports()
+        let tree = scratch + "/tree", marker = "/tmp/hallmark-escape-\(UUID().uuidString.prefix(8))"
+        defer {
+            try? FileManager.default.removeItem(atPath: scratch)
+            try? FileManager.default.removeItem(atPath: marker)
+        }
+        for directory in ["bin", "dev", "run", "tmp"] {
+            try FileManager.default.createDirectory(atPath: tree + "/" + directory, withIntermediateDirectories: true)
+        }
+        let key = scratch + "/keys/hallmark.key"
+        _ = try await EndToEndTests.hallmark(["key", "generate", "--out", scratch + "/keys"], reports: scratch, passReports: false)
+        let keyText = try String(contentsOfFile: key, encoding: .utf8)
+        try await HostCommand("gcc", ["-static", "-O1", "-DMARKER=\"\(marker)\"", "-DSECRET=\"\(key)\"", "-o", tree + "/bin/sh",
+                                      EndToEndTests.root + "/Tests/Fixtures/hostile/escape.c"]).run()
+
+        let run = try await EndToEndTests.hallmark(
+            ["policy", "test", EndToEndTests.root + "/policies/debian-baseline.yaml", "--rootfs", tree],
+            reports: scratch, passReports: false, environment: ["HALLMARK_SIGNING_KEY": key])
+        // The escape program answers no probe: the collection fails, and says so.
+        #expect(run.status != .exited(0), "\(run.output)")
+        #expect(!FileManager.default.fileExists(atPath: marker))
+        let keyBody = keyText.split(separator: "\n").dropFirst().first.map(String.init) ?? "no key"
+        #expect(!run.output.contains(keyBody), "\(run.output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tree + "/tmp").isEmpty)
+        #expect(PolicyCommandTests.loopDevices().isEmpty)
+    }
+
+    /// The same attempts from a real image's component and policy, built and tested by `hallmark run`.
+    @Test func hostileImageIsTestedWithoutReachingTheHost() async throws {
+        for leftover in ["/tmp/hallmark-hostile-marker", "/tmp/hallmark-hostile-collector"] { try? FileManager.default.removeItem(atPath: leftover) }
+        let reports = EndToEndTests.scratchReports()
+        let run = try await EndToEndTests.hallmark(["run", EndToEndTests.root + "/Tests/Fixtures/hostile.yaml"], reports: reports,
+                                                   environment: ["HALLMARK_CANARY": "leaked"])
+        #expect(run.status == .exited(0), "\(run.output)")
+        let report = try EndToEndTests.report(run, image: "e2e-hostile")
+        let controls = try #require(report["controls"] as? [[String: Any]])
+        for id in ["step-environment-is-clean", "build-escape-landed-in-the-tree", "collector-escape-refused"] {
+            let control = controls.first { $0["id"] as? String == id }
+            #expect(control?["result"] as? String == "pass", "\(id): \(String(describing: control))")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/hallmark-hostile-marker"))
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/hallmark-hostile-collector"))
+        #expect(try await Self.processes(matching: "sleep 319[12]").isEmpty)
+    }
+}
