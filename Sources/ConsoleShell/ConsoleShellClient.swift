@@ -18,7 +18,7 @@ public actor ConsoleShellClient: GuestChannel {
     public nonisolated var kind: GuestChannelKind { .console }
 
     private let socket: UnixSocket
-    private var lines = LineBuffer()
+    private var lines: LineBuffer
     /// Held for a whole request/answer exchange: actor reentrancy alone would let two interleave.
     private let exchangeLock = AsyncLock()
 
@@ -26,14 +26,23 @@ public actor ConsoleShellClient: GuestChannel {
     /// The PATH commands get, the one qemu-guest-agent's service passes, so both channels agree.
     static let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-    private init(socket: UnixSocket) {
+    /// Longest answer line accepted by default (48 MiB): a command's whole stdout travels as one
+    /// base64 line, and this admits the 16 MiB per stream the guest agent would capture, so both
+    /// channels carry the same outputs, while a line without end is cut off instead of growing without bound.
+    public static let defaultMaxLineBytes = 48 << 20
+
+    private init(socket: UnixSocket, maxLineBytes: Int) {
         self.socket = socket
+        lines = LineBuffer(maxLineLength: maxLineBytes)
     }
 
     /// Connects to the port's socket. The shell need not be up yet: see `waitUntilReady`.
-    public static func connect(path: String) throws -> ConsoleShellClient {
+    ///
+    /// A line longer than `maxLineBytes` fails its exchange with
+    /// `ConsoleShellError.socket(.lineTooLong(limit:))`.
+    public static func connect(path: String, maxLineBytes: Int = defaultMaxLineBytes) throws -> ConsoleShellClient {
         do {
-            return ConsoleShellClient(socket: try UnixSocket.connect(path: path))
+            return ConsoleShellClient(socket: try UnixSocket.connect(path: path), maxLineBytes: maxLineBytes)
         } catch {
             throw ConsoleShellError.socket(error)
         }
@@ -133,7 +142,7 @@ public actor ConsoleShellClient: GuestChannel {
     private func nextAnswer(for id: String, deadline: ContinuousClock.Instant) async throws -> [String] {
         let prefix = Array("\(Self.tag) \(id) ".utf8)
         while true {
-            while let line = lines.nextLine() {
+            while let line = try nextLine() {
                 // The answer starts after a newline the shell printed; anything before a tag on the line is noise.
                 guard let start = Self.find(prefix, in: line) else { continue }
                 return String(decoding: line[(start + prefix.count)...], as: UTF8.self).split(separator: " ").map(String.init)
@@ -146,6 +155,14 @@ public actor ConsoleShellClient: GuestChannel {
             }
             guard !chunk.isEmpty else { throw ConsoleShellError.disconnected }
             lines.append(chunk)
+        }
+    }
+
+    private func nextLine() throws(ConsoleShellError) -> [UInt8]? {
+        do {
+            return try lines.nextLine()
+        } catch {
+            throw .socket(error)
         }
     }
 

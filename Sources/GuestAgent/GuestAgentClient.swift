@@ -12,7 +12,7 @@ import Foundation
 public actor GuestAgentClient: GuestChannel {
     public nonisolated var kind: GuestChannelKind { .agent }
     private let socket: UnixSocket
-    private var lines = LineBuffer()
+    private var lines: LineBuffer
     /// True while the stream position is unknown (fresh connection, or an exchange that ended early).
     private var needsSync = true
     /// Held for a whole request/reply exchange: actor reentrancy alone would let two exchanges interleave at awaits.
@@ -21,15 +21,27 @@ public actor GuestAgentClient: GuestChannel {
     /// Bytes asked for per `guest-file-read` and sent per `guest-file-write`.
     public static let fileChunkSize = 48 * 1024
 
+    /// Longest agent reply accepted by default (48 MiB). The largest legitimate reply is
+    /// `guest-exec-status` for a process that filled both captured streams: qemu-ga keeps at most
+    /// 16 MiB of each, sent as base64 (about 21.4 MiB each), so 48 MiB leaves room for the JSON
+    /// around them while a reply without end is cut off instead of growing without bound.
+    public static let defaultMaxMessageBytes = 48 << 20
+
     /// The delimiter the agent puts before a `guest-sync-delimited` reply; never valid in UTF-8 JSON.
     private static let delimiter: UInt8 = 0xFF
 
-    private init(socket: UnixSocket) {
+    private init(socket: UnixSocket, maxMessageBytes: Int) {
         self.socket = socket
+        lines = LineBuffer(maxLineLength: maxMessageBytes)
     }
 
     /// Connects and synchronises with the agent within `timeout`.
-    public static func connect(path: String, timeout: Duration) async throws -> GuestAgentClient {
+    ///
+    /// A reply longer than `maxMessageBytes` fails its request with
+    /// `GuestAgentError.socket(.lineTooLong(limit:))`; the next request re-synchronises first.
+    public static func connect(
+        path: String, timeout: Duration, maxMessageBytes: Int = defaultMaxMessageBytes
+    ) async throws -> GuestAgentClient {
         let deadline = ContinuousClock.now + timeout
         let socket: UnixSocket
         do {
@@ -37,7 +49,7 @@ public actor GuestAgentClient: GuestChannel {
         } catch {
             throw GuestAgentError.socket(error)
         }
-        let client = GuestAgentClient(socket: socket)
+        let client = GuestAgentClient(socket: socket, maxMessageBytes: maxMessageBytes)
         do {
             try await client.synchronize(deadline: deadline)
         } catch {
@@ -267,7 +279,11 @@ public actor GuestAgentClient: GuestChannel {
 
     private func readLine(what: String, deadline: ContinuousClock.Instant) async throws -> [UInt8] {
         while true {
-            if let line = lines.nextLine() { return line }
+            do {
+                if let line = try lines.nextLine() { return line }
+            } catch {
+                throw GuestAgentError.socket(error)
+            }
             try await fill(what: what, deadline: deadline)
         }
     }

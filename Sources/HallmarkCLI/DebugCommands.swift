@@ -59,10 +59,17 @@ struct StopCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let home = HallmarkHome.fromEnvironment()
             let machines = all ? KeptMachine.all(home: home) : [try KeptMachine.load(home: home, id: run!)]
+            // One refusal does not keep the others running; it still fails the command.
+            var refusal: (any Error)?
             for machine in machines {
-                await machine.stop()
-                print("stopped \(machine.id) (\(machine.name))")
+                do {
+                    try await machine.stop()
+                    print("stopped \(machine.id) (\(machine.name))")
+                } catch {
+                    refusal = refusal ?? error
+                }
             }
+            if let refusal { throw refusal }
             return .gateOpen
         }
     }

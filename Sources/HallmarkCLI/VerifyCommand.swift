@@ -7,12 +7,18 @@ import HallmarkSupport
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Verify a signed report (report.dsse.json): signature, statement, artifact digests, verdict.",
+        abstract: "Verify a signed report (report.dsse.json) and bind it to the image's files.",
         discussion: """
             Checks, in order: the envelope parses, its payloadType is application/vnd.in-toto+json, \
             a signature verifies with the public key, the payload is an in-toto Statement v1 with \
-            Hallmark's predicate, each --artifact file's sha256 is one of the subjects, and the \
-            report's verdict is pass.
+            Hallmark's predicate whose subjects are <name>-<version>-<build>/<role> of the report's \
+            image, the image is the one --image/--version/--build name, each file's sha256 is that \
+            of the subject of its own role, the files cover the boot disk (every subject with \
+            --all-subjects), the gate was as strict as --gate-covers asks, and the verdict is pass.
+
+            A file's role is given as ROLE=FILE (disk.qcow2, disk.raw, vmlinuz, initrd.img) or, \
+            without "ROLE=", is the file's name. Without any file, verify refuses unless \
+            --no-artifacts says the envelope alone is to be checked.
 
             Exit codes: 0 verified; 1 a check failed (printed as "verification failed: <check>: <why>"); \
             64 usage; 65 unreadable or malformed envelope or key file.
@@ -25,8 +31,58 @@ struct VerifyCommand: AsyncParsableCommand {
     var publicKey: String
 
     @Option(name: .customLong("artifact"), help: ArgumentHelp(
-        "A file that must be a subject of the statement (repeat for each file).", valueName: "FILE"))
+        "A file that must match the subject of its role: ROLE=FILE, or FILE named by its role (repeat for each file).",
+        valueName: "[ROLE=]FILE"))
     var artifacts: [String] = []
+
+    @Option(name: .customLong("image-dir"), help: ArgumentHelp(
+        "An image directory holding the files named by role (e.g. $HALLMARK_HOME/images/NAME/VERSION-BUILD): each present file is checked.",
+        valueName: "DIR"))
+    var imageDirectory: String?
+
+    @Flag(name: .customLong("all-subjects"), help: "Require a matching file for every subject, not only the boot disk.")
+    var allSubjects = false
+
+    @Flag(name: .customLong("no-artifacts"), help: "Check the envelope alone, binding it to no file (it then proves nothing about the files at hand).")
+    var noArtifacts = false
+
+    @Option(name: .customLong("image"), help: ArgumentHelp("Require the report to be about this image name.", valueName: "NAME"))
+    var imageName: String?
+
+    @Option(name: .customLong("version"), help: ArgumentHelp("Require this image version (e.g. 1.0.0).", valueName: "VERSION"))
+    var imageVersion: String?
+
+    @Option(name: .customLong("build"), help: ArgumentHelp("Require this build number.", valueName: "N"))
+    var imageBuild: Int?
+
+    @Option(name: .customLong("gate-covers"), help: ArgumentHelp(
+        "Require that a failure at SEVERITY closed the gate: the report's gate threshold is SEVERITY or stricter (info is strictest).",
+        valueName: "SEVERITY"))
+    var gateCovers: Severity?
+
+    @Flag(help: "Print the result as one JSON object (verified, failure, image, subjects, artifacts, coverage, gateThreshold, verdict).")
+    var json = false
+
+    func validate() throws {
+        if noArtifacts {
+            guard artifacts.isEmpty, imageDirectory == nil, !allSubjects else {
+                throw ValidationError("--no-artifacts checks no file; drop it or drop --artifact, --image-dir and --all-subjects")
+            }
+        } else if artifacts.isEmpty, imageDirectory == nil {
+            throw ValidationError("name the image's files (--artifact ROLE=FILE or --image-dir DIR), or pass --no-artifacts to check the envelope alone")
+        }
+        for artifact in artifacts where Self.parseArtifact(artifact).path.isEmpty {
+            throw ValidationError("--artifact \(artifact): no file after the role")
+        }
+    }
+
+    /// "ROLE=FILE" when the part before "=" has no "/" (a role is never a path), else the whole text is the file.
+    static func parseArtifact(_ text: String) -> VerificationRequirements.ArtifactFile {
+        if let equals = text.firstIndex(of: "="), !text[..<equals].isEmpty, !text[..<equals].contains("/") {
+            return .init(role: String(text[..<equals]), path: String(text[text.index(after: equals)...]))
+        }
+        return .init(path: text)
+    }
 
     func run() async throws {
         try await runReportingErrors {
@@ -34,14 +90,35 @@ struct VerifyCommand: AsyncParsableCommand {
             guard let data = FileManager.default.contents(atPath: envelope) else {
                 throw HallmarkError.invalidInput("cannot read envelope file", at: SourceLocation(file: envelope))
             }
-            let result = try await Attestation.verify(envelope: data, publicKey: key, artifacts: artifacts)
+            var files = artifacts.map(Self.parseArtifact)
+            if let imageDirectory {
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: imageDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                    throw HallmarkError(.usage, "--image-dir \(imageDirectory) is not a directory")
+                }
+                for role in Self.imageRoles where FileManager.default.fileExists(atPath: imageDirectory + "/" + role) {
+                    files.append(.init(role: role, path: imageDirectory + "/" + role))
+                }
+            }
+            let requirements = VerificationRequirements(
+                artifacts: files, coverage: noArtifacts ? .nothing : allSubjects ? .everySubject : .bootDisk,
+                imageName: imageName, imageVersion: imageVersion, imageBuild: imageBuild, gateCovers: gateCovers?.rawValue)
+            let result = try await Attestation.verify(envelope: data, publicKey: key, requirements: requirements)
             if let failure = result.failure, failure.check == .envelope {
                 throw HallmarkError.invalidInput(failure.reason, at: SourceLocation(file: envelope))
             }
-            print(result.description)
+            if json {
+                let output = try JSONSerialization.data(withJSONObject: result.jsonObject(), options: [.sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: output, as: UTF8.self))
+            } else {
+                print(result.description)
+            }
             // Not an ExitStatus: 1 here means "a verification check failed", documented above.
             if !result.passed { throw ExitCode(1) }
             return .gateOpen
         }
     }
+
+    /// The files an image directory holds, named by their roles.
+    static let imageRoles = ["disk.qcow2", "disk.raw", "vmlinuz", "initrd.img"]
 }

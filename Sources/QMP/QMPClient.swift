@@ -21,6 +21,11 @@ public final class QMPClient: Sendable {
     /// Reads wake up at least this often; the reader loops on, so it only bounds the syscall deadline.
     private static let readerDeadlineSlice = Duration.seconds(3600)
 
+    /// Longest QMP message accepted by default (4 MiB): the largest replies Hallmark asks for
+    /// (`query-qmp-schema` is the biggest at a few hundred KiB) fit many times over, and a
+    /// message without end cannot grow the client's memory past it.
+    public static let defaultMaxMessageBytes = 4 << 20
+
     private init(socket: UnixSocket, qemuVersion: String, unread: LineBuffer) {
         self.socket = socket
         self.qemuVersion = qemuVersion
@@ -43,7 +48,12 @@ public final class QMPClient: Sendable {
     }
 
     /// Connects, reads the greeting and negotiates capabilities (`qmp_capabilities`) within `timeout`.
-    public static func connect(path: String, timeout: Duration) async throws -> QMPClient {
+    ///
+    /// A message longer than `maxMessageBytes` ends the connection with
+    /// `QMPError.socket(.lineTooLong(limit:))` for every pending and later command.
+    public static func connect(
+        path: String, timeout: Duration, maxMessageBytes: Int = defaultMaxMessageBytes
+    ) async throws -> QMPClient {
         let deadline = ContinuousClock.now + timeout
         let socket: UnixSocket
         do {
@@ -53,7 +63,7 @@ public final class QMPClient: Sendable {
         }
         let client: QMPClient
         do {
-            var lines = LineBuffer()
+            var lines = LineBuffer(maxLineLength: maxMessageBytes)
             let version = try await readGreeting(from: socket, lines: &lines, deadline: deadline)
             client = QMPClient(socket: socket, qemuVersion: version, unread: lines)
         } catch {
@@ -116,7 +126,7 @@ public final class QMPClient: Sendable {
         from socket: UnixSocket, lines: inout LineBuffer, deadline: ContinuousClock.Instant
     ) async throws -> String {
         while true {
-            while let line = lines.nextLine() {
+            while let line = try nextLine(from: &lines) {
                 if isBlank(line) { continue }
                 guard let message = try? JSONValue.parse(line) else { throw QMPError.malformedMessage(line) }
                 let qemu = message["QMP"]?["version"]?["qemu"]
@@ -145,8 +155,15 @@ public final class QMPClient: Sendable {
     ) async {
         var lines = lines
         while true {
-            while let line = lines.nextLine() {
-                dispatch(line, router: router, events: events)
+            do {
+                while let line = try lines.nextLine() {
+                    dispatch(line, router: router, events: events)
+                }
+            } catch {
+                // The stream position is lost: the connection cannot be trusted for another reply.
+                router.end(with: .socket(error))
+                socket.close()
+                break
             }
             do {
                 let chunk = try await socket.read(deadline: .now + readerDeadlineSlice)
@@ -197,6 +214,14 @@ public final class QMPClient: Sendable {
         }
         if message["QMP"] != nil { return }  // a repeated greeting carries nothing for us
         router.failPending(with: .malformedMessage(line))
+    }
+
+    private static func nextLine(from lines: inout LineBuffer) throws(QMPError) -> [UInt8]? {
+        do {
+            return try lines.nextLine()
+        } catch {
+            throw .socket(error)
+        }
     }
 
     private static func isBlank(_ line: [UInt8]) -> Bool {

@@ -20,6 +20,8 @@ public enum SocketError: Error, Sendable, Equatable, CustomStringConvertible {
     case closed
     /// The peer went away while we were writing (EPIPE / ECONNRESET).
     case disconnected
+    /// The peer sent a line longer than the reader accepts: a protocol error, not a slow peer.
+    case lineTooLong(limit: Int)
 
     public var description: String {
         switch self {
@@ -37,6 +39,8 @@ public enum SocketError: Error, Sendable, Equatable, CustomStringConvertible {
             return "socket is closed"
         case .disconnected:
             return "peer closed the connection"
+        case .lineTooLong(let limit):
+            return "peer sent a line longer than \(limit) bytes (protocol error)"
         }
     }
 }

@@ -86,6 +86,9 @@ public final class UnixSocket: Sendable {
         do {
             while offset < bytes.count {
                 try Task.checkCancellation()
+                // Checked on every pass, not only when the peer's buffer is full: a peer that
+                // drains a few bytes at a time must not stretch the write past its deadline.
+                if let deadline, ContinuousClock.now >= deadline { throw SocketError.timeout }
                 let outcome = descriptor.withLock { fd -> IOOutcome in
                     guard fd >= 0 else { return .failed(.closed) }
                     let count = bytes.withUnsafeBytes {
@@ -113,14 +116,17 @@ public final class UnixSocket: Sendable {
 
     /// Returns the bytes available now (waiting until some arrive), or `[]` at end of stream.
     ///
-    /// Throws `SocketError.timeout` once `deadline` passes with nothing to read, `SocketError.closed`
-    /// after `close()`, and `CancellationError` when the task is cancelled.
+    /// Throws `SocketError.timeout` once `deadline` has passed, even when data is waiting (a peer
+    /// that never pauses must not keep a caller's read loop past its deadline),
+    /// `SocketError.closed` after `close()`, and `CancellationError` when the task is cancelled.
     public func read(deadline: ContinuousClock.Instant, maxBytes: Int = 64 * 1024) async throws -> [UInt8] {
         precondition(maxBytes > 0, "maxBytes must be positive")
         var buffer = [UInt8](repeating: 0, count: maxBytes)
         var pause = Self.firstPause
+        var waited = false
         while true {
             try Task.checkCancellation()
+            guard ContinuousClock.now < deadline else { throw SocketError.timeout }
             let outcome = descriptor.withLock { fd -> IOOutcome in
                 guard fd >= 0 else { return .failed(.closed) }
                 let count = buffer.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress!, $0.count) }
@@ -128,10 +134,13 @@ public final class UnixSocket: Sendable {
             }
             switch outcome {
             case .transferred(let count):
+                // A peer that never pauses would otherwise keep this cooperative thread from every other task.
+                if !waited { await Task.yield() }
                 return Array(buffer[..<count])
             case .endOfStream:
                 return []
             case .wouldBlock:
+                waited = true
                 try await Self.pause(&pause, deadline: deadline)
             case .failed(let error):
                 throw error

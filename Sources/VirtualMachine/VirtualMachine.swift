@@ -81,7 +81,8 @@ public actor VirtualMachine {
         eventWatcher?.cancel()
         await eventWatcher?.value
         let record = KeptMachine(pid: process.pid, runDirectory: configuration.runDirectory, name: configuration.name,
-                                 consoleLog: configuration.consoleLog, keptAt: Date(), channel: kind)
+                                 consoleLog: configuration.consoleLog, keptAt: Date(), channel: kind,
+                                 processStartTime: KeptMachine.startTime(of: process.pid))
         try? record.write()
         ChildRegistry.shared.forget(process.pid)
         ChildRegistry.shared.removeDirectory(configuration.runDirectory)

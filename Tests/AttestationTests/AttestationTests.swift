@@ -165,12 +165,18 @@ import Testing
         #expect(result.passed, "\(result)")
         #expect(result.failure == nil)
         #expect(result.keyID == fixture.keys.keyID)
-        #expect(result.subjects.map(\.name) == ["disk.qcow2", "disk.raw"])
-        #expect(result.artifacts.map(\.subject.name) == ["disk.qcow2", "disk.raw"])
-        #expect(result.description.hasPrefix("verified: signature by key \(fixture.keys.keyID); "))
-        #expect(result.description.hasSuffix("; verdict: pass"))
-        // Without artifacts, the signature, statement and verdict are still checked.
-        #expect(try await fixture.verify(artifacts: []).passed)
+        let names = ["disk.qcow2", "disk.raw", "vmlinuz"].map { "debian-12-minimal-1.0.0-1/" + $0 }
+        #expect(result.subjects.map(\.name) == names)
+        #expect(result.artifacts.map(\.subject.name) == names)
+        #expect(result.artifacts.map(\.role) == ["disk.qcow2", "disk.raw", "vmlinuz"])
+        #expect(result.image?.description == "debian-12-minimal 1.0.0/1")
+        #expect(result.gateThreshold == "info")
+        #expect(result.description.hasPrefix("verified: signature by key \(fixture.keys.keyID); image debian-12-minimal 1.0.0/1; files match: disk.qcow2 = "))
+        #expect(result.description.hasSuffix("; gate threshold: info; verdict: pass"))
+        // Checking the envelope alone is allowed only when asked for; signature, statement and verdict still count.
+        let alone = try await fixture.verify(requiring: .init(coverage: .nothing))
+        #expect(alone.passed)
+        #expect(alone.description.contains("no file checked"))
     }
 
     @Test func flippedPayloadByteFailsTheSignature() async throws {
@@ -210,10 +216,10 @@ import Testing
         let result = try await fixture.verify()
         #expect(result.failure?.check == .artifact)
         #expect(result.failure?.artifact == disk)
-        #expect(result.failure?.description == "artifact \(disk): sha256 \(digest) is not a subject")
+        #expect(result.failure?.description == "artifact \(disk): sha256 \(digest) is not the digest of debian-12-minimal-1.0.0-1/disk.qcow2")
 
         // An unreadable artifact fails the same check rather than throwing.
-        let missing = fixture.scratch.file("missing.qcow2")
+        let missing = fixture.scratch.file("gone/disk.qcow2")
         let absent = try await fixture.verify(artifacts: [missing])
         #expect(absent.failure?.check == .artifact)
         #expect(absent.failure?.description.hasPrefix("artifact \(missing): cannot read") == true)
@@ -240,7 +246,8 @@ import Testing
         let fixture = try await SignedFixture()
         defer { fixture.scratch.remove() }
         let other = SigningKey.generate().publicKey
-        let result = try await Attestation.verify(envelope: fixture.envelope, publicKey: other, artifacts: fixture.artifacts)
+        let result = try await Attestation.verify(
+            envelope: fixture.envelope, publicKey: other, requirements: .init(artifacts: fixture.artifacts.map { .init(path: $0) }))
         #expect(result.failure?.description == "signature: does not verify with key \(other.keyID)")
     }
 
@@ -288,7 +295,7 @@ import Testing
         ]
         for (payload, expected) in payloads {
             let envelope = try DSSEEnvelope.sign(payload: Data(payload.utf8), payloadType: Attestation.payloadType, with: key).encoded()
-            let result = try await Attestation.verify(envelope: envelope, publicKey: key.publicKey)
+            let result = try await Attestation.verify(envelope: envelope, publicKey: key.publicKey, requirements: .init(coverage: .nothing))
             #expect(result.failure?.check == .statement)
             #expect(result.failure?.description == expected)
         }

@@ -28,7 +28,8 @@ struct Scratch {
 
 /// A report.json shaped like Evidence's AuditReport (pretty-printed, sorted keys), with awkward values:
 /// fractional timings, a slash, non-ASCII text, nulls.
-func sampleReport(verdict: String = "pass") -> Data {
+func sampleReport(verdict: String = "pass", image: String = "debian-12-minimal", version: String = "1.0.0", build: Int = 1,
+                  threshold: String = "info") -> Data {
     Data("""
         {
           "controls" : [
@@ -46,13 +47,13 @@ func sampleReport(verdict: String = "pass") -> Data {
           "finishedAt" : "2024-05-06T07:08:09Z",
           "gate" : {
             "summary" : "\(verdict == "pass" ? "gate open: 1 control(s) evaluated" : "gate closed: 1 control(s) failed: sshd-permit-root-login")",
-            "threshold" : "info",
+            "threshold" : "\(threshold)",
             "verdict" : "\(verdict)"
           },
           "host" : { "accelerator" : "tcg", "hostname" : "builder-1", "qemuVersion" : "7.2.11" },
           "image" : {
             "artifacts" : [ { "path" : "/var/lib/hallmark/images/debian-12-minimal/1.0.0-1/disk.qcow2", "role" : "qcow2", "sha256" : "00", "sizeBytes" : 123456789 } ],
-            "build" : 1, "name" : "debian-12-minimal", "version" : "1.0.0"
+            "build" : \(build), "name" : "\(image)", "version" : "\(version)"
           },
           "inputs" : [ ],
           "schemaVersion" : "1.0",
@@ -63,33 +64,54 @@ func sampleReport(verdict: String = "pass") -> Data {
         """.utf8)
 }
 
-/// Keys, two artifact files and a signed envelope in a scratch directory.
+/// The kernel both sample images ship: the same bytes, so the same digest in both envelopes.
+let sharedKernel = Data((0..<2048).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) })
+
+/// Keys, an image directory (files named by role) and a signed envelope in a scratch directory.
+/// Subjects are named `<image>-<version>-<build>/<role>` as the pipeline names them.
 struct SignedFixture {
     let scratch: Scratch
     let keys: KeyFiles
     let envelopePath: String
+    /// The image's files, `disk.qcow2` first: the boot disk.
     let artifacts: [String]
+    let imageDirectory: String
+    let subjectPrefix: String
 
-    init(verdict: String = "pass") async throws {
+    init(verdict: String = "pass", image: String = "debian-12-minimal", version: String = "1.0.0", build: Int = 1,
+         threshold: String = "info", diskSeed: UInt8 = 31, keys existingKeys: KeyFiles? = nil) async throws {
         scratch = try Scratch()
-        keys = try KeyFiles.generate(in: scratch.file("keys"))
-        let disk = try scratch.write("disk.qcow2", Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
-        let raw = try scratch.write("disk.raw", Data(repeating: 0xAB, count: 8192))
-        artifacts = [disk, raw]
-        var subjects: [Subject] = []
-        for (name, path) in [("disk.qcow2", disk), ("disk.raw", raw)] {
-            subjects.append(Subject(name: name, sha256: try await HallmarkSupport.Digest.sha256(fileAt: path)))
+        keys = try existingKeys ?? KeyFiles.generate(in: scratch.file("keys"))
+        imageDirectory = scratch.file("image")
+        try FileManager.default.createDirectory(atPath: imageDirectory, withIntermediateDirectories: true)
+        let files: [(String, Data)] = [
+            ("disk.qcow2", Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* Int(diskSeed)) })),
+            ("disk.raw", Data(repeating: diskSeed, count: 8192)),
+            ("vmlinuz", sharedKernel),
+        ]
+        subjectPrefix = "\(image)-\(version)-\(build)"
+        var subjects: [Subject] = [], paths: [String] = []
+        for (role, contents) in files {
+            let path = try scratch.write("image/" + role, contents)
+            paths.append(path)
+            subjects.append(Subject(name: subjectPrefix + "/" + role, sha256: try await HallmarkSupport.Digest.sha256(fileAt: path)))
         }
-        let envelope = try Attestation.signReport(
-            reportJSON: sampleReport(verdict: verdict), subjects: subjects, privateKeyPEMPath: keys.privateKeyPath)
+        artifacts = paths
+        let report = sampleReport(verdict: verdict, image: image, version: version, build: build, threshold: threshold)
+        let envelope = try Attestation.signReport(reportJSON: report, subjects: subjects, privateKeyPEMPath: keys.privateKeyPath)
         envelopePath = try scratch.write("report.dsse.json", envelope)
     }
 
     var envelope: Data { get throws { try scratch.read("report.dsse.json") } }
 
+    /// Verifies with every file of the image (the boot disk among them) unless told otherwise.
     func verify(_ envelope: Data? = nil, artifacts: [String]? = nil) async throws -> VerificationResult {
-        try await Attestation.verify(
-            envelope: envelope ?? self.envelope, publicKeyPEMPath: keys.publicKeyPath, artifacts: artifacts ?? self.artifacts)
+        let files = (artifacts ?? self.artifacts).map { VerificationRequirements.ArtifactFile(path: $0) }
+        return try await verify(envelope, requiring: VerificationRequirements(artifacts: files))
+    }
+
+    func verify(_ envelope: Data? = nil, requiring requirements: VerificationRequirements) async throws -> VerificationResult {
+        try await Attestation.verify(envelope: envelope ?? self.envelope, publicKeyPEMPath: keys.publicKeyPath, requirements: requirements)
     }
 }
 

@@ -133,6 +133,21 @@ import Testing
             reports: reports, passReports: false)
         #expect(wrongArtifact.status == .exited(1))
         #expect(wrongArtifact.output.contains("verification failed: artifact"), "\(wrongArtifact.output)")
+        // No file and no --no-artifacts: the envelope would be bound to nothing, so verify refuses.
+        let unbound = try await Self.hallmark(
+            ["verify", directory + "/report.dsse.json", "--key", reports + "/keys/hallmark.pub"], reports: reports, passReports: false)
+        #expect(unbound.status == .exited(64), "\(unbound.output)")
+        let imageDirectory = ((disk["path"] as! String) as NSString).deletingLastPathComponent
+        let wholeImage = try await Self.hallmark(
+            ["verify", directory + "/report.dsse.json", "--key", reports + "/keys/hallmark.pub", "--image-dir", imageDirectory,
+             "--all-subjects", "--image", "e2e-minimal", "--gate-covers", "critical"],
+            reports: reports, passReports: false)
+        #expect(wholeImage.status == .exited(0), "\(wholeImage.output)")
+        #expect(wholeImage.output.contains("files match: disk.qcow2 = "), "\(wholeImage.output)")
+        let otherImage = try await Self.hallmark(
+            ["verify", directory + "/report.dsse.json", "--key", reports + "/keys/hallmark.pub", "--image-dir", imageDirectory, "--image", "other"],
+            reports: reports, passReports: false)
+        #expect(otherImage.status == .exited(1))
         try Self.validateJUnit(directory + "/junit.xml")
         let junit = try String(contentsOfFile: directory + "/junit.xml", encoding: .utf8)
         #expect(junit.components(separatedBy: "<testcase ").count - 1 == 17)

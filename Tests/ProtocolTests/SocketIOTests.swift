@@ -49,6 +49,26 @@ import Darwin
         await #expect(throws: SocketError.closed) { try await client.write([1]) }
     }
 
+    @Test func readTimesOutAtTheDeadlineWhilePeerFloods() async throws {
+        let server = try StubServer()
+        let client = try UnixSocket.connect(path: server.path)
+        let connection = try await server.accept()
+        async let flooded = connection.flood(Array(repeating: 0x78, count: 64 * 1024))
+
+        let start = ContinuousClock.now
+        let deadline = start + .milliseconds(300)
+        var received = 0
+        await #expect(throws: SocketError.timeout) {
+            while true { received += try await client.read(deadline: deadline).count }
+        }
+        let elapsed = ContinuousClock.now - start
+        client.close()
+        _ = await flooded
+        connection.close()
+        #expect(received > 0)  // data did arrive: the deadline fired while reads never had to wait
+        #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(3))
+    }
+
     @Test func readHonoursCancellationPromptly() async throws {
         let server = try StubServer()
         let client = try UnixSocket.connect(path: server.path)
@@ -110,15 +130,29 @@ import Darwin
 }
 
 @Suite struct LineBufferTests {
-    @Test func splitsLinesAcrossChunksAndStripsCR() {
+    @Test func splitsLinesAcrossChunksAndStripsCR() throws {
         var buffer = LineBuffer()
         buffer.append(Array("ab".utf8))
-        #expect(buffer.nextLine() == nil)
+        #expect(try buffer.nextLine() == nil)
         buffer.append(Array("c\r\nd\n".utf8))
-        #expect(buffer.nextLine() == Array("abc".utf8))
-        #expect(buffer.nextLine() == Array("d".utf8))
-        #expect(buffer.nextLine() == nil)
+        #expect(try buffer.nextLine() == Array("abc".utf8))
+        #expect(try buffer.nextLine() == Array("d".utf8))
+        #expect(try buffer.nextLine() == nil)
         #expect(buffer.isEmpty)
+    }
+
+    @Test func refusesALineLongerThanItsLimitWhetherOrNotItIsComplete() throws {
+        var buffer = LineBuffer(maxLineLength: 4)
+        buffer.append(Array("abcd\r\nabcd".utf8))
+        #expect(try buffer.nextLine() == Array("abcd".utf8))  // exactly the limit, "\r" not counted
+        #expect(try buffer.nextLine() == nil)
+        buffer.append(Array("e".utf8))
+        #expect(throws: SocketError.lineTooLong(limit: 4)) { try buffer.nextLine() }
+        #expect(buffer.isEmpty)  // nothing of the refused line is kept
+
+        buffer.append(Array("abcdef\nok\n".utf8))
+        #expect(throws: SocketError.lineTooLong(limit: 4)) { try buffer.nextLine() }
+        #expect(LineBuffer().maxLineLength == LineBuffer.defaultMaxLineLength)
     }
 
     @Test func discardsThroughDelimiter() {

@@ -113,7 +113,7 @@ actor StubConnection {
     /// The next line, or nil once the client closed the connection.
     func readLineOrEOF() async throws -> [UInt8]? {
         while true {
-            if let line = lines.nextLine() { return line }
+            if let line = try lines.nextLine() { return line }
             let chunk = try await socket.read(deadline: .now + StubServer.ioTimeout)
             if chunk.isEmpty { return nil }
             lines.append(chunk)
@@ -127,6 +127,22 @@ actor StubConnection {
 
     func readJSON() async throws -> JSONValue {
         try JSONValue.parse(try await readLine())
+    }
+
+    /// Sends `chunk` over and over without pause, as a hostile guest would, until the client stops
+    /// reading (its close makes a write fail) or `limit` has passed; returns how long it flooded.
+    /// The time limit only keeps a test that fails from hanging.
+    @discardableResult
+    func flood(_ chunk: [UInt8], atMost limit: Duration = .seconds(8)) async -> Duration {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < limit {
+            do {
+                try await socket.write(chunk, deadline: .now + .milliseconds(500))
+            } catch {
+                break
+            }
+        }
+        return ContinuousClock.now - start
     }
 
     /// Waits until the client closes its end, discarding anything it still sends.
