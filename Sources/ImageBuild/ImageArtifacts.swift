@@ -64,13 +64,31 @@ public struct ImageStore: Sendable {
     public func builds(name: String, version: String) -> [Int] {
         let directory = home.images + "/" + name
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return entries.compactMap { entry in
-            guard entry.hasPrefix(version + "-") else { return nil }
-            return Int(entry.dropFirst(version.count + 1))
-        }.sorted()
+        return entries.compactMap { Self.build(in: $0, version: version) }.sorted()
     }
 
-    public func nextBuild(name: String, version: String) -> Int { (builds(name: name, version: version).last ?? 0) + 1 }
+    /// Takes the next build number of `name` `version` for this process alone: two builds started
+    /// at once (two CI jobs on one host) get different numbers. The claim is an exclusive mkdir
+    /// that stays, so a number is never handed out twice, even when its build fails.
+    public func reserveNextBuild(name: String, version: String) throws -> Int {
+        let claims = home.images + "/\(name)/.claimed"
+        try FileManager.default.createDirectory(atPath: claims, withIntermediateDirectories: true)
+        let claimed = ((try? FileManager.default.contentsOfDirectory(atPath: claims)) ?? []).compactMap { Self.build(in: $0, version: version) }
+        var build = max(builds(name: name, version: version).last ?? 0, claimed.max() ?? 0) + 1
+        while mkdir(claims + "/\(version)-\(build)", 0o755) != 0 {
+            guard errno == EEXIST else {
+                throw HallmarkError(.infrastructure, "cannot claim build \(build) in \(claims): \(String(cString: strerror(errno)))")
+            }
+            build += 1
+        }
+        return build
+    }
+
+    /// The build number of a `<version>-<build>` entry.
+    static func build(in entry: String, version: String) -> Int? {
+        guard entry.hasPrefix(version + "-") else { return nil }
+        return Int(entry.dropFirst(version.count + 1))
+    }
 
     public func directory(name: String, version: String, build: Int) -> String {
         home.images + "/\(name)/\(version)-\(build)"

@@ -115,7 +115,7 @@ public struct Pipeline: Sendable {
     /// `hallmark build`: builds the next build number of the recipe.
     public func build(_ loaded: LoadedRecipe) async throws -> (ImageArtifacts, BuildTimings, String) {
         let store = ImageStore(home: options.home)
-        let build = store.nextBuild(name: loaded.recipe.name, version: loaded.recipe.version.description)
+        let build = try store.reserveNextBuild(name: loaded.recipe.name, version: loaded.recipe.version.description)
         let reports = try reportDirectory(for: loaded.recipe, build: build)
         options.console.info("building \(loaded.recipe.name) \(loaded.recipe.version)/\(build) (log: \(reports)/build.log)")
         let builder = ImageBuilder(home: options.home, console: options.console)

@@ -75,6 +75,22 @@ func loadComponent(_ yaml: String) throws -> Component {
         #expect(!hermetic.arguments.contains { $0.hasPrefix("/etc/resolv.conf") })
     }
 
+    @Test func concurrentBuildsNeverShareABuildNumber() async throws {
+        let home = HallmarkHome(root: FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)").path)
+        defer { try? FileManager.default.removeItem(atPath: home.root) }
+        let store = ImageStore(home: home)
+        try FileManager.default.createDirectory(atPath: store.directory(name: "web", version: "1.0.0", build: 3), withIntermediateDirectories: true)
+        let numbers = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<16 { group.addTask { try store.reserveNextBuild(name: "web", version: "1.0.0") } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(numbers.sorted() == Array(4...19))
+        // A claimed number whose build failed is not handed out again; other versions count apart.
+        #expect(try store.reserveNextBuild(name: "web", version: "1.0.0") == 20)
+        #expect(try store.reserveNextBuild(name: "web", version: "1.1.0") == 1)
+        #expect(store.builds(name: "web", version: "1.0.0") == [3])
+    }
+
     @Test func templatesSubstituteAndRejectUnknownNames() throws {
         let location = SourceLocation(file: "c.yaml", line: 3, column: 5)
         #expect(try Template.render("PermitRootLogin {{ PermitRootLogin }}", variables: ["PermitRootLogin": "no"], at: location) == "PermitRootLogin no")
