@@ -158,9 +158,13 @@ public final class ChildProcess: Sendable {
         guard result == 0 else {
             throw HallmarkError(.infrastructure, "cannot start \(command.executable): \(String(cString: strerror(result)))")
         }
-        let child = ChildProcess(pid: pid, command: command)
-        ChildRegistry.shared.add(pid)
-        return child
+        // An interrupt may have taken its list of children between the spawn and this line.
+        guard ChildRegistry.shared.add(pid) else {
+            kill(-pid, SIGKILL)
+            waitpid(pid, nil, 0)
+            throw HallmarkError(.interrupted, "interrupted while starting \(command.executable)")
+        }
+        return ChildProcess(pid: pid, command: command)
     }
 
     /// Waits for the child to end. If the waiting task is cancelled, the child's group is killed first,

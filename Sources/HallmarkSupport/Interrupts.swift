@@ -12,10 +12,19 @@ public final class ChildRegistry: Sendable {
     private struct State {
         var pids: Set<pid_t> = []
         var directories: Set<String> = []
+        /// Set by the teardown: a child spawned after it took its list is killed at once.
+        var closed = false
     }
     private let state = Mutex(State())
 
-    func add(_ pid: pid_t) { state.withLock { _ = $0.pids.insert(pid) } }
+    /// False once the teardown has started: the caller must kill the child it just spawned.
+    func add(_ pid: pid_t) -> Bool {
+        state.withLock { state in
+            guard !state.closed else { return false }
+            state.pids.insert(pid)
+            return true
+        }
+    }
     func remove(_ pid: pid_t) { state.withLock { _ = $0.pids.remove(pid) } }
 
     /// Stops tracking a child that is meant to outlive Hallmark (a VM kept for debugging).
@@ -30,7 +39,10 @@ public final class ChildRegistry: Sendable {
     /// Kills every registered process group (SIGTERM, then SIGKILL after `grace`) and removes the
     /// registered directories. Blocking: called from the signal handler's own queue, never from a task.
     public func tearDownEverything(grace: TimeInterval = 3) {
-        let (pids, directories) = state.withLock { ($0.pids, $0.directories) }
+        let (pids, directories) = state.withLock { state in
+            state.closed = true
+            return (state.pids, state.directories)
+        }
         for pid in pids { kill(-pid, SIGTERM) }
         let deadline = Date().addingTimeInterval(grace)
         var remaining = pids

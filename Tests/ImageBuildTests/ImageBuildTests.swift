@@ -1,6 +1,6 @@
 import Foundation
 @testable import HallmarkModel
-import HallmarkSupport
+@testable import HallmarkSupport
 @testable import ImageBuild
 import Testing
 
@@ -89,6 +89,16 @@ func loadComponent(_ yaml: String) throws -> Component {
         #expect(try store.reserveNextBuild(name: "web", version: "1.0.0") == 20)
         #expect(try store.reserveNextBuild(name: "web", version: "1.1.0") == 1)
         #expect(store.builds(name: "web", version: "1.0.0") == [3])
+    }
+
+    /// A child spawned while an interrupt tears down must not slip past the teardown's list.
+    @Test func registryRefusesChildrenOnceTheTeardownStarted() {
+        let registry = ChildRegistry()
+        #expect(registry.add(4_000_000))
+        registry.remove(4_000_000)
+        registry.tearDownEverything(grace: 0)
+        #expect(!registry.add(4_000_001))
+        #expect(registry.livePIDs.isEmpty)
     }
 
     @Test func templatesSubstituteAndRejectUnknownNames() throws {
