@@ -83,7 +83,7 @@ public struct ImageCollector: Sendable {
             // A loop device reads raw bytes only; the copy is sparse, and gone with the scratch directory.
             _ = try HostTool.qemuImg.resolve()
             let raw = scratch + "/disk.raw"
-            try await HostCommand("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", path, raw]).run(logPath: scratch + "/convert.log")
+            try await HostCommand("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", "--", path, raw]).run(logPath: scratch + "/convert.log")
             source = ("disk", raw)
         case .disk(let path, let format):
             throw HallmarkError(.usage, "\(path): cannot read a \(format) disk; raw and qcow2 are supported")
