@@ -137,7 +137,7 @@ public struct Pipeline: Sendable {
         let startedAt = Date()
         // A bad key must stop the run before the boot, not after it.
         let environmentKey = ProcessInfo.processInfo.environment["HALLMARK_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : absolutePath($0) }
-        let signingKey = try (options.signingKey ?? loaded.recipe.evidence.signingKey ?? environmentKey).map { try SigningKey(pemFile: $0) }
+        let signingKey = try (options.signingKey ?? loaded.recipe.evidence.signingKey ?? environmentKey).map { try SigningKey(pemFile: $0, warn: options.console.warning) }
         let junitFlavour = options.junitFlavour ?? (loaded.recipe.evidence.junit == "rich" ? .rich : .standard)
         let reports = try reportDirectory(for: loaded.recipe, build: image.build)
         // An earlier test of this build left its evidence here; if this one is interrupted, none of
