@@ -44,9 +44,28 @@ public struct SigningKey: Sendable {
         try self.init(seed: der.suffix(32))
     }
 
-    /// Reads a PKCS#8 PEM file.
-    public init(pemFile path: String) throws {
+    /// Reads a PKCS#8 PEM file. A key that others can change is refused (whoever can write it
+    /// can sign as you); one that others can read is used, and `warn` says so.
+    public init(pemFile path: String, warn: (String) -> Void = { _ in }) throws {
+        if let warning = try Self.checkPermissions(ofKeyFile: path) { warn(warning) }
         try self.init(pem: try readKeyFile(path), source: path)
+    }
+
+    /// Throws for a key file writable by its group or others; returns a warning for one they can read.
+    static func checkPermissions(ofKeyFile path: String) throws -> String? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }  // reading it reports the problem
+        let mode = status.st_mode & 0o777
+        let octal = String(mode, radix: 8)
+        if mode & 0o022 != 0 {
+            throw HallmarkError.invalidInput(
+                "the signing key is writable by \(mode & 0o002 != 0 ? "everyone" : "its group") (mode \(octal)); run chmod 600 \(path)",
+                at: SourceLocation(file: path))
+        }
+        if mode & 0o044 != 0 {
+            return "the signing key \(path) is readable by \(mode & 0o004 != 0 ? "everyone" : "its group") (mode \(octal)); run chmod 600 on it"
+        }
+        return nil
     }
 
     public var publicKey: VerifyingKey {

@@ -6,8 +6,8 @@ public enum MarkdownSummary {
     public static func render(_ audit: AuditReport) -> String {
         let banner = audit.gate.verdict == .pass ? "✅ **Gate open**" : "❌ **Gate closed**"
         var lines = [
-            "# \(audit.image.name) \(audit.image.version)/\(audit.image.build)", "",
-            "\(banner): \(audit.gate.summary)", "",
+            "# \(escape(audit.image.name)) \(escape(audit.image.version))/\(audit.image.build)", "",
+            "\(banner): \(escape(audit.gate.summary))", "",
             "| result | controls |", "| --- | --- |",
         ]
         for status in ResultStatus.allCases where (audit.counts[status.rawValue] ?? 0) > 0 {
@@ -23,7 +23,23 @@ public enum MarkdownSummary {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Messages quote the guest and the image, so nothing in them may become a link, emphasis,
+    /// HTML or a new table cell in a CI job summary: every character with a Markdown meaning is
+    /// backslash-escaped (CommonMark renders `\<` as `<`), line breaks and control characters
+    /// become spaces. A bare URL may still be shown as a link; its target is the text shown.
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+        var escaped = ""
+        for character in text {
+            if character.isNewline || character.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                escaped.append(" ")
+            } else if let ascii = character.asciiValue, markdownPunctuation.contains(ascii) {
+                escaped += "\\" + String(character)
+            } else {
+                escaped.append(character)
+            }
+        }
+        return escaped
     }
+
+    private static let markdownPunctuation = Set("\\`*_{}[]()#+-.!|~<>&:=\"'".utf8)
 }

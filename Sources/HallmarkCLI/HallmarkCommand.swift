@@ -27,7 +27,7 @@ func runReportingErrors(_ body: () async throws -> ExitStatus) async throws {
         await InterruptHandler.waitIfInterrupted()
     } catch let error as HallmarkError {
         await InterruptHandler.waitIfInterrupted()
-        writeStandardError("hallmark: error: \(error)\n")
+        writeStandardError("hallmark: error: \(UntrustedText.forTerminal(error.description))\n")
         status = error.status
     } catch is CancellationError {
         await InterruptHandler.waitIfInterrupted()
@@ -36,7 +36,7 @@ func runReportingErrors(_ body: () async throws -> ExitStatus) async throws {
         throw error
     } catch {
         await InterruptHandler.waitIfInterrupted()
-        writeStandardError("hallmark: internal error: \(error)\n")
+        writeStandardError("hallmark: internal error: \(UntrustedText.forTerminal(String(describing: error)))\n")
         status = .internalError
     }
     if status != .gateOpen { throw ExitCode(status.rawValue) }

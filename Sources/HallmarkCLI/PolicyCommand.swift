@@ -127,7 +127,7 @@ struct PolicyCommand: AsyncParsableCommand {
                         ?? Evaluator.evaluate(policy, facts: observed)
                 }
                 for result in results {
-                    print("\(result.status.rawValue.uppercased().padding(toLength: 13, withPad: " ", startingAt: 0)) [\(result.control.severity.rawValue)] \(result.policyID)/\(result.control.id): \(result.message)")
+                    print("\(result.status.rawValue.uppercased().padding(toLength: 13, withPad: " ", startingAt: 0)) [\(result.control.severity.rawValue)] \(result.policyID)/\(result.control.id): \(UntrustedText.forTerminal(result.message))")
                 }
                 let counts = ResultStatus.allCases.compactMap { status -> String? in
                     let count = results.filter { $0.status == status }.count

@@ -56,10 +56,10 @@ func runConcurrently(_ recipes: [LoadedRecipe], jobs: Int,
                     printVerdict(outcome)
                     return outcome.exitStatus
                 } catch let error as HallmarkError {
-                    writeStandardError("hallmark[\(recipe.recipe.name)]: error: \(error)\n")
+                    writeStandardError("hallmark[\(recipe.recipe.name)]: error: \(UntrustedText.forTerminal(String(describing: error)))\n")
                     return error.status
                 } catch {
-                    writeStandardError("hallmark[\(recipe.recipe.name)]: error: \(error)\n")
+                    writeStandardError("hallmark[\(recipe.recipe.name)]: error: \(UntrustedText.forTerminal(String(describing: error)))\n")
                     return .internalError
                 }
             }

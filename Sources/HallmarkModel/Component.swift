@@ -56,7 +56,7 @@ public struct Component: Sendable {
 
 extension Component {
     public static func load(path: String) throws -> Component {
-        let input = try YAMLInput.load(path: path, context: "component")
+        let input = try YAMLInput.load(path: path, context: "component", aliases: .componentLimit)
         let root = try input.mapping(allowed: ["name", "description", "schemaVersion", "parameters", "constants", "phases"])
         let schemaInput = try root.required("schemaVersion")
         guard ["1.0", "1"].contains(try schemaInput.string()) else {
@@ -67,9 +67,16 @@ extension Component {
         for (index, phase) in phases.enumerated() where !seen.insert(phase.name).inserted {
             throw try root.required("phases").sequence()[index].error("phase '\(phase.name.rawValue)' appears twice")
         }
+        // Names appear in logs, summary.md and report.html; the control-id alphabet keeps them
+        // plain text there. Inner spaces are allowed because AWS component names may have them.
+        let nameInput = try root.required("name")
+        let name = try nameInput.string()
+        guard name.range(of: #"^[A-Za-z0-9]([A-Za-z0-9._: -]*[A-Za-z0-9._:-])?$"#, options: .regularExpression) != nil else {
+            throw nameInput.error("component name must be letters, digits, '.', '_', ':', '-' or inner spaces, got '\(name)'")
+        }
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         return Component(
-            name: try root.required("name").string(),
+            name: name,
             description: try root["description"]?.string(),
             parameters: try root["parameters"]?.sequence().map(parseParameter) ?? [],
             constants: try parseConstants(root["constants"]),

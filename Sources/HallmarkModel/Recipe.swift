@@ -172,14 +172,36 @@ extension Recipe {
         }
         let packages = try debian["packages"]?.strings() ?? []
         for (index, package) in packages.enumerated()
-        where package.range(of: #"^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?$"#, options: .regularExpression) == nil {
-            throw try debian.required("packages").sequence()[index].error("'\(package)' is not a Debian package name")
+        where package.range(of: #"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?$"#, options: .regularExpression) == nil {
+            throw try debian.required("packages").sequence()[index].error(
+                "'\(package)' is not a Debian package name (two or more of lowercase letters, digits, '+', '-', '.', starting with a letter or digit; optionally ':arch')")
         }
-        return .debian(DebianParent(
-            suite: try debian.required("suite").string(),
-            packages: packages,
-            mirror: try debian["mirror"]?.string(),
-            variant: variant))
+        // Suite and mirror end up on mmdebstrap's command line: a value that looks like an
+        // option (`--customize-hook=…`) would run a host command as root.
+        let suiteInput = try debian.required("suite")
+        let suite = try suiteInput.string()
+        guard suite.range(of: #"^[a-z0-9][a-z0-9.+-]*$"#, options: .regularExpression) != nil else {
+            throw suiteInput.error("suite must be a Debian suite or codename (lowercase letters, digits, '.', '+', '-'; e.g. bookworm), got '\(suite)'")
+        }
+        var mirror: String?
+        if let mirrorInput = debian["mirror"] {
+            let text = try mirrorInput.string()
+            guard isMirror(text) else {
+                throw mirrorInput.error("mirror must be an http://, https:// or file:// URL, or a one-line sources.list entry ('deb [options] URL suite component…'), got '\(text)'")
+            }
+            mirror = text
+        }
+        return .debian(DebianParent(suite: suite, packages: packages, mirror: mirror, variant: variant))
+    }
+
+    /// A mirror URL, or a sources.list line as mmdebstrap accepts it in place of one.
+    static func isMirror(_ text: String) -> Bool {
+        let url = #"(https?|file)://[^\s\[\]]+"#
+        let word = #"[^\s\[\]-][^\s\[\]]*"#
+        let options = #"\[[a-zA-Z0-9.,=+:/_ -]+\]"#
+        let line = "^deb(-src)? (\(options) )?\(url)( \(word))+$"
+        return text.range(of: "^\(url)$", options: .regularExpression) != nil
+            || text.range(of: line, options: .regularExpression) != nil
     }
 
     private static func parseTests(_ input: YAMLInput?, directory: String) throws -> TestSettings {
@@ -269,19 +291,29 @@ extension Recipe {
         guard let input else { return DiskSettings(sizeBytes: 4 << 30) }
         let disk = try input.mapping(allowed: ["size"])
         guard let sizeInput = disk["size"] else { return DiskSettings(sizeBytes: 4 << 30) }
-        guard let bytes = parseSize(try sizeInput.string()) else {
+        let text = try sizeInput.string()
+        guard let bytes = parseSize(text) else {
+            if text.range(of: #"^[0-9]+(GiB|MiB|G|M|K)?$"#, options: .regularExpression) != nil {
+                throw sizeInput.error("disk size must be at most 16T, got '\(text)'")
+            }
             throw sizeInput.error("size must be a number with an optional M or G suffix (e.g. 4G), got '\(try sizeInput.string())'")
         }
         guard bytes >= 256 << 20 else { throw sizeInput.error("disk size must be at least 256M") }
+        guard bytes <= maximumDiskSize else { throw sizeInput.error("disk size must be at most 16T (ext4's limit with 4 KiB blocks), got '\(text)'") }
         return DiskSettings(sizeBytes: bytes)
     }
 }
 
-/// `512M`, `4G`, `4GiB` or a byte count.
+/// The largest disk a recipe may ask for.
+let maximumDiskSize: UInt64 = 16 << 40
+
+/// `512M`, `4G`, `4GiB` or a byte count; nil when it is none of these or does not fit 64 bits.
 public func parseSize(_ text: String) -> UInt64? {
     let units: [(String, UInt64)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)]
     for (suffix, multiplier) in units where text.hasSuffix(suffix) {
-        return UInt64(text.dropLast(suffix.count)).map { $0 * multiplier }
+        guard let count = UInt64(text.dropLast(suffix.count)) else { return nil }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: multiplier)
+        return overflow ? nil : bytes
     }
     return UInt64(text)
 }

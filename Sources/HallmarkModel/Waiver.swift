@@ -47,7 +47,8 @@ public struct Waiver: Sendable {
 
     public var controlID: String
     public var justification: String
-    /// The last day the waiver applies (inclusive, UTC); nil: it does not expire.
+    /// The last day the waiver applies (inclusive, UTC). A waiver file must give it; nil only
+    /// for waivers made in code, which then do not expire.
     public var expires: CalendarDay?
     public var mode: Mode
     public var location: SourceLocation
@@ -107,12 +108,12 @@ public struct Waivers: Sendable {
             let justificationInput = try fields.required("justification")
             let justification = try justificationInput.string().trimmingCharacters(in: .whitespacesAndNewlines)
             guard !justification.isEmpty else { throw justificationInput.error("justification must say why the control is waived") }
-            var expires: CalendarDay?
-            if let expiresInput = fields["expires"] {
-                guard let day = CalendarDay(try expiresInput.string()) else {
-                    throw expiresInput.error("expires must be a date YYYY-MM-DD, got '\(try expiresInput.string())'")
-                }
-                expires = day
+            // A waiver without an end would accept the exception silently forever.
+            guard let expiresInput = fields["expires"] else {
+                throw item.error("waiver for control '\(controlID)' has no 'expires' date; every waiver must end (expires: YYYY-MM-DD)")
+            }
+            guard let expires = CalendarDay(try expiresInput.string()) else {
+                throw expiresInput.error("expires must be a date YYYY-MM-DD, got '\(try expiresInput.string())'")
             }
             var mode = Waiver.Mode.run
             if let modeInput = fields["mode"] {

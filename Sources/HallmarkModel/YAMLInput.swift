@@ -17,25 +17,86 @@ public struct YAMLInput {
         self.context = context
     }
 
+    /// Whether a file may share nodes through YAML anchors (`&name`) and aliases (`*name`).
+    /// Each alias stands for a whole copy of its anchor's node, so a few hundred bytes of
+    /// nested aliases expand to billions of nodes for whoever walks the tree.
+    public enum Aliases: Sendable {
+        /// Hallmark's own formats (recipes, policies, waivers) have no use for them.
+        case refused
+        /// TOE component documents are plain YAML written for AWS's tools and may use them;
+        /// the expanded tree is bounded instead.
+        case bounded(nodes: Int, depth: Int)
+
+        /// Far above any real component (a few hundred nodes), far below what hurts.
+        public static let componentLimit = Aliases.bounded(nodes: 100_000, depth: 64)
+    }
+
     /// Parses a whole file; syntax errors carry the parser's line and column.
-    public static func load(path: String, context: String) throws -> YAMLInput {
+    public static func load(path: String, context: String, aliases: Aliases = .refused) throws -> YAMLInput {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw HallmarkError.invalidInput("cannot read \(context) file: \(error.localizedDescription)", at: SourceLocation(file: path))
         }
-        return try parse(text, file: path, context: context)
+        return try parse(text, file: path, context: context, aliases: aliases)
     }
 
-    public static func parse(_ text: String, file: String, context: String) throws -> YAMLInput {
+    public static func parse(_ text: String, file: String, context: String, aliases: Aliases = .refused) throws -> YAMLInput {
+        let parser: Parser
+        let node: Node
         do {
-            guard let node = try Yams.compose(yaml: text) else {
+            parser = try Parser(yaml: text)
+            guard let composed = try parser.singleRoot() else {
                 throw HallmarkError.invalidInput("\(context) file is empty", at: SourceLocation(file: file, line: 1, column: 1))
             }
-            return YAMLInput(node: node, file: file, context: context)
+            node = composed
         } catch let error as YamlError {
             throw yamlSyntaxError(error, file: file)
+        }
+        let input = YAMLInput(node: node, file: file, context: context)
+        switch aliases {
+        case .refused:
+            // Nodes hold their anchor weakly; the parser keeps every anchor alive.
+            try withExtendedLifetime(parser) { try input.refuseAnchors(depth: 0) }
+        case .bounded(let nodes, let depth):
+            var budget = nodes
+            try input.checkExpansion(depth: 0, maxDepth: depth, budget: &budget, maxNodes: nodes)
+        }
+        return input
+    }
+
+    /// The composer resolves an alias to its anchor's node, anchor name included, so the first
+    /// anchored node met in document order is the anchor itself; stopping there keeps the walk
+    /// as small as the text.
+    private func refuseAnchors(depth: Int) throws {
+        if let anchor = node.anchor {
+            throw error("YAML anchors and aliases are not allowed in \(context) files (found anchor '&\(anchor.rawValue)'); write the value out")
+        }
+        guard depth < Self.maximumDepth else { throw error("\(context) file nests deeper than \(Self.maximumDepth) levels") }
+        for child in children { try YAMLInput(node: child, file: file, context: context).refuseAnchors(depth: depth + 1) }
+    }
+
+    private func checkExpansion(depth: Int, maxDepth: Int, budget: inout Int, maxNodes: Int) throws {
+        budget -= 1
+        guard budget >= 0 else {
+            throw error("\(context) file expands to more than \(maxNodes) YAML nodes (anchors and aliases count once per use)")
+        }
+        guard depth < maxDepth else { throw error("\(context) file nests deeper than \(maxDepth) levels") }
+        for child in children {
+            try YAMLInput(node: child, file: file, context: context)
+                .checkExpansion(depth: depth + 1, maxDepth: maxDepth, budget: &budget, maxNodes: maxNodes)
+        }
+    }
+
+    /// Deeper than any recipe, policy or waiver needs.
+    private static let maximumDepth = 64
+
+    private var children: [Node] {
+        switch node {
+        case .scalar, .alias: return []
+        case .sequence(let sequence): return Array(sequence)
+        case .mapping(let mapping): return mapping.flatMap { [$0.key, $0.value] }
         }
     }
 

@@ -26,20 +26,22 @@ public final class Console: Sendable {
 
     private var prefix: String { label.map { "hallmark[\($0)]" } ?? "hallmark" }
 
-    /// A one-off line.
+    /// A one-off line. Messages may quote the guest or the image, so they pass through
+    /// `UntrustedText.forTerminal`.
     public func info(_ message: String) {
         guard !quiet else { return }
-        emit("\(prefix): \(message)\n")
+        emit("\(prefix): \(UntrustedText.forTerminal(message))\n")
     }
 
     /// A warning is printed even when quiet.
     public func warning(_ message: String) {
-        emit("\(prefix): warning: \(message)\n")
+        emit("\(prefix): warning: \(UntrustedText.forTerminal(message))\n")
     }
 
     /// Runs a long step, reporting its start, a ticking elapsed time on a terminal, and its duration.
     /// Returns the step's result and how long it took.
     public func step<T: Sendable>(_ name: String, _ body: () async throws -> T) async throws -> (T, Duration) {
+        let name = UntrustedText.forTerminal(name)
         let start = ContinuousClock.now
         if !quiet { emit(isTerminal ? "… \(name)" : "\(prefix): \(name)…\n") }
         let ticker: Task<Void, Never>? = (isTerminal && !quiet) ? Task { [self] in

@@ -17,7 +17,7 @@ public enum Digest {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw HallmarkError(.infrastructure, "cannot read \(path) to compute its sha256")
         }
-        let output = try await HostCommand("openssl", ["dgst", "-sha256", "-r", path]).output()
+        let output = try await HostCommand("openssl", ["dgst", "-sha256", "-r", "--", path]).output()
         guard let digest = output.split(separator: " ").first, digest.count == 64 else {
             throw HallmarkError(.infrastructure, "unexpected openssl dgst output for \(path): \(output.prefix(200))")
         }

@@ -23,7 +23,8 @@ public struct ParentCache: Sendable {
         var arguments = ["--variant=\(parent.variant)", "--format=tar", "--architectures=amd64"]
         let packages = Set(parent.packages).sorted()
         if !packages.isEmpty { arguments.append("--include=\(packages.joined(separator: ","))") }
-        arguments += [parent.suite, output]
+        // The loader has validated suite and mirror; `--` keeps them positional regardless.
+        arguments += ["--", parent.suite, output]
         if let mirror = parent.mirror { arguments.append(mirror) }
         return HostCommand("mmdebstrap", arguments)
     }
@@ -31,9 +32,15 @@ public struct ParentCache: Sendable {
     /// The cached tarball, bootstrapping it first if needed. Written to a temporary name and
     /// renamed, so an interrupted bootstrap never leaves a truncated parent in the cache.
     public func tarball(for parent: Recipe.DebianParent, log: BuildLog) async throws -> (path: String, cached: Bool) {
-        // Concurrent builds (`--jobs`) of the same parent bootstrap it once and share it.
+        // Concurrent builds (`--jobs`) of the same parent bootstrap it once and share it; the
+        // gate orders this process's tasks, the lock file other Hallmark processes.
         try await BootstrapGate.shared.serialize(key: Self.key(for: parent)) {
-            try await bootstrapIfMissing(parent, log: log)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let lock = try await FileLock.acquire(directory + "/\(Self.key(for: parent)).lock") {
+                log.write("parent: waiting for another Hallmark process bootstrapping the same parent")
+            }
+            defer { lock.release() }
+            return try await bootstrapIfMissing(parent, log: log)
         }
     }
 

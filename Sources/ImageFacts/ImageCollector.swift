@@ -90,7 +90,7 @@ public struct ImageCollector: Sendable {
             _ = try HostTool.qemuImg.resolve()
             try await Self.refuseExternalFiles(qcow2: path, log: scratch + "/info.log")
             let raw = scratch + "/disk.raw"
-            try await HostCommand("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", path, raw]).run(logPath: scratch + "/convert.log")
+            try await HostCommand("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", "--", path, raw]).run(logPath: scratch + "/convert.log")
             rootMount = .ext4Disk(raw)
         case .disk(let path, let format):
             throw HallmarkError(.usage, "\(path): cannot read a \(format) disk; raw and qcow2 are supported")

@@ -137,7 +137,7 @@ public struct Pipeline: Sendable {
         let startedAt = Date()
         // A bad key must stop the run before the boot, not after it.
         let environmentKey = ProcessInfo.processInfo.environment["HALLMARK_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : absolutePath($0) }
-        let signingKey = try (options.signingKey ?? loaded.recipe.evidence.signingKey ?? environmentKey).map { try SigningKey(pemFile: $0) }
+        let signingKey = try (options.signingKey ?? loaded.recipe.evidence.signingKey ?? environmentKey).map { try SigningKey(pemFile: $0, warn: options.console.warning) }
         let junitFlavour = options.junitFlavour ?? (loaded.recipe.evidence.junit == "rich" ? .rich : .standard)
         let reports = try reportDirectory(for: loaded.recipe, build: image.build)
         // An earlier test of this build left its evidence here; if this one is interrupted, none of
@@ -158,12 +158,6 @@ public struct Pipeline: Sendable {
         // The artifact must be byte-for-byte what was built: tests only ever wrote to the overlay.
         let digestAfter = try await Digest.sha256(fileAt: testedDisk.path)
         let factsData = try JSONEncoder.hallmark.encode(session.facts)
-        try factsData.write(to: URL(fileURLWithPath: reports + "/facts.json"), options: .atomic)
-        // Exactly what ran in the guest and against the artifact to observe those facts, for whoever reviews the evidence.
-        try session.collectorScript.write(toFile: reports + "/collector.sh", atomically: true, encoding: .utf8)
-        if let script = session.imageCollectorScript {
-            try script.write(toFile: reports + "/image-collector.sh", atomically: true, encoding: .utf8)
-        }
 
         var results = session.componentTests + loaded.evaluate(session.facts, today: startedAt)
         var forced: Verdict?
@@ -185,8 +179,19 @@ public struct Pipeline: Sendable {
                         staticFactsNote: session.staticFactsNote),
             inputs: loaded.inputFiles, timings: timings, results: results, threshold: threshold,
             startedAt: startedAt, finishedAt: Date(), factsSHA256: Digest.sha256(factsData), forcedVerdict: forced)
-        try writeEvidence(report, to: reports, junit: junitFlavour)
-        try sign(report, in: reports, with: signingKey)
+        // The set is written aside and published in one step: an interrupt never leaves a
+        // report or an all-green junit.xml without the rest (the envelope above all).
+        let staging = try StagedDirectory(replacing: reports)
+        defer { staging.discard() }
+        try factsData.write(to: URL(fileURLWithPath: staging.path + "/facts.json"))
+        // Exactly what ran in the guest and against the artifact to observe those facts, for whoever reviews the evidence.
+        try session.collectorScript.write(toFile: staging.path + "/collector.sh", atomically: false, encoding: .utf8)
+        if let script = session.imageCollectorScript {
+            try script.write(toFile: staging.path + "/image-collector.sh", atomically: false, encoding: .utf8)
+        }
+        try writeEvidence(report, to: staging.path, junit: junitFlavour)
+        try sign(report, in: staging.path, with: signingKey)
+        try staging.publish(fileSet: Set(Self.evidenceFiles))
         return TestOutcome(report: report, reportDirectory: reports, signed: signingKey != nil)
     }
 
@@ -444,12 +449,11 @@ public struct Pipeline: Sendable {
     }
 
     /// Writes report.dsse.json: an in-toto statement whose subjects are the image's artifacts and
-    /// whose predicate is exactly the report.json just written. Without a key, says so and removes
-    /// any envelope left from an earlier test of the same build, which would no longer match.
+    /// whose predicate is exactly the report.json just written. Without a key, says so; the set
+    /// is then published without an envelope, so none from an earlier test survives it.
     func sign(_ report: AuditReport, in directory: String, with key: SigningKey?) throws {
         let envelopePath = directory + "/report.dsse.json"
         guard let key else {
-            try? FileManager.default.removeItem(atPath: envelopePath)
             options.console.warning("reports are unsigned: pass --signing-key, set evidence.signing_key in the recipe or HALLMARK_SIGNING_KEY to sign them")
             return
         }
@@ -464,6 +468,7 @@ public struct Pipeline: Sendable {
     static let evidenceFiles = ["report.json", "junit.xml", "summary.md", "report.html", "facts.json", "collector.sh", "image-collector.sh",
                                 "report.dsse.json"]
 
+    /// Writes the reports into `directory`, a staging directory that `StagedDirectory` publishes.
     func writeEvidence(_ report: AuditReport, to directory: String, junit flavour: JUnitFlavour) throws {
         try report.write(to: directory + "/report.json")
         let junit = JUnitExport.report(report, hostname: report.host.hostname)

@@ -44,19 +44,42 @@ public struct AcceleratorProbe: Sendable {
         let qemu = try HostTool.qemu.resolve()
         let qemuStamp = (try? FileManager.default.attributesOfItem(atPath: qemu)[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
         let cacheFile = home.hostCache + "/kvm-\(Digest.sha256("\(release)|\(qemu)|\(qemuStamp)").prefix(16)).json"
+        let bootID = Self.bootID()
         if let data = FileManager.default.contents(atPath: cacheFile),
-           let cached = try? JSONDecoder().decode(CachedProbe.self, from: data) {
+           let cached = try? JSONDecoder().decode(CachedProbe.self, from: data),
+           cached.isReusable(bootID: bootID, now: Date()) {
             return (cached.works, cached.reason + " (cached from an earlier probe)")
         }
         let result = try await probe(kernel: kernel)
         try? FileManager.default.createDirectory(atPath: home.hostCache, withIntermediateDirectories: true)
-        try? JSONEncoder().encode(CachedProbe(works: result.0, reason: result.1)).write(to: URL(fileURLWithPath: cacheFile))
+        let entry = CachedProbe(works: result.0, reason: result.1, bootID: bootID, probedAt: Date())
+        try? JSONEncoder().encode(entry).write(to: URL(fileURLWithPath: cacheFile))
         return result
+    }
+
+    /// This boot of the host: a reboot may have fixed (or broken) KVM.
+    static func bootID() -> String? {
+        (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     struct CachedProbe: Codable {
         var works: Bool
         var reason: String
+        /// nil in entries written before failures expired.
+        var bootID: String?
+        var probedAt: Date?
+
+        /// How long a failed probe is believed: a module loaded or a setting fixed later must
+        /// not leave every run on TCG for good.
+        static let failureLifetime: TimeInterval = 24 * 3600
+
+        /// A success holds for this kernel and QEMU binary (the cache key); a failure only
+        /// within the same boot and for a day.
+        func isReusable(bootID: String?, now: Date) -> Bool {
+            if works { return true }
+            guard let probedAt, let recorded = self.bootID, recorded == bootID else { return false }
+            return now.timeIntervalSince(probedAt) < Self.failureLifetime && now >= probedAt
+        }
     }
 
     private func probe(kernel: String) async throws -> (Bool, String) {

@@ -331,3 +331,40 @@ extension Data {
 
     var hexString: String { map { String(format: "%02x", $0) }.joined() }
 }
+
+@Suite struct SigningKeyPermissionTests {
+    static func keyFile(mode: Int) throws -> (Scratch, String) {
+        let scratch = try Scratch()
+        let files = try KeyFiles.generate(in: scratch.file("keys"))
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: files.privateKeyPath)
+        return (scratch, files.privateKeyPath)
+    }
+
+    @Test(arguments: [0o620, 0o602, 0o666])
+    func aKeyOthersCanWriteIsRefused(mode: Int) throws {
+        let (scratch, path) = try Self.keyFile(mode: mode)
+        defer { scratch.remove() }
+        let error = try #require(throws: HallmarkError.self) { try SigningKey(pemFile: path) }
+        #expect(error.status == .invalidInput)
+        #expect(error.message.contains("chmod 600"), "\(error)")
+        #expect(error.location?.file == path)
+    }
+
+    @Test(arguments: [(0o644, "everyone"), (0o640, "its group")])
+    func aKeyOthersCanReadIsUsedWithAWarning(mode: Int, who: String) throws {
+        let (scratch, path) = try Self.keyFile(mode: mode)
+        defer { scratch.remove() }
+        var warnings: [String] = []
+        _ = try SigningKey(pemFile: path) { warnings.append($0) }
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("readable by \(who)") == true && warnings.first?.contains("chmod 600") == true, "\(warnings)")
+    }
+
+    @Test func aPrivateKeyIsUsedSilently() throws {
+        let (scratch, path) = try Self.keyFile(mode: 0o600)
+        defer { scratch.remove() }
+        var warnings: [String] = []
+        _ = try SigningKey(pemFile: path) { warnings.append($0) }
+        #expect(warnings.isEmpty)
+    }
+}

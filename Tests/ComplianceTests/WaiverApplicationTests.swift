@@ -32,10 +32,10 @@ import Testing
     }
 
     @Test func skipModeDoesNotEvaluate() throws {
-        let waivers = try Self.waivers("  - {control: max-tries, justification: Bastion host policy, mode: skip}\n")
+        let waivers = try Self.waivers("  - {control: max-tries, justification: Bastion host policy, mode: skip, expires: 2999-12-31}\n")
         let results = Evaluator.evaluate(Self.failing, facts: Self.observed, waivers: waivers, today: Self.today)
         #expect(results[1].status == .waived)
-        #expect(results[1].message == "waived without expiry, not evaluated: Bastion host policy")
+        #expect(results[1].message == "waived until 2999-12-31, not evaluated: Bastion host policy")
         #expect(results[1].evidence.isEmpty && results[1].originalStatus == nil)
         // A skipped control needs no facts: it is left out of the collector.
         let controls = waivers.controlsToEvaluate(Self.failing.controls, on: Self.today)
@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func waiversOnlyNameKnownControls() throws {
-        let waivers = try Self.waivers("  - {control: root-login, justification: j}\n  - {control: rootlogin, justification: j}\n")
+        let waivers = try Self.waivers("  - {control: root-login, justification: j, expires: 2999-12-31}\n  - {control: rootlogin, justification: j, expires: 2999-12-31}\n")
         let error = try #require(throws: HallmarkError.self) { try waivers.validate(against: Self.failing.controls.map(\.id)) }
         #expect(error.location?.line == 3)
         #expect(error.message.contains("'rootlogin'"))

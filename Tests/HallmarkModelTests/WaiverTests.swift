@@ -13,12 +13,13 @@ import Testing
                 mode: skip
               - control: cis-aide-installed
                 justification: Integrity is checked by the platform.
+                expires: 2027-01-31
             """, file: "w.yaml")
         #expect(waivers.waivers.count == 2)
         #expect(waivers.waivers[0].expires == CalendarDay("2027-06-30"))
         #expect(waivers.waivers[0].mode == .skip)
         #expect(waivers.waivers[1].mode == .run)
-        #expect(waivers.waivers[1].expires == nil)
+        #expect(waivers.waivers[1].expires == CalendarDay("2027-01-31"))
         #expect(waivers.waivers[0].location.line == 2)
         #expect(!waivers.digest.isEmpty)
     }
@@ -35,11 +36,13 @@ import Testing
     @Test(arguments: [
         ("waivers:\n  - control: a\n    expires: 2027-01-01\n", "missing the required key 'justification'", 2, 5),
         ("waivers:\n  - control: a\n    justification: \"  \"\n", "justification must say why", 3, 20),
+        ("waivers:\n  - control: a\n    justification: j\n", "waiver for control 'a' has no 'expires' date", 2, 5),
+        ("waivers:\n  - &w {control: a, justification: j, expires: 2027-01-01}\n  - *w\n", "YAML anchors and aliases are not allowed in waiver files", 2, 5),
         ("waivers:\n  - control: a\n    justification: j\n    expires: 2027-02-30\n", "expires must be a date YYYY-MM-DD", 4, 14),
         ("waivers:\n  - control: a\n    justification: j\n    expires: next year\n", "expires must be a date", 4, 14),
-        ("waivers:\n  - control: a\n    justification: j\n    mode: ignore\n", "mode must be skip", 4, 11),
+        ("waivers:\n  - control: a\n    justification: j\n    expires: 2027-01-01\n    mode: ignore\n", "mode must be skip", 5, 11),
         ("waivers:\n  - control: a\n    justification: j\n    reason: x\n", "unknown key 'reason'", 4, 5),
-        ("waivers:\n  - {control: a, justification: j}\n  - {control: a, justification: k}\n", "a second waiver for control 'a'", 3, 15),
+        ("waivers:\n  - {control: a, justification: j, expires: 2027-01-01}\n  - {control: a, justification: k, expires: 2027-01-01}\n", "a second waiver for control 'a'", 3, 15),
         ("waiver:\n  - control: a\n", "unknown key 'waiver'", 1, 1),
         ("waivers: [\n", "invalid YAML", 2, 1),
     ])
@@ -53,11 +56,11 @@ import Testing
 
     @Test func unknownControlIdsAreRejectedAtTheWaiver() throws {
         let scratch = try Scratch()
-        let path = try scratch.write("w.yaml", "waivers:\n  - control: known\n    justification: j\n  - control: typo\n    justification: j\n")
+        let path = try scratch.write("w.yaml", "waivers:\n  - control: known\n    justification: j\n    expires: 2027-01-01\n  - control: typo\n    justification: j\n    expires: 2027-01-01\n")
         let waivers = try Waivers.load(path: path)
         let error = try #require(throws: HallmarkError.self) { try waivers.validate(against: ["known", "other"]) }
         #expect(error.message.contains("unknown control 'typo'"))
-        #expect(error.location == SourceLocation(file: path, line: 4, column: 14))
+        #expect(error.location == SourceLocation(file: path, line: 5, column: 14))
         #expect(throws: Never.self) { try waivers.validate(against: ["known", "typo"]) }
     }
 
@@ -65,8 +68,8 @@ import Testing
         let waivers = try Waivers.parse("""
             waivers:
               - {control: a, justification: j, mode: skip, expires: 2020-01-01}
-              - {control: b, justification: j, mode: skip}
-              - {control: c, justification: j, mode: run}
+              - {control: b, justification: j, mode: skip, expires: 2999-12-31}
+              - {control: c, justification: j, mode: run, expires: 2999-12-31}
             """, file: "w.yaml")
         let controls = ["a", "b", "c", "d"].map {
             Control(id: $0, title: $0, severity: .low, rationale: nil, remediation: nil, references: [:], check: .reboot, location: SourceLocation(file: "p"))
