@@ -15,6 +15,8 @@ public struct ParentCache: Sendable {
         let identity = [
             "suite=\(parent.suite)", "variant=\(parent.variant)", "mirror=\(parent.mirror ?? "default")",
             "packages=\(Set(parent.packages).sorted().joined(separator: ","))", "arch=amd64",
+            // Parents cached before the host's copies were dropped must not be reused.
+            "host-files=dropped",
         ].joined(separator: "\n")
         return Digest.sha256(identity)
     }
@@ -23,11 +25,20 @@ public struct ParentCache: Sendable {
         var arguments = ["--variant=\(parent.variant)", "--format=tar", "--architectures=amd64"]
         let packages = Set(parent.packages).sorted()
         if !packages.isEmpty { arguments.append("--include=\(packages.joined(separator: ","))") }
+        arguments += dropHostFilesHooks
         // The loader has validated suite and mirror; `--` keeps them positional regardless.
         arguments += ["--", parent.suite, output]
         if let mirror = parent.mirror { arguments.append(mirror) }
         return HostCommand("mmdebstrap", arguments)
     }
+
+    /// mmdebstrap copies the host's /etc/resolv.conf and /etc/hostname into the tree for the
+    /// bootstrap; the image must not ship the builder's nameservers. A file a package wrote
+    /// differs from the host's and stays; the hostname is the recipe's (written before the components).
+    static let dropHostFilesHooks = [
+        #"--customize-hook=if cmp -s /etc/resolv.conf "$1/etc/resolv.conf"; then rm -f "$1/etc/resolv.conf"; fi"#,
+        #"--customize-hook=if cmp -s /etc/hostname "$1/etc/hostname"; then rm -f "$1/etc/hostname"; fi"#,
+    ]
 
     /// The cached tarball, bootstrapping it first if needed. Written to a temporary name and
     /// renamed, so an interrupted bootstrap never leaves a truncated parent in the cache.

@@ -135,9 +135,11 @@ public struct Pipeline: Sendable {
     /// reboots, collects facts in one round trip, evaluates the policies and writes the evidence.
     public func test(_ loaded: LoadedRecipe, image: ImageArtifacts, buildTimings: [String: Double] = [:]) async throws -> TestOutcome {
         let startedAt = Date()
-        // A bad key must stop the run before the boot, not after it.
+        // A bad key must stop the run before the boot, not after it; the key itself is held only
+        // while signing, once the VM is gone and no image or policy code runs any more.
         let environmentKey = ProcessInfo.processInfo.environment["HALLMARK_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : absolutePath($0) }
-        let signingKey = try (options.signingKey ?? loaded.recipe.evidence.signingKey ?? environmentKey).map { try SigningKey(pemFile: $0, warn: options.console.warning) }
+        let signingKeyPath = options.signingKey ?? loaded.recipe.evidence.signingKey ?? environmentKey
+        let signingKeyID = try signingKeyPath.map { try SigningKey(pemFile: $0, warn: options.console.warning).publicKey.keyID }
         let junitFlavour = options.junitFlavour ?? (loaded.recipe.evidence.junit == "rich" ? .rich : .standard)
         let reports = try reportDirectory(for: loaded.recipe, build: image.build)
         // An earlier test of this build left its evidence here; if this one is interrupted, none of
@@ -190,6 +192,13 @@ public struct Pipeline: Sendable {
             try script.write(toFile: staging.path + "/image-collector.sh", atomically: false, encoding: .utf8)
         }
         try writeEvidence(report, to: staging.path, junit: junitFlavour)
+        let signingKey = try signingKeyPath.map { path in
+            let key = try SigningKey(pemFile: path, warn: { _ in })
+            guard key.publicKey.keyID == signingKeyID else {
+                throw HallmarkError(.invalidInput, "\(path) holds another key than when the test started; nothing was signed")
+            }
+            return key
+        }
         try sign(report, in: staging.path, with: signingKey)
         try staging.publish(fileSet: Set(Self.evidenceFiles))
         return TestOutcome(report: report, reportDirectory: reports, signed: signingKey != nil)

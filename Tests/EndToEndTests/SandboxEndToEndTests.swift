@@ -53,8 +53,19 @@ import Testing
         #expect(environment.contains("GIVEN=yes"))
         #expect(environment.contains("DEBIAN_FRONTEND=noninteractive"))
         #expect(!environment.contains("HALLMARK_"), "\(environment)")
-        // The tree keeps its own resolver settings (the parent's, or none), not the host's lent one.
-        #expect(!FileManager.default.fileExists(atPath: tree + "/etc/resolv.conf.hallmark"))
+        // The host's resolver was lent for the steps: the tree keeps its own file (the parent's, or none).
+        let hostResolver = try String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)
+        #expect((try? String(contentsOfFile: tree + "/etc/resolv.conf", encoding: .utf8)) != hostResolver)
+    }
+
+    /// mmdebstrap copies the host's resolv.conf and hostname into the tree; the parent keeps neither.
+    @Test func parentShipsNoHostFiles() async throws {
+        let tree = try await Self.parentTree()
+        defer { try? FileManager.default.removeItem(atPath: (tree as NSString).deletingLastPathComponent) }
+        for file in ["/etc/resolv.conf", "/etc/hostname"] {
+            let host = try String(contentsOfFile: file, encoding: .utf8)
+            #expect((try? String(contentsOfFile: tree + file, encoding: .utf8)) != host, "\(file) is the host's")
+        }
     }
 
     /// A hermetic build step has no network to reach.
