@@ -3,7 +3,7 @@ SWIFT ?= swift
 HALLMARK = .build/debug/hallmark
 RECIPE ?= recipes/debian-12-minimal.yaml
 
-.PHONY: all deps build demo test clean bench
+.PHONY: all deps build demo test test-fast clean bench
 
 all: build
 
@@ -26,6 +26,10 @@ demo: build
 TEST_HOME ?= $(CURDIR)/.build/hallmark-test-home
 test: build
 	HALLMARK_HOME=$(TEST_HOME) $(SWIFT) test --no-parallel
+
+# Everything that boots no VM (unit, protocol, sandbox and evidence tests), in parallel.
+test-fast: build
+	HALLMARK_HOME=$(TEST_HOME) $(SWIFT) test --parallel --skip EndToEndTests
 
 clean:
 	rm -rf .build reports/*/
