@@ -91,8 +91,11 @@ public struct Sandbox: Sendable, Equatable {
                            environment: Self.hostToolsEnvironment, inheritsEnvironment: false)
     }
 
-    /// What unshare and mount get: Hallmark's own environment (tokens, keys, agent sockets) stays out.
-    static let hostToolsEnvironment = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"]
+    /// What unshare and mount get: the user's PATH (they are the host's tools), and nothing else of
+    /// Hallmark's environment (tokens, keys, agent sockets).
+    static var hostToolsEnvironment: [String: String] {
+        ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"]
+    }
 
     /// `hallmark-sandbox`, built beside the binary that is running (hallmark, or the test runner).
     public static func helperPath() throws -> String {

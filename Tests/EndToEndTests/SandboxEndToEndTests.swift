@@ -108,6 +108,25 @@ import Testing
         #expect(PolicyCommandTests.loopDevices().isEmpty)
     }
 
+    /// A qcow2 that takes its bytes from a host file (backing file, external data file) is refused
+    /// before anything of it is read.
+    @Test func qcow2WithExternalFilesIsRefused() async throws {
+        let scratch = EndToEndTests.scratchReports()
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let host = scratch + "/host-secret.raw"
+        _ = FileManager.default.createFile(atPath: host, contents: Data(repeating: 0x41, count: 1 << 20))
+        let backed = scratch + "/backed.qcow2", external = scratch + "/external.qcow2"
+        try await HostCommand("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", host, backed]).run()
+        try await HostCommand("qemu-img", ["create", "-q", "-f", "qcow2", "-o", "data_file=\(host),data_file_raw=on", external, "1M"]).run()
+        for (disk, reason) in [(backed, "has a backing file"), (external, "keeps its data in an external file")] {
+            let run = try await EndToEndTests.hallmark(
+                ["policy", "test", EndToEndTests.root + "/policies/debian-baseline.yaml", "--rootfs", disk], reports: scratch, passReports: false)
+            #expect(run.status == .exited(64), "\(run.output)")
+            #expect(run.output.contains(reason), "\(run.output)")
+        }
+    }
+
     /// The same attempts from a real image's component and policy, built and tested by `hallmark run`.
     @Test func hostileImageIsTestedWithoutReachingTheHost() async throws {
         for leftover in ["/tmp/hallmark-hostile-marker", "/tmp/hallmark-hostile-collector"] { try? FileManager.default.removeItem(atPath: leftover) }
