@@ -214,15 +214,21 @@ public struct CollectorPlan: Sendable {
                 return (probe.key, ProbeOutput(exitCode: 1, stdout: "", stderr: error + "\n"))
             }
         case .services(let probes):
-            // `systemctl show` prints one block per unit, in argument order, separated by blank lines.
-            let blocks = output.stdout.components(separatedBy: "\n\n").map { block in
-                Dictionary(block.split(separator: "\n").map { line -> (String, String) in
+            // `systemctl show` prints one block per unit, in argument order, separated by blank
+            // lines, each with exactly the two properties asked for.
+            let blocks = output.stdout.components(separatedBy: "\n\n").compactMap { block -> [String: String]? in
+                let lines = block.split(separator: "\n")
+                guard !lines.isEmpty else { return nil }
+                var properties: [String: String] = [:]
+                for line in lines {
                     let pair = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-                    return (pair[0], pair.count > 1 ? pair[1] : "")
-                }, uniquingKeysWith: { $1 })
-            }.filter { !$0.isEmpty }
+                    properties[pair[0]] = pair.count > 1 ? pair[1] : ""
+                }
+                return properties
+            }
+            let wellFormed = blocks.allSatisfy { $0.count == 2 && $0["UnitFileState"] != nil && $0["ActiveState"] != nil }
             return probes.enumerated().map { index, probe in
-                guard output.exitCode == 0, blocks.count == probes.count else {
+                guard output.exitCode == 0, blocks.count == probes.count, wellFormed else {
                     return (probe.key, ProbeOutput(exitCode: output.exitCode == 0 ? 1 : output.exitCode, stdout: "",
                                                    stderr: "systemctl show: \(output.stderr.isEmpty ? "unexpected output" : output.stderr)"))
                 }
