@@ -1,6 +1,7 @@
 import Foundation
 import HallmarkModel
 import HallmarkSupport
+import Synchronization
 
 /// XCCDF result states plus waivers.
 public enum ResultStatus: String, Codable, Sendable, CaseIterable {
@@ -336,8 +337,8 @@ public enum Evaluator {
         var problems: [String] = [], evidence: [String] = [], notes: [String] = []
         var checked = 0
         if sysctl.live {
-            let probe = Collector.liveSysctl(sysctl.key)
-            if let fact = facts.probes[probe.key] {
+            let key = "sysctl:\(sysctl.key)"
+            if let fact = facts.probes[key] {
                 checked += 1
                 guard fact.exitCode == 0 else { return (.error, "sysctl \(sysctl.key) cannot be read", excerpt(fact.stderr)) }
                 let value = normalizeWhitespace(fact.stdout)
@@ -345,7 +346,7 @@ public enum Evaluator {
                 evidence.append("\(sysctl.key) = \(value)")
                 if !match(sysctl.value, value) { problems.append("\(sysctl.key) is \(value); expected a value that \(sysctl.value)") }
             } else {
-                notes.append(facts.source == .rootfs ? "the live value is not observable in a root filesystem" : "no fact '\(probe.key)' was collected")
+                notes.append(facts.source == .rootfs ? "the live value is not observable in a root filesystem" : "no fact '\(key)' was collected")
             }
         }
         if sysctl.persisted {
@@ -398,10 +399,10 @@ public enum Evaluator {
         var result: (String, String)?
         for section in ordered {
             for rawLine in section.lines {
-                var line = rawLine.trimmingCharacters(in: .whitespaces)
+                var line = String(trimmed(rawLine, isBlank))
                 if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
                 if line.hasPrefix("-") { line.removeFirst() }
-                let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                let parts = line.split(separator: "=", maxSplits: 1).map { String(trimmed($0, isBlank)) }
                 guard parts.count == 2 else { continue }
                 if parts[0].replacingOccurrences(of: "/", with: ".") == key {
                     result = (normalizeWhitespace(parts[1]), section.path)
@@ -690,8 +691,8 @@ public enum Evaluator {
         var problems: [String] = [], evidence: [String] = [], notes: [String] = []
         var checked = 0
         if let wanted = module.loadable {
-            let probe = Collector.kernelModule(module.name)
-            if let fact = facts.probes[probe.key] {
+            let key = "kernel-module:\(module.name)"
+            if let fact = facts.probes[key] {
                 checked += 1
                 guard fact.exitCode == 0, let (loadable, why) = modprobeVerdict(fact.stdout, name: module.name) else {
                     return (.error, "cannot tell whether \(module.name) can be loaded", excerpt(fact.stdout + fact.stderr))
@@ -699,7 +700,7 @@ public enum Evaluator {
                 evidence.append(why)
                 if loadable != wanted { problems.append(wanted ? "\(module.name) cannot be loaded: \(why)" : "\(module.name) can be loaded: \(why)") }
             } else {
-                notes.append(notCollected(probe, facts: facts))
+                notes.append(notCollected(Collector.kernelModule(module.name), facts: facts))
             }
         }
         if let wanted = module.loaded ?? (module.loadable == false ? false : nil) {
@@ -899,11 +900,11 @@ public enum Evaluator {
         if let expected = command.exitCode, expected != output.exitCode {
             problems.append("exit code \(output.exitCode), expected \(expected)")
         }
-        let stdout = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let stdout = String(trimmed(Substring(output.stdout), \.isWhitespace))
         if let matcher = command.stdout, !match(matcher, stdout) {
             problems.append("output does not satisfy: \(matcher)")
         }
-        let stderr = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        let stderr = String(trimmed(Substring(output.stderr), \.isWhitespace))
         if let matcher = command.stderr, !match(matcher, stderr) {
             problems.append("error output does not satisfy: \(matcher)")
         }
@@ -944,13 +945,31 @@ public enum Evaluator {
     /// A plain decimal number ("30", "-1", "0.5"); nil for anything else, including what
     /// `Double.init` would also take ("inf", "nan", "0x1e", "1e9").
     static func decimalNumber(_ text: String) -> Double? {
-        guard text.range(of: #"^[+-]?[0-9]+(\.[0-9]+)?$"#, options: .regularExpression) != nil else { return nil }
+        var digits = Substring(text)
+        if digits.first == "+" || digits.first == "-" { digits = digits.dropFirst() }
+        let parts = digits.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else { return nil }
         return Double(text)
+    }
+
+    /// Policies' patterns, compiled once: a policy file holds few, evaluated against many facts.
+    private static let compiledPatterns = Mutex<[String: CompiledPattern]>([:])
+
+    private struct CompiledPattern: @unchecked Sendable {
+        // NSRegularExpression is immutable once made, and documented safe to share between threads.
+        let regex: NSRegularExpression?
+    }
+
+    static func compiledPattern(_ pattern: String) -> NSRegularExpression? {
+        if let known = compiledPatterns.withLock({ $0[pattern] }) { return known.regex }
+        let compiled = CompiledPattern(regex: try? NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines]))
+        compiledPatterns.withLock { $0[pattern] = compiled }
+        return compiled.regex
     }
 
     /// The first line matching the pattern (anchors match at line boundaries), or nil.
     static func firstMatch(_ pattern: String, in text: String) -> String? {
-        guard let regex = try? NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines]) else { return nil }
+        guard let regex = compiledPattern(pattern) else { return nil }
         let range = NSRange(text.startIndex..., in: text)
         guard let found = regex.firstMatch(in: text, range: range), let swiftRange = Range(found.range, in: text) else { return nil }
         let lineRange = text.lineRange(for: swiftRange)
@@ -958,18 +977,28 @@ public enum Evaluator {
     }
 
     static func lines(_ text: String) -> [String] {
-        text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        text.split(separator: "\n").map { String(trimmed($0, isBlank)) }.filter { !$0.isEmpty }
+    }
+
+    /// Blanks as `CharacterSet.whitespaces` has them (spaces and tab, not line ends).
+    static func isBlank(_ character: Character) -> Bool { character.isWhitespace && !character.isNewline }
+
+    /// `text` without leading and trailing characters that `isTrimmed`; the same as Foundation's
+    /// trimming, which costs a bridge to NSString on every line of every fact.
+    static func trimmed(_ text: Substring, _ isTrimmed: (Character) -> Bool) -> Substring {
+        guard let first = text.firstIndex(where: { !isTrimmed($0) }), let last = text.lastIndex(where: { !isTrimmed($0) }) else { return "" }
+        return text[first...last]
     }
 
     /// Trims and collapses runs of blanks (sysctl prints tabs between multiple values).
     static func normalizeWhitespace(_ text: String) -> String {
-        text.trimmingCharacters(in: .whitespacesAndNewlines)
-            .split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        trimmed(Substring(text), \.isWhitespace).split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
     }
 
     /// Evidence is kept short in reports; the full facts are in facts.json.
     static func excerpt(_ text: String, limit: Int = 600) -> String {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        return trimmed.count <= limit ? trimmed : String(trimmed.prefix(limit)) + "… (truncated; see facts.json)"
+        let kept = trimmed(Substring(text), \.isWhitespace)
+        let head = kept.prefix(limit + 1)
+        return head.count <= limit ? String(head) : String(kept.prefix(limit)) + "… (truncated; see facts.json)"
     }
 }
