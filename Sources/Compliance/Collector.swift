@@ -41,16 +41,16 @@ public enum Collector {
     static func requiredProbes(_ check: Check) -> [Probe] {
         switch check {
         case .file(let file):
-            let path = shellQuoted(file.path)
+            let path = quotedWord(file.path)
             var probes = [fileStat(file.path)]
             if file.sha256 != nil { probes.append(Probe(key: "sha256:\(file.path)", script: "sha256sum -- \(path)", execution: .subshell(cost: 1))) }
-            if file.needsContent { probes.append(Probe(key: "content:\(file.path)", script: "head -c 1048576 -- \(path)", execution: .subshell(cost: 1))) }
+            if file.needsContent { probes.append(content(file.path)) }
             return probes
         case .package:
             return [packages]
         case .service(let service):
             return [Probe(key: "service:\(service.name)",
-                          script: "echo \"enabled=$(systemctl is-enabled \(shellQuoted(service.name)) 2>/dev/null)\"; echo \"active=$(systemctl is-active \(shellQuoted(service.name)) 2>/dev/null)\"",
+                          script: "echo \"enabled=$(systemctl is-enabled \(quotedWord(service.name)) 2>/dev/null)\"; echo \"active=$(systemctl is-active \(quotedWord(service.name)) 2>/dev/null)\"",
                           runtime: true, execution: .batched(.service(name: service.name)))]
         case .sysctl(let sysctl):
             var probes: [Probe] = []
@@ -92,7 +92,23 @@ public enum Collector {
     // MARK: Probes
 
     static func fileStat(_ path: String) -> Probe {
-        Probe(key: "file:\(path)", script: "stat -c '%F|%U|%G|%a' -- \(shellQuoted(path))", execution: .batched(.stat(path: path)))
+        Probe(key: "file:\(path)", script: "stat -c '%F|%U|%G|%a' -- \(quotedWord(path))", execution: .batched(.stat(path: path)))
+    }
+
+    /// How much of a file the content checks read.
+    static let contentLimit = 1_048_576
+    /// The content probe's exit code when the file is longer than what it read (stderr says "truncated: …").
+    static let contentTruncatedExitCode: Int32 = 3
+
+    /// The first `contentLimit` bytes of the file; a longer file is reported as truncated, since
+    /// a match may lie past what was read.
+    static func content(_ path: String) -> Probe {
+        let quoted = quotedWord(path)
+        return Probe(key: "content:\(path)", script: """
+            head -c \(contentLimit) -- \(quoted) || exit
+            hm_n=$(wc -c <\(quoted)) || exit
+            [ "$hm_n" -le \(contentLimit) ] || { printf 'truncated: %s has %s bytes; the first \(contentLimit) were read\\n' \(quoted) "$hm_n" >&2; exit \(contentTruncatedExitCode); }
+            """, execution: .subshell(cost: 2))
     }
 
     static let packages = Probe(key: "packages", script: "dpkg-query -W -f='${Package}\\t${db:Status-Abbrev}\\t${Version}\\n'",
@@ -105,12 +121,16 @@ public enum Collector {
     static let mounts = Probe(key: "mounts", script: "hm_cat /proc/self/mounts", runtime: true, execution: .inline)
     static let failedUnits = Probe(key: "failed-units", script: "systemctl --failed --no-legend --plain --no-pager", runtime: true,
                                    execution: .subshell(cost: 4))
+    /// Every socket table, with a heading each; a table the kernel lacks (IPv6 disabled) is
+    /// named absent, and one that cannot be read fails the probe.
     static let sockets = Probe(key: "sockets", script: """
-        for hm_f in tcp tcp6 udp udp6; do [ -r /proc/net/$hm_f ] || continue; echo "== $hm_f"; hm_cat /proc/net/$hm_f; done; true
+        hm_sr=0; for hm_f in tcp tcp6 udp udp6; do
+          if [ -e /proc/net/$hm_f ]; then echo "== $hm_f"; hm_cat /proc/net/$hm_f || hm_sr=1; else echo "== $hm_f absent"; fi
+        done; [ "$hm_sr" = 0 ]
         """, runtime: true, execution: .inline)
 
     static func liveSysctl(_ key: String) -> Probe {
-        Probe(key: "sysctl:\(key)", script: "hm_cat \(shellQuoted("/proc/sys/" + key.replacingOccurrences(of: ".", with: "/")))",
+        Probe(key: "sysctl:\(key)", script: "hm_cat \(quotedWord("/proc/sys/" + key.replacingOccurrences(of: ".", with: "/")))",
               runtime: true, execution: .inline)
     }
 
@@ -140,19 +160,24 @@ public enum Collector {
 
     static func findKey(_ paths: [String]) -> String { "find:\(paths.joined(separator: ","))" }
 
-    /// One walk of `paths` (without crossing filesystems) that lists, one per line and tagged,
-    /// world-writable files, files whose owner or group has no entry in /etc/passwd or /etc/group,
-    /// and set-uid/set-gid files. Owners are compared by number against lists built from those
-    /// files: `find -nouser` asks NSS once per file, which took 9 s on a TCG guest against 1.5 s.
+    /// One walk of `paths` (without crossing filesystems) that lists, each as a NUL-terminated
+    /// "TAG PATH" record (a file name may hold a newline, never a NUL), world-writable files,
+    /// files whose owner or group has no entry in /etc/passwd or /etc/group, and set-uid/set-gid
+    /// files, then an "end" record once find finished without an error. Errors go to stderr and
+    /// fail the probe: a walk that did not happen proves nothing. Owners are compared by number
+    /// against lists built from those files: `find -nouser` asks NSS once per file, which took
+    /// 9 s on a TCG guest against 1.5 s. Files that vanish during the walk (other probes' scratch)
+    /// are not errors.
     static func filesystemWalk(_ paths: [String]) -> Probe {
         Probe(key: findKey(paths), script: """
-            hm_u=; while IFS=: read -r hm_n hm_x hm_id hm_r; do case $hm_id in ''|*[!0-9]*) ;; *) hm_u="$hm_u -o -uid $hm_id";; esac; done </etc/passwd
-            hm_g=; while IFS=: read -r hm_n hm_x hm_id hm_r; do case $hm_id in ''|*[!0-9]*) ;; *) hm_g="$hm_g -o -gid $hm_id";; esac; done </etc/group
-            find \(paths.map(shellQuoted).joined(separator: " ")) -xdev \\
-              \\( -type f -perm -0002 -printf 'world-writable %p\\n' \\) , \\
-              \\( \\( ! \\( -false $hm_u \\) -o ! \\( -false $hm_g \\) \\) -printf 'unowned %p\\n' \\) , \\
-              \\( -type f \\( -perm -4000 -o -perm -2000 \\) -printf 'setid %p\\n' \\) 2>/dev/null
-            true
+            hm_u=; hm_g=
+            { while IFS=: read -r hm_n hm_x hm_id hm_r || [ -n "$hm_n" ]; do case $hm_id in ''|*[!0-9]*) ;; *) hm_u="$hm_u -o -uid $hm_id";; esac; hm_n=; done; } </etc/passwd || exit
+            { while IFS=: read -r hm_n hm_x hm_id hm_r || [ -n "$hm_n" ]; do case $hm_id in ''|*[!0-9]*) ;; *) hm_g="$hm_g -o -gid $hm_id";; esac; hm_n=; done; } </etc/group || exit
+            find \(paths.map(quotedWord).joined(separator: " ")) -xdev -ignore_readdir_race \\
+              \\( -type f -perm -0002 -printf 'world-writable %p\\0' \\) , \\
+              \\( \\( ! \\( -false $hm_u \\) -o ! \\( -false $hm_g \\) \\) -printf 'unowned %p\\0' \\) , \\
+              \\( -type f \\( -perm -4000 -o -perm -2000 \\) -printf 'setid %p\\0' \\) || exit
+            printf 'end\\000'
             """, execution: .subshell(cost: 25))
     }
 
@@ -163,16 +188,35 @@ public enum Collector {
         let underscored = name.replacingOccurrences(of: "-", with: "_")
         let dashed = name.replacingOccurrences(of: "_", with: "-")
         return Probe(key: "kernel-module:\(name)", script: """
-            if [ -z "$hm_k" ]; then echo "modules=none"; exit 0; fi
+            if [ -z "$hm_k" ]; then
+              set -- /lib/modules/*
+              if [ -e "$1" ]; then echo "cannot tell which kernel's modules to read" >&2; exit 1; fi
+              echo "modules=none"; exit 0
+            fi
             echo "kernel=$hm_k"
-            case $hm_builtin in *\(shellQuoted("/\(underscored).ko"))*|*\(shellQuoted("/\(dashed).ko"))*) echo "builtin=yes";; esac
+            case $hm_builtin in *\(quotedWord("/\(underscored).ko"))*|*\(quotedWord("/\(dashed).ko"))*) echo "builtin=yes";; esac
             if command -v modprobe >/dev/null 2>&1; then
-              modprobe -n -v -S "$hm_k" \(shellQuoted(name)) 2>&1; echo "modprobe-exit=$?"
+              modprobe -n -v -S "$hm_k" \(quotedWord(name)) 2>&1; echo "modprobe-exit=$?"
             else
               echo "modprobe=absent"
-              find "/lib/modules/$hm_k" \\( -name '\(underscored).ko*' -o -name '\(dashed).ko*' \\) -print 2>/dev/null | sed 's/^/file=/'
+              hm_files=$(find "/lib/modules/$hm_k" \\( -name '\(underscored).ko*' -o -name '\(dashed).ko*' \\) -print); hm_rc=$?
+              printf '%s\\n' "$hm_files" | while IFS= read -r hm_l; do [ -z "$hm_l" ] || printf 'file=%s\\n' "$hm_l"; done
+              echo "find-exit=$hm_rc"
             fi
             true
             """, execution: .subshell(cost: 2))
+    }
+
+    private static let wordBytes: [Bool] = (0..<256).map { byte in
+        let scalar = Unicode.Scalar(UInt8(byte))
+        return scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-_./=:,+@%".unicodeScalars.contains(scalar))
+    }
+
+    /// `shellQuoted`, without building a character set per call: evaluation asks for the probes of
+    /// every control it evaluates.
+    static func quotedWord(_ word: String) -> String {
+        let safe = word.utf8.allSatisfy { wordBytes[Int($0)] }
+        if !word.isEmpty, safe { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

@@ -10,6 +10,12 @@ import HallmarkSupport
 /// lane writes its probes' stdout and stderr to files, framed by a random boundary line; at the
 /// end one `cat` prints them all on stdout. The frames carry the exact bytes and the exit code,
 /// so no output needs encoding and the script works over any channel that returns stdout.
+///
+/// The boundary is new for every plan and must stay unknown to the programs the probes run, or
+/// one of them could forge another probe's frame: run `command` with `script` on its standard
+/// input (`stdin`), so the boundary is in no process's argv or environment. The script is one
+/// compound command that the shell reads whole before running any of it, with /dev/null as
+/// its standard input, so no probe can read the rest of it.
 public struct CollectorPlan: Sendable {
     public let probes: [Probe]
     public let script: String
@@ -48,6 +54,13 @@ public struct CollectorPlan: Sendable {
         let exports = environment.sorted { $0.key < $1.key }.map { "export \($0.key)=\(shellQuoted($0.value))" }
         script = Self.script(sections: sections, lanes: max(1, lanes), boundary: boundary, exports: exports)
     }
+
+    /// What to run with `/bin/sh -c` (in the guest, or in the image's root): a shell that reads
+    /// the script from its standard input.
+    public static let command = "exec /bin/sh -s"
+
+    /// The script as the bytes to send on the standard input of `command`.
+    public var stdin: [UInt8] { Array(script.utf8) }
 
     public static func randomBoundary() -> String {
         "hallmark-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
@@ -92,7 +105,9 @@ public struct CollectorPlan: Sendable {
         lines.append("cat \"$hm_dir\"/*.out \"$hm_dir\"/*.err")
         // Nobody waits for the clean-up.
         lines.append("rm -rf \"$hm_dir\" >/dev/null 2>&1 &")
-        return lines.joined(separator: "\n") + "\n"
+        // One compound command: the shell reads all of it (boundary included) before running
+        // any, and nothing it starts can read the rest of the script from standard input.
+        return "{\n" + lines.joined(separator: "\n") + "\n} </dev/null\n"
     }
 
     /// The running kernel's release (or, in a root filesystem, the newest installed one) and its
@@ -141,6 +156,9 @@ public struct CollectorPlan: Sendable {
     public func parse(_ output: String) throws -> [String: ProbeOutput] {
         let frames = try Self.frames(in: Array(output.utf8), boundary: boundary)
         var results: [String: ProbeOutput] = [:]
+        if let unknown = Set(frames.stdout.keys).union(frames.stderr.keys).first(where: { !sections.indices.contains($0) }) {
+            throw HallmarkError.infrastructure("the fact collector's output holds a frame for probe \(unknown), which it does not run")
+        }
         for (index, section) in sections.enumerated() {
             guard let out = frames.stdout[index], let code = frames.exitCodes[index] else {
                 throw HallmarkError.infrastructure("the fact collector stopped before probe '\(section.probes[0].key)'")
@@ -167,6 +185,11 @@ public struct CollectorPlan: Sendable {
             let header = String(decoding: bytes[(start + marker.count)..<headerEnd], as: UTF8.self).split(separator: " ")
             guard header.count == 2, let index = Int(header[0]), header[1] == "out" || header[1] == "err" else {
                 throw HallmarkError.infrastructure("unexpected frame from the fact collector: \(header.joined(separator: " ").prefix(100))")
+            }
+            // Each probe writes each of its frames once: a second one is forged or corrupt, and
+            // neither copy can be trusted.
+            guard (header[1] == "out" ? frames.stdout[index] : frames.stderr[index]) == nil else {
+                throw HallmarkError.infrastructure("the fact collector's output holds a second \(header[1]) frame for probe \(index)")
             }
             let closing = Array("\n\(boundary) \(index) end".utf8)
             guard let end = find(closing, in: bytes, from: headerEnd + 1) else { break }
@@ -214,15 +237,21 @@ public struct CollectorPlan: Sendable {
                 return (probe.key, ProbeOutput(exitCode: 1, stdout: "", stderr: error + "\n"))
             }
         case .services(let probes):
-            // `systemctl show` prints one block per unit, in argument order, separated by blank lines.
-            let blocks = output.stdout.components(separatedBy: "\n\n").map { block in
-                Dictionary(block.split(separator: "\n").map { line -> (String, String) in
+            // `systemctl show` prints one block per unit, in argument order, separated by blank
+            // lines, each with exactly the two properties asked for.
+            let blocks = output.stdout.components(separatedBy: "\n\n").compactMap { block -> [String: String]? in
+                let lines = block.split(separator: "\n")
+                guard !lines.isEmpty else { return nil }
+                var properties: [String: String] = [:]
+                for line in lines {
                     let pair = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-                    return (pair[0], pair.count > 1 ? pair[1] : "")
-                }, uniquingKeysWith: { $1 })
-            }.filter { !$0.isEmpty }
+                    properties[pair[0]] = pair.count > 1 ? pair[1] : ""
+                }
+                return properties
+            }
+            let wellFormed = blocks.allSatisfy { $0.count == 2 && $0["UnitFileState"] != nil && $0["ActiveState"] != nil }
             return probes.enumerated().map { index, probe in
-                guard output.exitCode == 0, blocks.count == probes.count else {
+                guard output.exitCode == 0, blocks.count == probes.count, wellFormed else {
                     return (probe.key, ProbeOutput(exitCode: output.exitCode == 0 ? 1 : output.exitCode, stdout: "",
                                                    stderr: "systemctl show: \(output.stderr.isEmpty ? "unexpected output" : output.stderr)"))
                 }

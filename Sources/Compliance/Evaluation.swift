@@ -1,6 +1,7 @@
 import Foundation
 import HallmarkModel
 import HallmarkSupport
+import Synchronization
 
 /// XCCDF result states plus waivers.
 public enum ResultStatus: String, Codable, Sendable, CaseIterable {
@@ -186,7 +187,10 @@ public enum Evaluator {
         if let missing = probes.first(where: { facts.probes[$0.key] == nil }) {
             return (.notchecked, notCollected(missing, facts: facts), "")
         }
-        let output = { (key: String) in facts.probes[key]! }
+        // Every required probe is present (checked above); the fallback only keeps this total.
+        let output = { (key: String) in
+            facts.probes[key] ?? ProbeOutput(exitCode: -1, stdout: "", stderr: "no fact '\(key)' was collected")
+        }
         switch check {
         case .file(let file): return evaluateFile(file, output: output)
         case .package(let package): return evaluatePackage(package, output: output(Collector.packages.key))
@@ -199,7 +203,11 @@ public enum Evaluator {
         case .user(let user): return evaluateUser(user, passwd: output(Collector.passwd.key))
         case .group(let group): return evaluateGroup(group, groups: output(Collector.group.key))
         case .bootHealth:
-            let fact = output("failed-units")
+            let fact = output(Collector.failedUnits.key)
+            // An empty list proves nothing when systemctl could not answer.
+            guard fact.exitCode == 0 else {
+                return (.error, "systemctl --failed did not run (exit \(fact.exitCode))", excerpt(fact.stderr + fact.stdout))
+            }
             let failed = lines(fact.stdout)
             let state = facts.probes[Collector.systemStateKey].map { normalizeWhitespace($0.stdout) } ?? "unknown"
             return failed.isEmpty ? (.pass, "no failed units (system state: \(state))", "systemctl --failed: (empty); state: \(state)")
@@ -212,13 +220,16 @@ public enum Evaluator {
     static func evaluateFile(_ file: FileCheck, output: (String) -> ProbeOutput) -> Outcome {
         let stat = output("file:\(file.path)")
         guard stat.exitCode == 0 else {
-            if stat.stderr.contains("No such file") {
+            // Only stat's own report about this path proves absence; a stat that could not run says nothing.
+            if stat.stderr.contains("'\(file.path)'") && stat.stderr.contains("No such file or directory") {
                 return file.exists ? (.fail, "\(file.path) does not exist", excerpt(stat.stderr)) : (.pass, "\(file.path) does not exist", "absent")
             }
             return (.error, "cannot stat \(file.path)", excerpt(stat.stderr))
         }
-        let parts = normalizeWhitespace(stat.stdout).split(separator: "|").map(String.init)
-        guard parts.count == 4, let mode = UInt16(parts[3], radix: 8) else { return (.error, "unexpected stat output", excerpt(stat.stdout)) }
+        let parts = normalizeWhitespace(stat.stdout).split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 4, !parts[0].isEmpty, let mode = UInt16(parts[3], radix: 8), mode <= 0o7777 else {
+            return (.error, "unexpected stat output", excerpt(stat.stdout))
+        }
         let (type, owner, group) = (parts[0], parts[1], parts[2])
         let evidence = "\(file.path): \(type), owner \(owner), group \(group), mode \(String(format: "%04o", mode))"
         if !file.exists { return (.fail, "\(file.path) exists but must not", evidence) }
@@ -229,16 +240,36 @@ public enum Evaluator {
             problems.append("mode \(String(format: "%04o", mode)) is more permissive than \(String(format: "%04o", ceiling))")
         }
         if let expected = file.sha256 {
-            let actual = output("sha256:\(file.path)").stdout.split(separator: " ").first.map(String.init) ?? ""
+            let sum = output("sha256:\(file.path)")
+            let actual = sum.stdout.split(separator: " ", maxSplits: 1).first.map(String.init) ?? ""
+            guard sum.exitCode == 0, actual.count == 64, actual.allSatisfy(\.isHexDigit) else {
+                return (.error, "cannot compute the sha256 of \(file.path) (exit \(sum.exitCode))", excerpt(sum.stderr + sum.stdout))
+            }
             if actual.lowercased() != expected.lowercased() { problems.append("sha256 is \(actual), expected \(expected)") }
         }
         if file.needsContent {
-            let content = output("content:\(file.path)").stdout
+            let read = output("content:\(file.path)")
+            let content = read.stdout
+            // Exit 3 with "truncated:" is the probe saying it read only the first part of a longer file.
+            let truncated = read.exitCode == Collector.contentTruncatedExitCode && read.stderr.hasPrefix("truncated:")
+            guard read.exitCode == 0 || truncated else {
+                return (.error, "cannot read \(file.path) (exit \(read.exitCode))", excerpt(read.stderr))
+            }
+            var unproven: [String] = []
             for pattern in file.contains where firstMatch(pattern, in: content) == nil {
-                problems.append("content does not match /\(pattern)/")
+                if truncated { unproven.append("/\(pattern)/") } else { problems.append("content does not match /\(pattern)/") }
             }
             for pattern in file.notContains {
-                if let line = firstMatch(pattern, in: content) { problems.append("content matches /\(pattern)/ in line: \(line)") }
+                if let line = firstMatch(pattern, in: content) {
+                    problems.append("content matches /\(pattern)/ in line: \(line)")
+                } else if truncated {
+                    unproven.append("not /\(pattern)/")
+                }
+            }
+            // A match in the part read decides; its absence there says nothing about the rest.
+            if problems.isEmpty && !unproven.isEmpty {
+                return (.error, "\(file.path) is longer than the \(Collector.contentLimit) bytes read, so \(unproven.joined(separator: ", ")) cannot be decided",
+                        evidence + "; " + excerpt(read.stderr))
             }
         }
         return problems.isEmpty ? (.pass, "\(file.path) is as required", evidence)
@@ -247,9 +278,18 @@ public enum Evaluator {
 
     static func evaluatePackage(_ package: PackageCheck, output: ProbeOutput) -> Outcome {
         guard output.exitCode == 0 else { return (.error, "dpkg-query failed", excerpt(output.stderr)) }
-        let entry = lines(output.stdout).first { $0.split(separator: "\t").first.map(String.init) == package.name }
-        let fields = entry?.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) ?? []
-        let installed = fields.count >= 3 && fields[1].hasPrefix("ii")
+        // One "name<TAB>status<TAB>version" line per package (a multi-arch package has one per architecture).
+        var entries: [[String]] = []
+        for line in output.stdout.split(separator: "\n") where !line.allSatisfy(\.isWhitespace) {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 3, !fields[0].isEmpty else { return (.error, "unexpected dpkg-query output", excerpt(String(line))) }
+            entries.append(fields)
+        }
+        // No package at all is no package database, not an image without the package.
+        guard !entries.isEmpty else { return (.error, "dpkg-query listed no packages", excerpt(output.stderr)) }
+        let named = entries.filter { $0[0] == package.name }
+        let fields = named.first { $0[1].hasPrefix("ii") } ?? named.first ?? []
+        let installed = fields.count == 3 && fields[1].hasPrefix("ii")
         let evidence = installed ? "\(package.name) \(fields[2]) installed" : "\(package.name) not installed"
         switch (package.installed, installed) {
         case (true, true):
@@ -265,12 +305,21 @@ public enum Evaluator {
     }
 
     static func evaluateService(_ service: ServiceCheck, output: ProbeOutput) -> Outcome {
+        // An empty answer is not "disabled and inactive": systemctl must have answered for this unit.
+        guard output.exitCode == 0 else {
+            return (.error, "systemctl could not report \(service.name) (exit \(output.exitCode))", excerpt(output.stderr + output.stdout))
+        }
         var states: [String: String] = [:]
         for line in lines(output.stdout) {
-            let pair = line.split(separator: "=", maxSplits: 1).map(String.init)
-            if pair.count == 2 { states[pair[0]] = pair[1] } else if pair.count == 1 { states[pair[0]] = "" }
+            let pair = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard pair.count == 2, ["enabled", "active"].contains(pair[0]), states[pair[0]] == nil else {
+                return (.error, "unexpected systemctl output for \(service.name)", excerpt(output.stdout))
+            }
+            states[pair[0]] = pair[1]
         }
-        let enabled = states["enabled"] ?? "", active = states["active"] ?? ""
+        guard let enabled = states["enabled"], let active = states["active"], !active.isEmpty else {
+            return (.error, "systemctl did not report the state of \(service.name)", excerpt(output.stdout + output.stderr))
+        }
         let evidence = "\(service.name): is-enabled=\(enabled.isEmpty ? "(none)" : enabled) is-active=\(active)"
         var problems: [String] = []
         if let expected = service.enabled, expected != ["enabled", "enabled-runtime", "static", "alias"].contains(enabled) {
@@ -288,20 +337,25 @@ public enum Evaluator {
         var problems: [String] = [], evidence: [String] = [], notes: [String] = []
         var checked = 0
         if sysctl.live {
-            let probe = Collector.liveSysctl(sysctl.key)
-            if let fact = facts.probes[probe.key] {
+            let key = "sysctl:\(sysctl.key)"
+            if let fact = facts.probes[key] {
                 checked += 1
                 guard fact.exitCode == 0 else { return (.error, "sysctl \(sysctl.key) cannot be read", excerpt(fact.stderr)) }
                 let value = normalizeWhitespace(fact.stdout)
+                guard !value.isEmpty else { return (.error, "sysctl \(sysctl.key) read as empty", excerpt(fact.stderr)) }
                 evidence.append("\(sysctl.key) = \(value)")
                 if !match(sysctl.value, value) { problems.append("\(sysctl.key) is \(value); expected a value that \(sysctl.value)") }
             } else {
-                notes.append(facts.source == .rootfs ? "the live value is not observable in a root filesystem" : "no fact '\(probe.key)' was collected")
+                notes.append(facts.source == .rootfs ? "the live value is not observable in a root filesystem" : "no fact '\(key)' was collected")
             }
         }
         if sysctl.persisted {
             if let fact = facts.probes[Collector.sysctlConfiguration.key] {
                 checked += 1
+                // A file that could not be read may hold the setting.
+                guard fact.exitCode == 0 else {
+                    return (.error, "the sysctl configuration files cannot be read (exit \(fact.exitCode))", excerpt(fact.stderr))
+                }
                 if let (value, file) = persistedSysctl(sysctl.key, in: fact.stdout) {
                     evidence.append("persisted: \(sysctl.key) = \(value) (\(file))")
                     if !match(sysctl.value, value) {
@@ -345,10 +399,10 @@ public enum Evaluator {
         var result: (String, String)?
         for section in ordered {
             for rawLine in section.lines {
-                var line = rawLine.trimmingCharacters(in: .whitespaces)
+                var line = String(trimmed(rawLine, isBlank))
                 if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
                 if line.hasPrefix("-") { line.removeFirst() }
-                let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                let parts = line.split(separator: "=", maxSplits: 1).map { String(trimmed($0, isBlank)) }
                 guard parts.count == 2 else { continue }
                 if parts[0].replacingOccurrences(of: "/", with: ".") == key {
                     result = (normalizeWhitespace(parts[1]), section.path)
@@ -373,27 +427,87 @@ public enum Evaluator {
     // MARK: Accounts
 
     struct PasswdEntry {
-        var name: String, password: String, uid: String, gid: String, home: String, shell: String
+        var name: String, password: String, uid: UInt32, gid: UInt32, home: String, shell: String
     }
 
     struct GroupEntry {
-        var name: String, gid: String, members: String
+        var name: String, gid: UInt32, members: String
     }
 
-    static func passwdEntries(_ text: String) -> [PasswdEntry] {
-        lines(text).compactMap { line in
-            let fields = line.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count >= 7 else { return nil }
-            return PasswdEntry(name: fields[0], password: fields[1], uid: fields[2], gid: fields[3], home: fields[5], shell: fields[6])
+    /// A line of an account database that glibc would not read as the collector reports it.
+    struct UnexpectedFact: Error {
+        var message: String
+    }
+
+    /// A uid or gid as glibc's nss_files reads it: `strtoul` in base 10 (leading blanks and a sign
+    /// allowed, "00" is 0, "-1" wraps), saturated to 32 bits, ending at the field. nil where glibc
+    /// rejects the field (and with it the line).
+    static func glibcID(_ field: Substring) -> UInt32? {
+        var digits = field.utf8[...]
+        let blanks: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D]
+        while let first = digits.first, blanks.contains(first) { digits = digits.dropFirst() }
+        var negative = false
+        if let sign = digits.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+            negative = sign == UInt8(ascii: "-")
+            digits = digits.dropFirst()
+        }
+        guard !digits.isEmpty, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        var value: UInt64 = 0
+        for digit in digits {
+            let (shifted, overflowA) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflowB) = shifted.addingReportingOverflow(UInt64(digit - UInt8(ascii: "0")))
+            // strtoul returns ULONG_MAX on overflow, whatever the sign.
+            if overflowA || overflowB { return UInt32.max }
+            value = sum
+        }
+        if negative { value = 0 &- value }
+        return value > UInt64(UInt32.max) ? UInt32.max : UInt32(value)
+    }
+
+    /// An id field of the entry `name`; a `+`/`-` (NIS compat) entry may leave it empty, which glibc reads as 0.
+    static func accountID(_ field: Substring, name: Substring, what: String, line: Substring) throws(UnexpectedFact) -> UInt32 {
+        if field.isEmpty, name.hasPrefix("+") || name.hasPrefix("-") { return 0 }
+        guard let id = glibcID(field) else {
+            throw UnexpectedFact(message: "\(what) '\(field.prefix(40))' is not a number (line: \(line.prefix(120)))")
+        }
+        return id
+    }
+
+    /// The lines of a passwd or group file that carry entries (blank lines and `#` comments are skipped, as glibc does).
+    static func accountLines(_ text: String) -> [Substring] {
+        text.split(separator: "\n").compactMap { line -> Substring? in
+            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            return trimmed.isEmpty || trimmed.hasPrefix("#") ? nil : trimmed
         }
     }
 
-    static func groupEntries(_ text: String) -> [GroupEntry] {
-        lines(text).compactMap { line in
-            let fields = line.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count >= 4 else { return nil }
-            return GroupEntry(name: fields[0], gid: fields[2], members: fields[3])
+    static func passwdEntries(_ text: String) throws(UnexpectedFact) -> [PasswdEntry] {
+        var entries: [PasswdEntry] = []
+        for line in accountLines(text) {
+            // The shell is the rest of the line, as glibc reads it.
+            let fields = line.split(separator: ":", maxSplits: 6, omittingEmptySubsequences: false)
+            guard fields.count == 7 else { throw UnexpectedFact(message: "unexpected line in /etc/passwd: \(line.prefix(120))") }
+            entries.append(PasswdEntry(
+                name: String(fields[0]), password: String(fields[1]),
+                uid: try accountID(fields[2], name: fields[0], what: "uid", line: line),
+                gid: try accountID(fields[3], name: fields[0], what: "gid", line: line),
+                home: String(fields[5]), shell: String(fields[6])))
         }
+        guard !entries.isEmpty else { throw UnexpectedFact(message: "/etc/passwd has no entries") }
+        return entries
+    }
+
+    static func groupEntries(_ text: String) throws(UnexpectedFact) -> [GroupEntry] {
+        var entries: [GroupEntry] = []
+        for line in accountLines(text) {
+            // glibc accepts a line that ends after the gid (no member list).
+            let fields = line.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false)
+            guard fields.count >= 3 else { throw UnexpectedFact(message: "unexpected line in /etc/group: \(line.prefix(120))") }
+            entries.append(GroupEntry(name: String(fields[0]), gid: try accountID(fields[2], name: fields[0], what: "gid", line: line),
+                                      members: fields.count > 3 ? String(fields[3]) : ""))
+        }
+        guard !entries.isEmpty else { throw UnexpectedFact(message: "/etc/group has no entries") }
+        return entries
     }
 
     /// "1000 (alice, bob)" for every value held by more than one entry.
@@ -403,45 +517,55 @@ public enum Evaluator {
             if owners[pair.value] == nil { order.append(pair.value) }
             owners[pair.value, default: []].append(pair.owner)
         }
-        return order.filter { owners[$0]!.count > 1 }.map { "\($0) (\(owners[$0]!.joined(separator: ", ")))" }
+        return order.compactMap { value in
+            guard let holders = owners[value], holders.count > 1 else { return nil }
+            return "\(value) (\(holders.joined(separator: ", ")))"
+        }
     }
 
     static func evaluateAccounts(_ accounts: AccountsCheck, facts: Facts) -> Outcome {
         var problems: [String] = [], evidence: [String] = []
         var users: [PasswdEntry] = [], groups: [GroupEntry] = []
-        if accounts.readsPasswd {
-            let passwd = facts.probes[Collector.passwd.key]!
-            guard passwd.exitCode == 0 else { return (.error, "cannot read /etc/passwd", excerpt(passwd.stderr)) }
-            users = passwdEntries(passwd.stdout)
+        func fact(_ probe: Probe) -> ProbeOutput {
+            facts.probes[probe.key] ?? ProbeOutput(exitCode: -1, stdout: "", stderr: "no fact '\(probe.key)' was collected")
         }
-        if accounts.readsGroup {
-            let group = facts.probes[Collector.group.key]!
-            guard group.exitCode == 0 else { return (.error, "cannot read /etc/group", excerpt(group.stderr)) }
-            groups = groupEntries(group.stdout)
+        do throws(UnexpectedFact) {
+            if accounts.readsPasswd {
+                let passwd = fact(Collector.passwd)
+                guard passwd.exitCode == 0 else { return (.error, "cannot read /etc/passwd", excerpt(passwd.stderr)) }
+                users = try passwdEntries(passwd.stdout)
+            }
+            if accounts.readsGroup {
+                let group = fact(Collector.group)
+                guard group.exitCode == 0 else { return (.error, "cannot read /etc/group", excerpt(group.stderr)) }
+                groups = try groupEntries(group.stdout)
+            }
+        } catch {
+            return (.error, error.message, "")
         }
         if accounts.noEmptyPasswords {
-            let emptyPasswords = facts.probes[Collector.emptyPasswords.key]!
+            let emptyPasswords = fact(Collector.emptyPasswords)
             guard emptyPasswords.exitCode == 0 else { return (.error, "cannot read /etc/shadow", excerpt(emptyPasswords.stderr)) }
             let names = lines(emptyPasswords.stdout)
             if !names.isEmpty { problems.append("accounts with an empty password: \(names.joined(separator: ", "))") }
             evidence.append("empty password fields: \(names.isEmpty ? "none" : names.joined(separator: ", "))")
         }
         if let allowed = accounts.uidZero {
-            let uidZero = users.filter { $0.uid == "0" }.map(\.name)
+            let uidZero = users.filter { $0.uid == 0 }.map(\.name)
             let extra = uidZero.filter { !allowed.contains($0) }
             if !extra.isEmpty { problems.append("uid 0 is also held by: \(extra.joined(separator: ", "))") }
             evidence.append("uid 0: \(uidZero.joined(separator: ", "))")
         }
         if let allowed = accounts.gidZero {
-            let gidZero = users.filter { $0.gid == "0" }.map(\.name)
+            let gidZero = users.filter { $0.gid == 0 }.map(\.name)
             let extra = gidZero.filter { !allowed.contains($0) }
             if !extra.isEmpty { problems.append("primary gid 0 is also held by: \(extra.joined(separator: ", "))") }
             evidence.append("primary gid 0: \(gidZero.joined(separator: ", "))")
         }
         let uniqueness: [(Bool, String, [(value: String, owner: String)])] = [
-            (accounts.uniqueUIDs, "duplicate uids", users.map { ($0.uid, $0.name) }),
+            (accounts.uniqueUIDs, "duplicate uids", users.map { (String($0.uid), $0.name) }),
             (accounts.uniqueUserNames, "duplicate user names", users.map { ($0.name, "uid \($0.uid)") }),
-            (accounts.uniqueGIDs, "duplicate gids", groups.map { ($0.gid, $0.name) }),
+            (accounts.uniqueGIDs, "duplicate gids", groups.map { (String($0.gid), $0.name) }),
             (accounts.uniqueGroupNames, "duplicate group names", groups.map { ($0.name, "gid \($0.gid)") }),
         ]
         for (wanted, label, pairs) in uniqueness where wanted {
@@ -466,14 +590,16 @@ public enum Evaluator {
 
     static func evaluateUser(_ user: UserCheck, passwd: ProbeOutput) -> Outcome {
         guard passwd.exitCode == 0 else { return (.error, "cannot read /etc/passwd", excerpt(passwd.stderr)) }
-        guard let entry = passwdEntries(passwd.stdout).first(where: { $0.name == user.name }) else {
+        let entries: [PasswdEntry]
+        do throws(UnexpectedFact) { entries = try passwdEntries(passwd.stdout) } catch { return (.error, error.message, "") }
+        guard let entry = entries.first(where: { $0.name == user.name }) else {
             return user.exists ? (.fail, "user \(user.name) does not exist", "no \(user.name) in /etc/passwd")
                 : (.pass, "user \(user.name) does not exist", "no \(user.name) in /etc/passwd")
         }
         let evidence = "\(user.name): uid \(entry.uid), gid \(entry.gid), home \(entry.home), shell \(entry.shell)"
         guard user.exists else { return (.fail, "user \(user.name) exists but must not", evidence) }
         var problems: [String] = []
-        let fields: [(String, Matcher?, String)] = [("uid", user.uid, entry.uid), ("gid", user.gid, entry.gid),
+        let fields: [(String, Matcher?, String)] = [("uid", user.uid, String(entry.uid)), ("gid", user.gid, String(entry.gid)),
                                                     ("shell", user.shell, entry.shell), ("home", user.home, entry.home)]
         for (label, matcher, value) in fields {
             if let matcher, !match(matcher, value) { problems.append("\(label) is '\(value)'; expected a value that \(matcher)") }
@@ -483,14 +609,16 @@ public enum Evaluator {
 
     static func evaluateGroup(_ group: GroupCheck, groups: ProbeOutput) -> Outcome {
         guard groups.exitCode == 0 else { return (.error, "cannot read /etc/group", excerpt(groups.stderr)) }
-        guard let entry = groupEntries(groups.stdout).first(where: { $0.name == group.name }) else {
+        let entries: [GroupEntry]
+        do throws(UnexpectedFact) { entries = try groupEntries(groups.stdout) } catch { return (.error, error.message, "") }
+        guard let entry = entries.first(where: { $0.name == group.name }) else {
             return group.exists ? (.fail, "group \(group.name) does not exist", "no \(group.name) in /etc/group")
                 : (.pass, "group \(group.name) does not exist", "no \(group.name) in /etc/group")
         }
         let evidence = "\(group.name): gid \(entry.gid), members: \(entry.members.isEmpty ? "(none)" : entry.members)"
         guard group.exists else { return (.fail, "group \(group.name) exists but must not", evidence) }
         var problems: [String] = []
-        if let matcher = group.gid, !match(matcher, entry.gid) { problems.append("gid is '\(entry.gid)'; expected a value that \(matcher)") }
+        if let matcher = group.gid, !match(matcher, String(entry.gid)) { problems.append("gid is '\(entry.gid)'; expected a value that \(matcher)") }
         if let matcher = group.members, !match(matcher, entry.members) {
             problems.append("members are '\(entry.members)'; expected a value that \(matcher)")
         }
@@ -502,9 +630,12 @@ public enum Evaluator {
     static func evaluateFind(_ find: FindCheck, output: (String) -> ProbeOutput) -> Outcome {
         let under = find.paths.joined(separator: ", ")
         var problems: [String] = [], evidence: [String] = [], passes: [String] = []
-        // The walk tags each line: "world-writable PATH", "unowned PATH" or "setid PATH".
-        let walk = lines(output(Collector.findKey(find.paths)).stdout)
-        func tagged(_ tag: String) -> [String] { walk.filter { $0.hasPrefix(tag + " ") }.map { String($0.dropFirst(tag.count + 1)) } }
+        let walk: [(tag: String, path: String)]
+        switch walkRecords(output(Collector.findKey(find.paths))) {
+        case .success(let records): walk = records
+        case .failure(let error): return (.error, "the walk of \(under) did not complete: \(error.message)", "")
+        }
+        func tagged(_ tag: String) -> [String] { walk.filter { $0.tag == tag }.map(\.path) }
         if find.worldWritable != nil {
             let files = tagged("world-writable")
             if files.isEmpty { passes.append("no world-writable files") } else {
@@ -532,20 +663,44 @@ public enum Evaluator {
             : (.fail, problems.joined(separator: "; ") + " under \(under)", text)
     }
 
+    static let walkTags: Set<String> = ["world-writable", "unowned", "setid"]
+
+    /// The walk's records: "TAG PATH" each ended by a NUL (a file name may hold a newline, never a
+    /// NUL), then "end" once find finished without an error. A walk that failed, was cut short or
+    /// printed anything else proves nothing.
+    static func walkRecords(_ output: ProbeOutput) -> Result<[(tag: String, path: String)], UnexpectedFact> {
+        guard output.exitCode == 0 else {
+            return .failure(UnexpectedFact(message: "exit \(output.exitCode): \(excerpt(output.stderr, limit: 300))"))
+        }
+        var records = output.stdout.split(separator: "\0", omittingEmptySubsequences: false)
+        guard records.count >= 2, records.removeLast().isEmpty, records.removeLast() == "end" else {
+            return .failure(UnexpectedFact(message: "its output does not end with the end record"))
+        }
+        var walk: [(tag: String, path: String)] = []
+        for record in records {
+            guard let space = record.firstIndex(of: " "), walkTags.contains(String(record[..<space])),
+                  record.index(after: space) < record.endIndex else {
+                return .failure(UnexpectedFact(message: "unexpected record '\(excerpt(String(record), limit: 120))'"))
+            }
+            walk.append((String(record[..<space]), String(record[record.index(after: space)...])))
+        }
+        return .success(walk)
+    }
+
     static func evaluateKernelModule(_ module: KernelModuleCheck, facts: Facts) -> Outcome {
         var problems: [String] = [], evidence: [String] = [], notes: [String] = []
         var checked = 0
         if let wanted = module.loadable {
-            let probe = Collector.kernelModule(module.name)
-            if let fact = facts.probes[probe.key] {
+            let key = "kernel-module:\(module.name)"
+            if let fact = facts.probes[key] {
                 checked += 1
-                guard let (loadable, why) = modprobeVerdict(fact.stdout, name: module.name) else {
+                guard fact.exitCode == 0, let (loadable, why) = modprobeVerdict(fact.stdout, name: module.name) else {
                     return (.error, "cannot tell whether \(module.name) can be loaded", excerpt(fact.stdout + fact.stderr))
                 }
                 evidence.append(why)
                 if loadable != wanted { problems.append(wanted ? "\(module.name) cannot be loaded: \(why)" : "\(module.name) can be loaded: \(why)") }
             } else {
-                notes.append(notCollected(probe, facts: facts))
+                notes.append(notCollected(Collector.kernelModule(module.name), facts: facts))
             }
         }
         if let wanted = module.loaded ?? (module.loadable == false ? false : nil) {
@@ -589,6 +744,8 @@ public enum Evaluator {
             if let file = all.first(where: { $0.hasPrefix("file=") }) {
                 return (true, "modprobe is absent but the module file \(file.dropFirst(5)) exists")
             }
+            // No file found proves absence only when the search itself succeeded.
+            guard all.contains("find-exit=0") else { return nil }
             return (false, "no module \(name) for kernel \(kernel) (modprobe is absent)")
         }
         guard let exit = all.first(where: { $0.hasPrefix("modprobe-exit=") }).map({ String($0.dropFirst(14)) }) else { return nil }
@@ -625,6 +782,7 @@ public enum Evaluator {
             guard fields.count >= 4 else { return nil }
             return (unescapeMountField(fields[0]), unescapeMountField(fields[1]), String(fields[2]), fields[3].split(separator: ",").map(String.init))
         }
+        guard !entries.isEmpty else { return (.error, "/proc/self/mounts lists no mount", excerpt(output.stdout + output.stderr)) }
         guard let entry = entries.last(where: { $0.point == target }) else {
             return (.fail, "\(target) is not a separate mount", "no entry for \(target) in /proc/self/mounts")
         }
@@ -638,43 +796,89 @@ public enum Evaluator {
         var proto: String, address: String, port: Int
     }
 
-    /// Listening sockets from /proc/net/{tcp,tcp6,udp,udp6}: TCP in LISTEN (0A), UDP bound and unconnected (07).
-    static func listeningSockets(_ text: String) -> [Socket] {
-        var sockets: [Socket] = []
-        var table = ""
-        for line in text.split(separator: "\n") {
-            if line.hasPrefix("== ") { table = String(line.dropFirst(3)); continue }
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard fields.count >= 4, fields[0].hasSuffix(":"), let colon = fields[1].lastIndex(of: ":") else { continue }
-            let wanted = table.hasPrefix("tcp") ? "0A" : "07"
-            guard fields[3].uppercased() == wanted, let port = Int(fields[1][fields[1].index(after: colon)...], radix: 16) else { continue }
-            sockets.append(Socket(proto: table, address: decodeAddress(fields[1][..<colon]), port: port))
-        }
-        return sockets
+    /// What the sockets probe saw: the listening sockets of every table it read, and which tables
+    /// the kernel does not have (`== tcp6 absent`: IPv6 is disabled).
+    struct SocketTables {
+        var listening: [Socket] = []
+        var read: Set<String> = []
+        var absent: Set<String> = []
     }
 
-    /// /proc/net addresses are 32-bit words in host (little-endian) byte order.
-    static func decodeAddress(_ hex: Substring) -> String {
-        let bytes = stride(from: 0, to: hex.count - 1, by: 2).compactMap { offset -> UInt8? in
-            let start = hex.index(hex.startIndex, offsetBy: offset)
-            return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16)
+    static let socketTables: Set<String> = ["tcp", "tcp6", "udp", "udp6"]
+
+    /// Listening sockets from /proc/net/{tcp,tcp6,udp,udp6}: TCP in LISTEN (0A), UDP bound and
+    /// unconnected (07). A row that cannot be read could be the listener, so it is an error.
+    static func socketTables(_ text: String) throws(UnexpectedFact) -> SocketTables {
+        var tables = SocketTables()
+        var table: String?
+        var sawHeading = false
+        for line in text.split(separator: "\n") where !line.allSatisfy(\.isWhitespace) {
+            if line.hasPrefix("== ") {
+                let words = line.dropFirst(3).split(separator: " ")
+                guard let name = words.first.map(String.init), socketTables.contains(name), words.count <= 2,
+                      words.count == 1 || words[1] == "absent", !tables.read.contains(name), !tables.absent.contains(name) else {
+                    throw UnexpectedFact(message: "unexpected table heading '\(excerpt(String(line), limit: 80))'")
+                }
+                if words.count == 2 { tables.absent.insert(name); table = nil } else { tables.read.insert(name); table = name }
+                sawHeading = false
+                continue
+            }
+            guard let current = table else { throw UnexpectedFact(message: "unexpected line '\(excerpt(String(line), limit: 120))'") }
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if !sawHeading, fields.first == "sl" { sawHeading = true; continue }
+            guard fields.count >= 4, fields[0].hasSuffix(":"), fields[0].dropLast().allSatisfy(\.isNumber),
+                  let colon = fields[1].lastIndex(of: ":"),
+                  let address = decodeAddress(fields[1][..<colon]),
+                  let port = hexNumber(fields[1][fields[1].index(after: colon)...], digits: 4),
+                  let state = hexNumber(fields[3], digits: 2) else {
+                throw UnexpectedFact(message: "unexpected /proc/net/\(current) row '\(excerpt(String(line), limit: 120))'")
+            }
+            let wanted = current.hasPrefix("tcp") ? 0x0A : 0x07
+            if state == wanted { tables.listening.append(Socket(proto: current, address: address, port: port)) }
+        }
+        return tables
+    }
+
+    /// A field of exactly `digits` hexadecimal digits.
+    static func hexNumber(_ text: Substring, digits: Int) -> Int? {
+        guard text.count == digits, text.allSatisfy(\.isHexDigit) else { return nil }
+        return Int(text, radix: 16)
+    }
+
+    /// /proc/net addresses are 32-bit words in host (little-endian) byte order: 8 hex digits for
+    /// IPv4, 32 for IPv6; anything else is nil.
+    static func decodeAddress(_ hex: Substring) -> String? {
+        guard hex.count == 8 || hex.count == 32, hex.allSatisfy(\.isHexDigit) else { return nil }
+        let digits = Array(hex.utf8)
+        var bytes: [UInt8] = []
+        for offset in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[offset..<(offset + 2)], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
         }
         var ordered: [UInt8] = []
-        for word in stride(from: 0, to: bytes.count, by: 4) { ordered += bytes[word..<min(word + 4, bytes.count)].reversed() }
+        for word in stride(from: 0, to: bytes.count, by: 4) { ordered += bytes[word..<(word + 4)].reversed() }
         if ordered.count == 4 { return ordered.map(String.init).joined(separator: ".") }
         if ordered.allSatisfy({ $0 == 0 }) { return "[::]" }
-        let groups = stride(from: 0, to: ordered.count, by: 2).map { String(format: "%x", Int(ordered[$0]) << 8 | Int(ordered[$0 + 1])) }
+        let groups = stride(from: 0, to: ordered.count, by: 2).map { String(Int(ordered[$0]) << 8 | Int(ordered[$0 + 1]), radix: 16) }
         return "[" + groups.joined(separator: ":") + "]"
     }
 
     static func evaluatePort(_ check: PortCheck, output: ProbeOutput) -> Outcome {
-        let all = listeningSockets(output.stdout)
-        guard output.stdout.contains("== ") else { return (.error, "cannot read /proc/net", excerpt(output.stderr)) }
-        let matching = all.filter { $0.proto.hasPrefix(check.protocol.rawValue) && $0.port == check.port }
+        guard output.exitCode == 0 else { return (.error, "cannot read /proc/net (exit \(output.exitCode))", excerpt(output.stderr)) }
+        let tables: SocketTables
+        do throws(UnexpectedFact) { tables = try socketTables(output.stdout) } catch { return (.error, "cannot read /proc/net: \(error.message)", "") }
+        // The IPv4 table always exists; the IPv6 one may be absent (IPv6 disabled), never unread.
+        let proto = check.protocol.rawValue
+        let unread = [proto, proto + "6"].filter { !tables.read.contains($0) && !($0.hasSuffix("6") && tables.absent.contains($0)) }
+        guard unread.isEmpty else {
+            return (.error, "/proc/net/\(unread.joined(separator: ", /proc/net/")) was not read", excerpt(output.stderr))
+        }
+        let all = tables.listening
+        let matching = all.filter { $0.proto.hasPrefix(proto) && $0.port == check.port }
         let listening = !matching.isEmpty
-        let summary = all.filter { $0.proto.hasPrefix(check.protocol.rawValue) }.map { "\($0.proto) \($0.address):\($0.port)" }
-        let evidence = "listening \(check.protocol.rawValue): " + (summary.isEmpty ? "none" : Array(Set(summary)).sorted().joined(separator: ", "))
-        let label = "\(check.protocol.rawValue)/\(check.port)"
+        let summary = all.filter { $0.proto.hasPrefix(proto) }.map { "\($0.proto) \($0.address):\($0.port)" }
+        let evidence = "listening \(proto): " + (summary.isEmpty ? "none" : Array(Set(summary)).sorted().joined(separator: ", "))
+        let label = "\(proto)/\(check.port)"
         switch (check.listening, listening) {
         case (true, true), (false, false):
             return (.pass, listening ? "\(label) is listening" : "nothing listens on \(label)", evidence)
@@ -686,15 +890,21 @@ public enum Evaluator {
     }
 
     static func evaluateCommand(_ command: CommandCheck, output: ProbeOutput) -> Outcome {
+        // Without an expected exit code, output is judged only from a command that succeeded: a
+        // command that failed or was not found prints nothing, which would satisfy "no output".
+        if command.exitCode == nil, output.exitCode != 0 {
+            return (.error, "the command failed (exit \(output.exitCode)); its output proves nothing (set exit_code to expect a failure)",
+                    "exit \(output.exitCode); stdout: \(excerpt(output.stdout))" + (output.stderr.isEmpty ? "" : "; stderr: \(excerpt(output.stderr))"))
+        }
         var problems: [String] = []
         if let expected = command.exitCode, expected != output.exitCode {
             problems.append("exit code \(output.exitCode), expected \(expected)")
         }
-        let stdout = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let stdout = String(trimmed(Substring(output.stdout), \.isWhitespace))
         if let matcher = command.stdout, !match(matcher, stdout) {
             problems.append("output does not satisfy: \(matcher)")
         }
-        let stderr = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        let stderr = String(trimmed(Substring(output.stderr), \.isWhitespace))
         if let matcher = command.stderr, !match(matcher, stderr) {
             problems.append("error output does not satisfy: \(matcher)")
         }
@@ -722,7 +932,7 @@ public enum Evaluator {
         case .notMatches(let pattern): return firstMatch(pattern, in: value) == nil
         case .oneOf(let values): return values.contains(value)
         case .compare(let comparison, let bound):
-            guard let number = Double(value) else { return false }
+            guard let number = decimalNumber(value) else { return false }
             switch comparison {
             case .lt: return number < bound
             case .le: return number <= bound
@@ -732,9 +942,34 @@ public enum Evaluator {
         }
     }
 
+    /// A plain decimal number ("30", "-1", "0.5"); nil for anything else, including what
+    /// `Double.init` would also take ("inf", "nan", "0x1e", "1e9").
+    static func decimalNumber(_ text: String) -> Double? {
+        var digits = Substring(text)
+        if digits.first == "+" || digits.first == "-" { digits = digits.dropFirst() }
+        let parts = digits.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else { return nil }
+        return Double(text)
+    }
+
+    /// Policies' patterns, compiled once: a policy file holds few, evaluated against many facts.
+    private static let compiledPatterns = Mutex<[String: CompiledPattern]>([:])
+
+    private struct CompiledPattern: @unchecked Sendable {
+        // NSRegularExpression is immutable once made, and documented safe to share between threads.
+        let regex: NSRegularExpression?
+    }
+
+    static func compiledPattern(_ pattern: String) -> NSRegularExpression? {
+        if let known = compiledPatterns.withLock({ $0[pattern] }) { return known.regex }
+        let compiled = CompiledPattern(regex: try? NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines]))
+        compiledPatterns.withLock { $0[pattern] = compiled }
+        return compiled.regex
+    }
+
     /// The first line matching the pattern (anchors match at line boundaries), or nil.
     static func firstMatch(_ pattern: String, in text: String) -> String? {
-        guard let regex = try? NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines]) else { return nil }
+        guard let regex = compiledPattern(pattern) else { return nil }
         let range = NSRange(text.startIndex..., in: text)
         guard let found = regex.firstMatch(in: text, range: range), let swiftRange = Range(found.range, in: text) else { return nil }
         let lineRange = text.lineRange(for: swiftRange)
@@ -742,18 +977,28 @@ public enum Evaluator {
     }
 
     static func lines(_ text: String) -> [String] {
-        text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        text.split(separator: "\n").map { String(trimmed($0, isBlank)) }.filter { !$0.isEmpty }
+    }
+
+    /// Blanks as `CharacterSet.whitespaces` has them (spaces and tab, not line ends).
+    static func isBlank(_ character: Character) -> Bool { character.isWhitespace && !character.isNewline }
+
+    /// `text` without leading and trailing characters that `isTrimmed`; the same as Foundation's
+    /// trimming, which costs a bridge to NSString on every line of every fact.
+    static func trimmed(_ text: Substring, _ isTrimmed: (Character) -> Bool) -> Substring {
+        guard let first = text.firstIndex(where: { !isTrimmed($0) }), let last = text.lastIndex(where: { !isTrimmed($0) }) else { return "" }
+        return text[first...last]
     }
 
     /// Trims and collapses runs of blanks (sysctl prints tabs between multiple values).
     static func normalizeWhitespace(_ text: String) -> String {
-        text.trimmingCharacters(in: .whitespacesAndNewlines)
-            .split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        trimmed(Substring(text), \.isWhitespace).split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
     }
 
     /// Evidence is kept short in reports; the full facts are in facts.json.
     static func excerpt(_ text: String, limit: Int = 600) -> String {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        return trimmed.count <= limit ? trimmed : String(trimmed.prefix(limit)) + "… (truncated; see facts.json)"
+        let kept = trimmed(Substring(text), \.isWhitespace)
+        let head = kept.prefix(limit + 1)
+        return head.count <= limit ? String(head) : String(kept.prefix(limit)) + "… (truncated; see facts.json)"
     }
 }

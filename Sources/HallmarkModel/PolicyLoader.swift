@@ -158,12 +158,21 @@ struct PolicyLoader {
         return (try fields.required("path"), variables)
     }
 
+    /// An exit code that fits a process status (a larger number would trap on conversion).
+    static func exitCode(_ input: YAMLInput) throws -> Int32 {
+        guard let code = Int32(exactly: try input.int()) else { throw input.error("an exit code must be a 32-bit number") }
+        return code
+    }
+
     // MARK: Variables
 
     static let variableReference = try! NSRegularExpression(pattern: #"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}"#)
 
-    /// Replaces `{{ name }}` in every scalar under `node`; a name the file does not declare is an error at that scalar.
-    static func substitute(_ node: Node, values: [String: String], declared: Set<String>, file: String) throws -> Node {
+    /// Replaces `{{ name }}` in every scalar under `node`; a name the file does not declare is an
+    /// error at that scalar. In a command check's `run` (shell text) each value is quoted for the
+    /// place it lands in, so it stays one literal piece of text and never becomes shell syntax.
+    static func substitute(_ node: Node, values: [String: String], declared: Set<String>, file: String,
+                           inCommand: Bool = false, isShell: Bool = false) throws -> Node {
         switch node {
         case .scalar(var scalar):
             guard scalar.string.contains("{{") else { return node }
@@ -182,7 +191,16 @@ struct PolicyLoader {
                     throw HallmarkError.invalidInput(
                         "undefined variable '\(name)': declare it with a default under 'variables:' in this policy file", at: location)
                 }
-                result += text[cursor..<whole.lowerBound] + value
+                var inserted = value
+                if isShell {
+                    guard let quoted = ShellText.quote(value, at: whole.lowerBound, in: text) else {
+                        throw HallmarkError.invalidInput(
+                            "variable '\(name)' cannot be placed safely at this point of the command (its value '\(value)' inside single quotes, ${…} or backquotes would become code); put {{ \(name) }} outside quotes or inside double quotes",
+                            at: location)
+                    }
+                    inserted = quoted
+                }
+                result += text[cursor..<whole.lowerBound] + inserted
                 cursor = whole.upperBound
             }
             result += text[cursor...]
@@ -191,7 +209,11 @@ struct PolicyLoader {
         case .mapping(var mapping):
             for index in mapping.indices {
                 let pair = mapping[index]
-                mapping[index] = (key: pair.key, value: try substitute(pair.value, values: values, declared: declared, file: file))
+                var key: String?
+                if case .scalar(let scalar) = pair.key { key = scalar.string }
+                mapping[index] = (key: pair.key, value: try substitute(
+                    pair.value, values: values, declared: declared, file: file,
+                    inCommand: key == "command", isShell: inCommand && key == "run"))
             }
             return .mapping(mapping)
         case .sequence(var sequence):
@@ -371,7 +393,7 @@ struct PolicyLoader {
             }
             return .command(CommandCheck(
                 run: try fields.required("run").string(),
-                exitCode: try fields["exit_code"].map { Int32(try $0.int()) },
+                exitCode: try fields["exit_code"].map(exitCode),
                 stdout: try fields["stdout"].map(parseMatcher),
                 stderr: try fields["stderr"].map(parseMatcher),
                 runtime: try fields["runtime"]?.bool() ?? false))
@@ -431,7 +453,7 @@ struct PolicyLoader {
                 continue
             }
             let probe = try value.mapping(allowed: ["exitCode", "exit_code", "stdout", "stderr"])
-            let code = try (probe["exitCode"] ?? probe["exit_code"]).map { Int32(try $0.int()) } ?? 0
+            let code = try (probe["exitCode"] ?? probe["exit_code"]).map(exitCode) ?? 0
             facts[key] = PolicyTestCase.ProbeFact(
                 exitCode: code, stdout: try probe["stdout"]?.string() ?? "", stderr: try probe["stderr"]?.string() ?? "")
         }

@@ -24,7 +24,9 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
         ("kernel=6.1.0-28-amd64\ninstall /sbin/modprobe --ignore-install cramfs\nmodprobe-exit=0\n", .fail, "install command"),
         ("modules=none\n", .pass, "no kernel modules"),
         ("kernel=6.1.0-28-amd64\nmodprobe=absent\nfile=/lib/modules/6.1.0-28-amd64/kernel/fs/cramfs/cramfs.ko\n", .fail, "modprobe is absent"),
-        ("kernel=6.1.0-28-amd64\nmodprobe=absent\n", .pass, "modprobe is absent"),
+        ("kernel=6.1.0-28-amd64\nmodprobe=absent\nfind-exit=0\n", .pass, "modprobe is absent"),
+        ("kernel=6.1.0-28-amd64\nmodprobe=absent\nfind-exit=1\n", .error, "cannot tell"),
+        ("kernel=6.1.0-28-amd64\nmodprobe=absent\n", .error, "cannot tell"),
         ("kernel=6.1.0-28-amd64\nmodprobe-exit=1\n", .error, "cannot tell"),
     ])
     func kernelModuleNotLoadable(modprobe: String, expected: ResultStatus, fragment: String) {
@@ -107,6 +109,7 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
           sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
           12: 00000000:0044 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 16001 2 0000000000000000 0
           13: 0F02000A:A1B2 08080808:0035 01 00000000:00000000 00:00000000 00000000     0        0 16002 2 0000000000000000 0
+        == udp6 absent
 
         """
 
@@ -137,15 +140,15 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
 
     @Test func findUnownedAndSuidAllowList() {
         let check = Check.find(FindCheck(paths: ["/"], unowned: false, suidAllowed: ["/usr/bin/su", "/usr/bin/passwd"]))
-        let clean = facts(["find:/": (0, "setid /usr/bin/su\nsetid /usr/bin/passwd\n")])
+        let clean = facts(["find:/": (0, "setid /usr/bin/su\0setid /usr/bin/passwd\0end\0")])
         #expect(status(check, clean).status == .pass)
-        let dirty = facts(["find:/": (0, "unowned /opt/app/data\nsetid /usr/bin/su\nsetid /usr/local/bin/rootshell\n")])
+        let dirty = facts(["find:/": (0, "unowned /opt/app/data\0setid /usr/bin/su\0setid /usr/local/bin/rootshell\0end\0")])
         let result = status(check, dirty)
         #expect(result.status == .fail)
         #expect(result.message.contains("1 file(s) without a known owner or group"))
         #expect(result.message.contains("not in the allow-list: /usr/local/bin/rootshell"))
         #expect(result.evidence.contains("/opt/app/data"))
-        #expect(status(.find(FindCheck(paths: ["/etc"], worldWritable: false)), facts(["find:/etc": (0, "world-writable /etc/x\n")])).status == .fail)
+        #expect(status(.find(FindCheck(paths: ["/etc"], worldWritable: false)), facts(["find:/etc": (0, "world-writable /etc/x\0end\0")])).status == .fail)
     }
 
     // MARK: sysctl
