@@ -37,6 +37,8 @@ public struct Sandbox: Sendable, Equatable {
     /// Created mode 1777 after the mounts, for scratch files.
     public var temporaryDirectory: String?
     public var copyIn: [HostFile] = []
+    /// A host file given to the program as its standard input (it is in no argv and no file of the sandbox).
+    public var standardInput: String?
     /// Bound read-only over a file of the tree, which keeps its own bytes.
     public var bindReadOnly: [HostFile] = []
     /// Capability names as `capabilities(7)` spells them without `CAP_`, lower case.
@@ -74,6 +76,7 @@ public struct Sandbox: Sendable, Equatable {
         if run { options.append("--run") }
         if let temporaryDirectory { options += ["--tmpdir", temporaryDirectory] }
         for file in copyIn { options += ["--copy-in", file.host + ":" + file.path] }
+        if let standardInput { options += ["--stdin", standardInput] }
         for file in bindReadOnly { options += ["--bind-ro", file.host + ":" + file.path] }
         for capability in capabilities { options += ["--keep-cap", capability] }
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) { options += ["--env", "\(name)=\(value)"] }

@@ -44,8 +44,8 @@ public enum ImageRoot: Sendable, Equatable, CustomStringConvertible {
 ///   left running, and the mounts and the loop device go with the namespace;
 /// - `/run` and `/dev` are fresh (tmpfs, with device nodes of their own, as on a running system,
 ///   where the image's own are hidden too); scratch files go to `TMPDIR=/run/hallmark-tmp`, so the
-///   image's own `/tmp` stays visible and unwritten; the script itself is copied onto `/run`, so no
-///   process sees it in an argv;
+///   image's own `/tmp` stays visible and unwritten; the script arrives on standard input, so no
+///   probe sees its frame boundary in an argv or a file;
 /// - the collector keeps one capability, `dac_override`, to read every file: not
 ///   `dac_read_search`, whose `open_by_handle_at` reaches any file of a filesystem by number,
 ///   and nothing that mounts, changes root or makes devices; a clean environment, no new privileges.
@@ -123,15 +123,14 @@ public struct ImageCollector: Sendable {
         return try plan.parse(output)
     }
 
-    static let scriptPath = "/run/hallmark-collector.sh"
-
-    /// The sandbox the collector runs in; a value so it can be unit-tested.
+    /// The sandbox the collector runs in; a value so it can be unit-tested. The script arrives on
+    /// standard input, so its frame boundary is in no argv and no file a probe could read.
     static func sandbox(root: String, mount: Sandbox.RootMount, script: String) -> Sandbox {
         // The collector's own stderr would mix with its framed output (each probe's is captured).
-        var sandbox = Sandbox(root: root, rootMount: mount, program: ["/bin/sh", "-c", "exec 2>/dev/null; . \(scriptPath)"])
+        var sandbox = Sandbox(root: root, rootMount: mount, program: ["/bin/sh", "-c", "exec 2>/dev/null; " + CollectorPlan.command])
         sandbox.run = true
         sandbox.temporaryDirectory = "/run/hallmark-tmp"
-        sandbox.copyIn = [.init(host: script, path: scriptPath)]
+        sandbox.standardInput = script
         sandbox.capabilities = ["dac_override"]
         sandbox.environment = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TMPDIR": "/run/hallmark-tmp"]
         return sandbox

@@ -429,7 +429,8 @@ public struct Pipeline: Sendable {
             }
         }
         let plan = CollectorPlan(probes: guestProbes, lanes: lanes, environment: environment)
-        let result = try await machine.exec(plan.script, label: "the fact collector", timeout: timeout)
+        // On standard input: the script's frame boundary must not show in any guest process's argv.
+        let result = try await machine.exec(CollectorPlan.command, stdin: plan.stdin, label: "the fact collector", timeout: timeout)
         guard result.exitCode == 0 else {
             throw HallmarkError.infrastructure("the fact collector failed in the guest (exit \(result.exitCode.map(String.init) ?? "signal")): \(result.stderrText.prefix(500))")
         }

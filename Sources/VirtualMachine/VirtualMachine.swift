@@ -241,10 +241,10 @@ public actor VirtualMachine {
 
     /// Runs a shell command in the guest through the chosen channel; `label` names it in errors (a
     /// whole script would be unreadable there).
-    public func exec(_ command: String, label: String? = nil, timeout: Duration) async throws -> ExecResult {
+    public func exec(_ command: String, stdin: [UInt8]? = nil, label: String? = nil, timeout: Duration) async throws -> ExecResult {
         let channel = try await waitForGuest(timeout: timeout)
         do {
-            return try await channel.exec(command, timeout: timeout)
+            return try await channel.exec(command, stdin: stdin, environment: [], timeout: timeout)
         } catch where error is GuestAgentError || error is ConsoleShellError {
             throw HallmarkError.infrastructure("in the guest, \(label ?? Self.firstLine(command)): \(error)")
         }

@@ -21,6 +21,7 @@
 //   --bind-ro HOST:PATH    bind a host file read-only at PATH; PATH is created empty when missing
 //                          and removed again afterwards if the program left it untouched
 //   --keep-cap NAME        a capability the program keeps (repeatable); every other one is dropped
+//   --stdin HOST           the program's standard input: a host file opened before the change of root
 //   --env NAME=VALUE       the program's environment (repeatable); nothing else is passed on
 //   --chdir PATH           the program's working directory (default /)
 #define _GNU_SOURCE
@@ -209,7 +210,8 @@ static void on_stop(int signal) { stop_signal = signal; }
 
 int main(int argc, char **argv) {
     int bind_self = 0, read_only = 0, dev = 0, proc = 0, sys = 0, run = 0;
-    const char *tmpdir = NULL, *workdir = "/";
+    const char *tmpdir = NULL, *workdir = "/", *stdin_path = NULL;
+    int stdin_fd = -1;
     struct host_file copies[MAX_ITEMS], binds[MAX_ITEMS];
     int copy_count = 0, bind_count = 0, kept[MAX_ITEMS], kept_count = 0;
     char *environment[MAX_ITEMS + 1];
@@ -228,6 +230,7 @@ int main(int argc, char **argv) {
         else if (!has_value) die("%s needs a value", option);
         else if (strcmp(option, "--tmpdir") == 0) tmpdir = argv[++index];
         else if (strcmp(option, "--chdir") == 0) workdir = argv[++index];
+        else if (strcmp(option, "--stdin") == 0) stdin_path = argv[++index];
         else if (strcmp(option, "--copy-in") == 0 && copy_count < MAX_ITEMS) copies[copy_count++] = host_file(argv[++index]);
         else if (strcmp(option, "--bind-ro") == 0 && bind_count < MAX_ITEMS) binds[bind_count++] = host_file(argv[++index]);
         else if (strcmp(option, "--keep-cap") == 0 && kept_count < MAX_ITEMS) kept[kept_count++] = capability_named(argv[++index]);
@@ -245,6 +248,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < copy_count; i++) check(copies[i].fd = open(copies[i].host, O_RDONLY | O_CLOEXEC), "open", copies[i].host);
     for (int i = 0; i < bind_count; i++)
         check(binds[i].fd = (int)syscall(SYS_open_tree, AT_FDCWD, binds[i].host, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC), "open_tree", binds[i].host);
+    if (stdin_path) check(stdin_fd = open(stdin_path, O_RDONLY | O_CLOEXEC), "open", stdin_path);
     if (bind_self) check(mount(root, root, NULL, MS_BIND | MS_REC, NULL), "bind", root);
     if (read_only) check(mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL), "remount read-only", root);
 
@@ -285,6 +289,7 @@ int main(int argc, char **argv) {
         signal(SIGINT, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
         check(chdir(workdir), "chdir", workdir);
+        if (stdin_fd >= 0) check(dup2(stdin_fd, 0), "dup2", stdin_path);
         drop_capabilities(kept, kept_count);
         execve(program[0], program, environment);
         die("cannot run %s: %s", program[0], strerror(errno));
