@@ -41,7 +41,7 @@ public enum Collector {
     static func requiredProbes(_ check: Check) -> [Probe] {
         switch check {
         case .file(let file):
-            let path = quotedWord(file.path)
+            let path = shellQuoted(file.path)
             var probes = [fileStat(file.path)]
             if file.sha256 != nil { probes.append(Probe(key: "sha256:\(file.path)", script: "sha256sum -- \(path)", execution: .subshell(cost: 1))) }
             if file.needsContent { probes.append(content(file.path)) }
@@ -50,7 +50,7 @@ public enum Collector {
             return [packages]
         case .service(let service):
             return [Probe(key: "service:\(service.name)",
-                          script: "echo \"enabled=$(systemctl is-enabled \(quotedWord(service.name)) 2>/dev/null)\"; echo \"active=$(systemctl is-active \(quotedWord(service.name)) 2>/dev/null)\"",
+                          script: "echo \"enabled=$(systemctl is-enabled \(shellQuoted(service.name)) 2>/dev/null)\"; echo \"active=$(systemctl is-active \(shellQuoted(service.name)) 2>/dev/null)\"",
                           runtime: true, execution: .batched(.service(name: service.name)))]
         case .sysctl(let sysctl):
             var probes: [Probe] = []
@@ -92,7 +92,7 @@ public enum Collector {
     // MARK: Probes
 
     static func fileStat(_ path: String) -> Probe {
-        Probe(key: "file:\(path)", script: "stat -c '%F|%U|%G|%a' -- \(quotedWord(path))", execution: .batched(.stat(path: path)))
+        Probe(key: "file:\(path)", script: "stat -c '%F|%U|%G|%a' -- \(shellQuoted(path))", execution: .batched(.stat(path: path)))
     }
 
     /// How much of a file the content checks read.
@@ -103,7 +103,7 @@ public enum Collector {
     /// The first `contentLimit` bytes of the file; a longer file is reported as truncated, since
     /// a match may lie past what was read.
     static func content(_ path: String) -> Probe {
-        let quoted = quotedWord(path)
+        let quoted = shellQuoted(path)
         return Probe(key: "content:\(path)", script: """
             head -c \(contentLimit) -- \(quoted) || exit
             hm_n=$(wc -c <\(quoted)) || exit
@@ -130,7 +130,7 @@ public enum Collector {
         """, runtime: true, execution: .inline)
 
     static func liveSysctl(_ key: String) -> Probe {
-        Probe(key: "sysctl:\(key)", script: "hm_cat \(quotedWord("/proc/sys/" + key.replacingOccurrences(of: ".", with: "/")))",
+        Probe(key: "sysctl:\(key)", script: "hm_cat \(shellQuoted("/proc/sys/" + key.replacingOccurrences(of: ".", with: "/")))",
               runtime: true, execution: .inline)
     }
 
@@ -173,7 +173,7 @@ public enum Collector {
             hm_u=; hm_g=
             { while IFS=: read -r hm_n hm_x hm_id hm_r || [ -n "$hm_n" ]; do case $hm_id in ''|*[!0-9]*) ;; *) hm_u="$hm_u -o -uid $hm_id";; esac; hm_n=; done; } </etc/passwd || exit
             { while IFS=: read -r hm_n hm_x hm_id hm_r || [ -n "$hm_n" ]; do case $hm_id in ''|*[!0-9]*) ;; *) hm_g="$hm_g -o -gid $hm_id";; esac; hm_n=; done; } </etc/group || exit
-            find \(paths.map(quotedWord).joined(separator: " ")) -xdev -ignore_readdir_race \\
+            find \(paths.map(shellQuoted).joined(separator: " ")) -xdev -ignore_readdir_race \\
               \\( -type f -perm -0002 -printf 'world-writable %p\\0' \\) , \\
               \\( \\( ! \\( -false $hm_u \\) -o ! \\( -false $hm_g \\) \\) -printf 'unowned %p\\0' \\) , \\
               \\( -type f \\( -perm -4000 -o -perm -2000 \\) -printf 'setid %p\\0' \\) || exit
@@ -194,9 +194,9 @@ public enum Collector {
               echo "modules=none"; exit 0
             fi
             echo "kernel=$hm_k"
-            case $hm_builtin in *\(quotedWord("/\(underscored).ko"))*|*\(quotedWord("/\(dashed).ko"))*) echo "builtin=yes";; esac
+            case $hm_builtin in *\(shellQuoted("/\(underscored).ko"))*|*\(shellQuoted("/\(dashed).ko"))*) echo "builtin=yes";; esac
             if command -v modprobe >/dev/null 2>&1; then
-              modprobe -n -v -S "$hm_k" \(quotedWord(name)) 2>&1; echo "modprobe-exit=$?"
+              modprobe -n -v -S "$hm_k" \(shellQuoted(name)) 2>&1; echo "modprobe-exit=$?"
             else
               echo "modprobe=absent"
               hm_files=$(find "/lib/modules/$hm_k" \\( -name '\(underscored).ko*' -o -name '\(dashed).ko*' \\) -print); hm_rc=$?
@@ -205,18 +205,5 @@ public enum Collector {
             fi
             true
             """, execution: .subshell(cost: 2))
-    }
-
-    private static let wordBytes: [Bool] = (0..<256).map { byte in
-        let scalar = Unicode.Scalar(UInt8(byte))
-        return scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-_./=:,+@%".unicodeScalars.contains(scalar))
-    }
-
-    /// `shellQuoted`, without building a character set per call: evaluation asks for the probes of
-    /// every control it evaluates.
-    static func quotedWord(_ word: String) -> String {
-        let safe = word.utf8.allSatisfy { wordBytes[Int($0)] }
-        if !word.isEmpty, safe { return word }
-        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

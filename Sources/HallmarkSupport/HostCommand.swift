@@ -27,9 +27,13 @@ public struct HostCommand: Sendable, Equatable, CustomStringConvertible {
 
 /// Quotes a word for POSIX sh only when it needs quoting.
 public func shellQuoted(_ word: String) -> String {
-    let safe = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")
-    if !word.isEmpty, word.unicodeScalars.allSatisfy({ safe.contains($0) }) { return word }
+    if !word.isEmpty, word.utf8.allSatisfy({ shellSafeBytes[Int($0)] }) { return word }
     return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+/// The bytes a word may hold unquoted; a table, because evaluation quotes a path for every control.
+private let shellSafeBytes: [Bool] = (0..<256).map { byte in
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%".utf8.contains(UInt8(byte))
 }
 
 /// A host tool Hallmark needs, with the Debian package that provides it.
