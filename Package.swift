@@ -24,7 +24,7 @@ let package = Package(
 
         // Command definitions (ArgumentParser), exit codes, progress output.
         .target(name: "HallmarkCLI", dependencies: [
-            "Pipeline", "GuestChannel", "HallmarkModel", "Compliance", "ImageFacts", "Evidence", "VirtualMachine", "JUnitXML", "Attestation",
+            "Pipeline", "HallmarkModel", "HallmarkSupport", "Compliance", "ImageBuild", "ImageFacts", "VirtualMachine", "JUnitXML", "Attestation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "ConsoleShell", dependencies: ["SocketIO", "GuestChannel"]),
 
         // A running QEMU: process, accelerator choice, guest channel, reboot, teardown.
-        .target(name: "VirtualMachine", dependencies: ["QMP", "GuestAgent", "ConsoleShell", "GuestChannel", "HallmarkSupport"]),
+        .target(name: "VirtualMachine", dependencies: ["QMP", "GuestAgent", "ConsoleShell", "GuestChannel", "SocketIO", "HallmarkSupport"]),
 
         // Pure compliance engine: collector generation, fact parsing, evaluation, gate.
         .target(name: "Compliance", dependencies: ["HallmarkModel", "HallmarkSupport"]),
@@ -73,15 +73,15 @@ let package = Package(
             "HallmarkModel", "ImageBuild", "VirtualMachine", "Compliance", "ImageFacts", "Evidence", "HallmarkSupport", "Attestation", "JUnitXML",
         ]),
 
-        .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel"]),
-        .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "HallmarkModel"]),
+        .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel", "HallmarkSupport"]),
+        .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "HallmarkModel", "HallmarkSupport"]),
         .testTarget(name: "ProtocolTests", dependencies: ["QMP", "GuestAgent", "ConsoleShell", "GuestChannel", "SocketIO"]),
         .testTarget(name: "JUnitXMLTests", dependencies: ["JUnitXML"]),
         .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "HallmarkModel", "HallmarkSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport"]),
         .testTarget(name: "KeptMachineTests", dependencies: ["VirtualMachine", "HallmarkSupport"]),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "JUnitXML", "VirtualMachine", "GuestChannel", "ImageBuild"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "JUnitXML", "VirtualMachine", "ImageBuild"]),
     ],
     swiftLanguageModes: [.v6]
 )
