@@ -68,10 +68,11 @@ struct SandboxTests {
         #expect(output.contains("mknod: Operation not permitted"), "\(output)")
     }
 
-    /// The control: the same program under chroot(8) writes on the host, so the tests above can fail.
+    /// The control: the same program under chroot(8) writes on the host, so the tests above can
+    /// fail. In a mount namespace of its own, so the tmpfs it then mounts on /mnt stays off the host.
     @Test func plainChrootLetsTheSameProgramOut() async throws {
         defer { cleanUp() }
-        let output = try await HostCommand("chroot", [tree, "/bin/sh"]).output()
+        let output = try await HostCommand("unshare", ["--mount", "--propagation", "private", "--", "chroot", tree, "/bin/sh"]).output()
         #expect(output.contains("marker: ok"), "\(output)")
         #expect(FileManager.default.fileExists(atPath: marker))
         #expect(output.contains("SECRET-"), "\(output)")
