@@ -88,7 +88,7 @@ public struct ImageCollector: Sendable {
         case .disk(let path, "qcow2"):
             // A loop device reads raw bytes only; the copy is sparse, and gone with the scratch directory.
             _ = try HostTool.qemuImg.resolve()
-            try await Self.refuseExternalFiles(qcow2: path, log: scratch + "/info.log")
+            try await Self.refuseExternalFiles(qcow2: path)
             let raw = scratch + "/disk.raw"
             try await HostCommand("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", "--", path, raw]).run(logPath: scratch + "/convert.log")
             rootMount = .ext4Disk(raw)
@@ -138,7 +138,7 @@ public struct ImageCollector: Sendable {
 
     /// A qcow2 may name a backing file or an external data file: a host file or device whose bytes
     /// would end up in the facts. Hallmark reads self-contained images only.
-    static func refuseExternalFiles(qcow2 path: String, log: String) async throws {
+    static func refuseExternalFiles(qcow2 path: String) async throws {
         let text = try await HostCommand("qemu-img", ["info", "--output=json", "-f", "qcow2", path]).output()
         guard let info = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
             throw HallmarkError(.usage, "\(path): qemu-img info gave no readable description")
