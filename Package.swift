@@ -24,7 +24,7 @@ let package = Package(
 
         // Command definitions (ArgumentParser), exit codes, progress output.
         .target(name: "HallmarkCLI", dependencies: [
-            "Pipeline", "HallmarkModel", "HallmarkSupport", "Compliance", "ImageBuild", "ImageFacts", "VirtualMachine", "JUnitXML", "Attestation",
+            "Pipeline", "HallmarkModel", "HallmarkSupport", "Compliance", "ImageBuild", "ImageStore", "ImageFacts", "VirtualMachine", "JUnitXML", "Attestation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -34,8 +34,12 @@ let package = Package(
         // Recipe, TOE component, policy and waiver models, loaded from YAML with file:line:column errors.
         .target(name: "HallmarkModel", dependencies: ["HallmarkSupport", "GuestChannel", "Yams"]),
 
+        // The image store in $HALLMARK_HOME/images: built images, their image.json, build numbers.
+        // The catalog of tested and released images extends it.
+        .target(name: "ImageStore", dependencies: ["HallmarkSupport"]),
+
         // Image build: mmdebstrap parent cache, components in a chroot, raw/qcow2 disks.
-        .target(name: "ImageBuild", dependencies: ["HallmarkModel", "HallmarkSupport"]),
+        .target(name: "ImageBuild", dependencies: ["HallmarkModel", "HallmarkSupport", "ImageStore"]),
 
         // Byte-stream Unix socket with deadlines; shared by the protocol clients.
         .target(name: "SocketIO"),
@@ -70,7 +74,7 @@ let package = Package(
 
         // Chains build → boot → facts → evaluate → report.
         .target(name: "Pipeline", dependencies: [
-            "HallmarkModel", "ImageBuild", "VirtualMachine", "Compliance", "ImageFacts", "Evidence", "HallmarkSupport", "Attestation", "JUnitXML",
+            "HallmarkModel", "ImageBuild", "ImageStore", "VirtualMachine", "Compliance", "ImageFacts", "Evidence", "HallmarkSupport", "Attestation", "JUnitXML",
         ]),
 
         .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel", "HallmarkSupport"]),
@@ -81,7 +85,7 @@ let package = Package(
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport"]),
         .testTarget(name: "KeptMachineTests", dependencies: ["VirtualMachine", "HallmarkSupport"]),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "JUnitXML", "VirtualMachine", "ImageBuild"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "JUnitXML", "VirtualMachine", "ImageBuild", "ImageStore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HallmarkSupport
 import ImageBuild
+import ImageStore
 import Pipeline
 
 struct RunCommand: AsyncParsableCommand {

@@ -66,9 +66,7 @@ public struct Recipe: Sendable {
         case guest
     }
 
-    public enum OutputFormat: String, Sendable, CaseIterable {
-        case raw, qcow2
-    }
+    public typealias OutputFormat = DiskFormat
 
     public struct DiskSettings: Sendable {
         public var sizeBytes: UInt64

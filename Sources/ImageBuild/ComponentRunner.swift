@@ -1,6 +1,7 @@
 import Foundation
 import HallmarkModel
 import HallmarkSupport
+import ImageStore
 
 /// What one step's script printed and how it ended.
 public typealias StepOutput = CommandOutput
@@ -20,18 +21,6 @@ public struct ComponentStepFailure: Error, Sendable, CustomStringConvertible {
     public var location: SourceLocation
 
     public var description: String { "\(location): \(message)" }
-}
-
-/// A record of one step for build.log and the report.
-public struct StepRecord: Sendable, Codable {
-    public var component: String
-    public var phase: String
-    public var step: String
-    public var action: String
-    public var attempts: Int
-    public var exitCode: Int32
-    public var outcome: String
-    public var seconds: Double
 }
 
 /// Runs a TOE component's phase step by step, as AWS TOE does: parameters and constants

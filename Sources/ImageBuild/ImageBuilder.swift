@@ -1,6 +1,7 @@
 import Foundation
 import HallmarkModel
 import HallmarkSupport
+import ImageStore
 
 /// How long each build phase took, for the report.
 public struct BuildTimings: Codable, Sendable {
@@ -90,7 +91,7 @@ public struct ImageBuilder: Sendable {
         timings.disk = diskTime.seconds
 
         var files = ["vmlinuz": "vmlinuz", "initrd.img": "initrd.img"]
-        for format in recipe.outputs { files["disk.\(format.rawValue)"] = "disk.\(format.rawValue)" }
+        for format in recipe.outputs { files[format.artifactRole] = format.artifactRole }
         var artifacts = ImageArtifacts(
             name: recipe.name, version: recipe.version.description, build: build, recipeDigest: recipe.digest,
             builtAt: Date(), kernelVersion: kernel, kernelCommandLine: Self.kernelCommandLine, files: files,

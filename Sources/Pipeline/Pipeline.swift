@@ -5,6 +5,7 @@ import Foundation
 import HallmarkModel
 import HallmarkSupport
 import ImageBuild
+import ImageStore
 import ImageFacts
 import JUnitXML
 import Synchronization
@@ -238,7 +239,7 @@ public struct Pipeline: Sendable {
             let start = ContinuousClock.now
             let outputs: Result<[String: ProbeOutput], any Error>
             do {
-                outputs = .success(try await ImageCollector(scratch: scratch).collect(plan, from: .disk(path: disk.path, format: disk.format)))
+                outputs = .success(try await ImageCollector(scratch: scratch).collect(plan, from: .disk(path: disk.path, format: disk.format.rawValue)))
             } catch {
                 outputs = .failure(error)
             }
@@ -261,7 +262,7 @@ public struct Pipeline: Sendable {
         }
         let overlay = runDirectory + "/overlay.qcow2"
         let disk = image.bootDisk
-        try await HostCommand("qemu-img", ["create", "-q", "-f", "qcow2", "-F", disk.format, "-b", disk.path, overlay]).run()
+        try await HostCommand("qemu-img", ["create", "-q", "-f", "qcow2", "-F", disk.format.rawValue, "-b", disk.path, overlay]).run()
         try? FileManager.default.removeItem(atPath: consoleLog)
         let configuration = MachineConfiguration(
             name: "hallmark-\(image.name)", kernel: image.path("vmlinuz")!, initrd: image.path("initrd.img")!,

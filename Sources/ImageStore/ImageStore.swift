@@ -1,58 +1,6 @@
 import Foundation
 import HallmarkSupport
 
-/// A built image as it sits in `$HALLMARK_HOME/images/<name>/<version>-<build>/`, described by
-/// `image.json` beside its files.
-public struct ImageArtifacts: Codable, Sendable {
-    public var name: String
-    public var version: String
-    public var build: Int
-    public var recipeDigest: String
-    public var builtAt: Date
-    public var kernelVersion: String
-    /// Kernel command line for direct kernel boot of the raw ext4 root.
-    public var kernelCommandLine: String
-    /// Artifact files relative to the image directory, by role: `disk.qcow2`, `disk.raw`, `vmlinuz`, `initrd.img`.
-    public var files: [String: String]
-    /// Installed packages (`name version`), from the image's dpkg database.
-    public var packages: [String]
-    public var steps: [StepRecord]
-
-    /// Directory holding the image; not stored, set when loaded.
-    public var directory: String = ""
-
-    enum CodingKeys: String, CodingKey {
-        case name, version, build, recipeDigest, builtAt, kernelVersion, kernelCommandLine, files, packages, steps
-    }
-
-    public var reference: String { "\(name) \(version)/\(build)" }
-
-    public func path(_ role: String) -> String? { files[role].map { directory + "/" + $0 } }
-
-    /// The disk a test boots (through an overlay): qcow2 when built, else raw.
-    public var bootDisk: (path: String, format: String) {
-        if let qcow2 = path("disk.qcow2") { return (qcow2, "qcow2") }
-        return (path("disk.raw")!, "raw")
-    }
-
-    public static func load(directory: String) throws -> ImageArtifacts {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: directory + "/image.json"))
-        } catch {
-            throw HallmarkError(.usage, "\(directory) is not a Hallmark image (no image.json)")
-        }
-        var artifacts = try JSONDecoder.hallmark.decode(ImageArtifacts.self, from: data)
-        artifacts.directory = directory
-        return artifacts
-    }
-
-    func write(to directory: String) throws {
-        let data = try JSONEncoder.hallmark.encode(self)
-        try data.write(to: URL(fileURLWithPath: directory + "/image.json"))
-    }
-}
-
 /// The images of one recipe name in the store, newest build last.
 public struct ImageStore: Sendable {
     public var home: HallmarkHome

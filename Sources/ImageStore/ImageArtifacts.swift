@@ -1,0 +1,92 @@
+import Foundation
+import HallmarkSupport
+
+/// A built image as it sits in `$HALLMARK_HOME/images/<name>/<version>-<build>/`, described by
+/// `image.json` beside its files.
+public struct ImageArtifacts: Codable, Sendable {
+    public var name: String
+    public var version: String
+    public var build: Int
+    public var recipeDigest: String
+    public var builtAt: Date
+    public var kernelVersion: String
+    /// Kernel command line for direct kernel boot of the raw ext4 root.
+    public var kernelCommandLine: String
+    /// Artifact files relative to the image directory, by role: `disk.qcow2`, `disk.raw`, `vmlinuz`, `initrd.img`.
+    public var files: [String: String]
+    /// Installed packages (`name version`), from the image's dpkg database.
+    public var packages: [String]
+    public var steps: [StepRecord]
+
+    /// Directory holding the image; not stored, set when loaded.
+    public var directory: String = ""
+
+    enum CodingKeys: String, CodingKey {
+        case name, version, build, recipeDigest, builtAt, kernelVersion, kernelCommandLine, files, packages, steps
+    }
+
+    public init(name: String, version: String, build: Int, recipeDigest: String, builtAt: Date, kernelVersion: String,
+                kernelCommandLine: String, files: [String: String], packages: [String], steps: [StepRecord]) {
+        self.name = name
+        self.version = version
+        self.build = build
+        self.recipeDigest = recipeDigest
+        self.builtAt = builtAt
+        self.kernelVersion = kernelVersion
+        self.kernelCommandLine = kernelCommandLine
+        self.files = files
+        self.packages = packages
+        self.steps = steps
+    }
+
+    public var reference: String { "\(name) \(version)/\(build)" }
+
+    public func path(_ role: String) -> String? { files[role].map { directory + "/" + $0 } }
+
+    /// The disk a test boots (through an overlay): qcow2 when built, else raw.
+    public var bootDisk: (path: String, format: DiskFormat) {
+        if let qcow2 = path(DiskFormat.qcow2.artifactRole) { return (qcow2, .qcow2) }
+        return (path(DiskFormat.raw.artifactRole)!, .raw)
+    }
+
+    public static func load(directory: String) throws -> ImageArtifacts {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: directory + "/image.json"))
+        } catch {
+            throw HallmarkError(.usage, "\(directory) is not a Hallmark image (no image.json)")
+        }
+        var artifacts = try JSONDecoder.hallmark.decode(ImageArtifacts.self, from: data)
+        artifacts.directory = directory
+        return artifacts
+    }
+
+    public func write(to directory: String) throws {
+        let data = try JSONEncoder.hallmark.encode(self)
+        try data.write(to: URL(fileURLWithPath: directory + "/image.json"))
+    }
+}
+
+/// A record of one step for build.log and the report.
+public struct StepRecord: Sendable, Codable {
+    public var component: String
+    public var phase: String
+    public var step: String
+    public var action: String
+    public var attempts: Int
+    public var exitCode: Int32
+    public var outcome: String
+    public var seconds: Double
+
+    public init(component: String, phase: String, step: String, action: String, attempts: Int, exitCode: Int32, outcome: String,
+                seconds: Double) {
+        self.component = component
+        self.phase = phase
+        self.step = step
+        self.action = action
+        self.attempts = attempts
+        self.exitCode = exitCode
+        self.outcome = outcome
+        self.seconds = seconds
+    }
+}
