@@ -1,6 +1,7 @@
 import Foundation
 import HallmarkSupport
 import ImageBuild
+import ImageStore
 import JUnitXML
 import Testing
 
