@@ -2,6 +2,7 @@ import Foundation
 @testable import HallmarkModel
 @testable import HallmarkSupport
 @testable import ImageBuild
+@testable import ImageStore
 import Testing
 
 /// Runs step scripts with the host's bash inside a scratch directory: the same scripts the chroot
