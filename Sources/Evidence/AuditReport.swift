@@ -13,7 +13,7 @@ public struct AuditReport: Codable, Sendable {
     public var image: Image
     public var host: Host
     public var inputs: [InputFile]
-    public var timings: [String: Double]
+    public var timings: StageTimings
     public var gate: Gate
     public var counts: [String: Int]
     public var controls: [ControlEntry]
@@ -116,7 +116,7 @@ public struct AuditReport: Codable, Sendable {
         public var observedIn: [String]?
     }
 
-    public init(tool: Tool, image: Image, host: Host, inputs: [InputFile], timings: [String: Double],
+    public init(tool: Tool, image: Image, host: Host, inputs: [InputFile], timings: StageTimings,
                 results: [ControlResult], threshold: Severity, verdictSummary: String? = nil,
                 startedAt: Date, finishedAt: Date, factsSHA256: String?, forcedVerdict: Verdict? = nil) {
         self.tool = tool

@@ -25,7 +25,7 @@ public enum JUnitExport {
             }
             return JUnitSuite(
                 name: policy, timestamp: audit.startedAt, hostname: hostname,
-                time: audit.timings["checks"] ?? 0,
+                time: audit.timings.checks ?? 0,
                 properties: [
                     JUnitProperty(name: "image", value: "\(audit.image.name) \(audit.image.version)/\(audit.image.build)"),
                     JUnitProperty(name: "verdict", value: audit.gate.verdict.rawValue),

@@ -11,7 +11,7 @@ func report(message: String, evidence: String = "", build: Int = 1) -> AuditRepo
                           references: [:], check: .reboot, location: SourceLocation(file: "p.yaml", line: 3, column: 5))
     let result = ControlResult(control: control, policyID: "baseline", status: .fail, message: message, evidence: evidence)
     return AuditReport(tool: .init(version: "test"), image: .init(name: "img", version: "1.0.0", build: build, artifacts: []),
-                       host: .init(hostname: "h", qemuVersion: nil, accelerator: nil), inputs: [], timings: [:],
+                       host: .init(hostname: "h", qemuVersion: nil, accelerator: nil), inputs: [], timings: StageTimings(),
                        results: [result], threshold: .info, startedAt: Date(timeIntervalSince1970: 0),
                        finishedAt: Date(timeIntervalSince1970: 1), factsSHA256: nil)
 }

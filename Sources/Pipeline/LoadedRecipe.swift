@@ -1,0 +1,56 @@
+import Compliance
+import Evidence
+import Foundation
+import HallmarkModel
+import HallmarkSupport
+import ImageBuild
+
+/// A recipe with everything it refers to, loaded and validated before anything is built or booted.
+public struct LoadedRecipe: Sendable {
+    public var recipe: Recipe
+    public var components: [Component]
+    public var policies: [Policy]
+    public var waivers: Waivers?
+
+    public static func load(path: String) throws -> LoadedRecipe {
+        let recipe = try Recipe.load(path: path)
+        let components = try recipe.components.map { try Component.load(path: $0.path) }
+        for (component, reference) in zip(components, recipe.components) {
+            do {
+                _ = try ComponentRunner(component: component, parameters: reference.parameters, log: { _ in }).variables()
+            } catch let error as HallmarkError {
+                throw HallmarkError.invalidInput(error.message, at: reference.location)
+            }
+        }
+        let policies: [Policy]
+        do {
+            policies = try Policy.loadAll(paths: recipe.tests.policies, variables: recipe.tests.variables)
+        } catch let error as HallmarkError where error.location == nil {
+            throw HallmarkError.invalidInput(error.message, at: recipe.tests.variablesLocation ?? SourceLocation(file: recipe.path))
+        }
+        // A malformed waiver file, or one naming an unknown control, stops the run before anything boots.
+        let waivers = try recipe.tests.waivers.map { try Waivers.load(path: $0) }
+        try waivers?.validate(against: policies.flatMap { $0.controls.map(\.id) })
+        return LoadedRecipe(recipe: recipe, components: components, policies: policies, waivers: waivers)
+    }
+
+    var inputFiles: [AuditReport.InputFile] {
+        [AuditReport.InputFile(kind: "recipe", path: recipe.path, sha256: recipe.digest)]
+            + components.map { AuditReport.InputFile(kind: "component", path: $0.path, sha256: $0.digest) }
+            + policies.flatMap(\.sources).map { AuditReport.InputFile(kind: "policy", path: $0.path, sha256: $0.sha256) }
+            + (waivers.map { [AuditReport.InputFile(kind: "waivers", path: $0.path, sha256: $0.digest)] } ?? [])
+    }
+
+    /// The controls whose facts a test collects: those waived with mode "skip" are not even collected.
+    func controlsToCollect(on day: Date) -> [Control] {
+        let all = policies.flatMap(\.controls)
+        return waivers?.controlsToEvaluate(all, on: day) ?? all
+    }
+
+    /// Every policy's results for one boot's facts, with the waivers applied.
+    func evaluate(_ facts: Facts, today: Date) -> [ControlResult] {
+        policies.flatMap { policy in
+            waivers.map { Evaluator.evaluate(policy, facts: facts, waivers: $0, today: today) } ?? Evaluator.evaluate(policy, facts: facts)
+        }
+    }
+}
