@@ -3,7 +3,7 @@ SWIFT ?= swift
 HALLMARK = .build/debug/hallmark
 RECIPE ?= recipes/debian-12-minimal.yaml
 
-.PHONY: all deps build demo test test-fast clean bench
+.PHONY: all deps build demo test test-fast fmt lint clean bench
 
 all: build
 
@@ -30,6 +30,14 @@ test: build
 # Everything that boots no VM (unit, protocol, sandbox and evidence tests): about 30 s on a warm build.
 test-fast: build
 	HALLMARK_HOME=$(TEST_HOME) $(SWIFT) test --no-parallel --skip EndToEndTests
+
+# The toolchain's formatter, configured in .swift-format; CI fails on any lint finding.
+FORMATTED = Package.swift Sources Tests
+fmt:
+	$(SWIFT) format format --in-place --recursive --parallel $(FORMATTED)
+
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel $(FORMATTED)
 
 clean:
 	rm -rf .build reports/*/
