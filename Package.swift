@@ -80,6 +80,7 @@ let package = Package(
         .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "HallmarkModel", "HallmarkSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport"]),
         .testTarget(name: "KeptMachineTests", dependencies: ["VirtualMachine", "HallmarkSupport"]),
+        .testTarget(name: "HallmarkCLITests", dependencies: ["HallmarkCLI", "HallmarkSupport", "HallmarkModel", "Compliance"]),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "JUnitXML", "VirtualMachine", "ImageBuild"]),
     ],
