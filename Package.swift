@@ -28,7 +28,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        // Shared foundation: error type with exit codes, host command execution, digests.
+        // Shared foundation: error type with domain codes (the CLI maps them to exit codes), host command execution, digests.
         .target(name: "HallmarkSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // Recipe, TOE component, policy and waiver models, loaded from YAML with file:line:column errors.
@@ -85,6 +85,7 @@ let package = Package(
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport"]),
         .testTarget(name: "KeptMachineTests", dependencies: ["VirtualMachine", "HallmarkSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Evidence", "Attestation", "Compliance", "HallmarkModel", "HallmarkSupport"]),
+        .testTarget(name: "HallmarkCLITests", dependencies: ["HallmarkCLI", "HallmarkSupport", "HallmarkModel", "Compliance"]),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "JUnitXML", "VirtualMachine", "ImageBuild", "ImageStore"]),
     ],

@@ -164,7 +164,7 @@ public struct KeyFiles: Sendable, Equatable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw HallmarkError(.usage, "cannot create directory \(directory): \(error.localizedDescription)")
+            throw HallmarkError(.usage, "cannot create directory \(directory)", cause: error)
         }
         let key = SigningKey.generate()
         try writeNewFile(privatePath, contents: Data(key.pemRepresentation.utf8), mode: 0o600)
@@ -183,7 +183,7 @@ private func writeNewFile(_ path: String, contents: Data, mode: mode_t) throws {
     let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
     guard descriptor >= 0 else {
         let reason = String(cString: strerror(errno))
-        throw HallmarkError(errno == EEXIST ? .usage : .infrastructure, "cannot create \(path): \(reason)")
+        throw HallmarkError(errno == EEXIST ? .usage : .hostFailure, "cannot create \(path): \(reason)")
     }
     var failure: String?
     if fchmod(descriptor, mode) != 0 { failure = String(cString: strerror(errno)) }
@@ -205,7 +205,7 @@ private func writeNewFile(_ path: String, contents: Data, mode: mode_t) throws {
     close(descriptor)
     if let failure {
         _ = unlink(path)
-        throw HallmarkError(.infrastructure, "cannot write \(path): \(failure)")
+        throw HallmarkError(.hostFailure, "cannot write \(path): \(failure)")
     }
 }
 

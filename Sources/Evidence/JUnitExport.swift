@@ -48,3 +48,20 @@ public enum JUnitExport {
         }
     }
 }
+
+extension JUnitWriter.Flavour {
+    /// The writer's flavour for the one the recipe or `--junit` names.
+    public init(_ flavour: JUnitFlavour) {
+        switch flavour {
+        case .standard: self = .standard
+        case .rich: self = .rich
+        }
+    }
+}
+
+extension JUnitWriter {
+    /// Writes `report` in the flavour a recipe or `--junit` names.
+    public static func write(_ report: JUnitReport, to path: String, flavour: JUnitFlavour) throws {
+        try write(report, to: path, flavour: Flavour(flavour))
+    }
+}

@@ -85,9 +85,17 @@ public struct Recipe: Sendable {
     public struct EvidenceSettings: Sendable {
         /// Absolute path of the PKCS#8 PEM signing key (the key itself never goes in a recipe).
         public var signingKey: String?
-        /// `standard` or `rich` JUnit.
-        public var junit: String?
+        /// `evidence.junit`; when nil, the command line's `--junit`, else standard.
+        public var junit: JUnitFlavour?
     }
+}
+
+/// The JUnit flavour, as a recipe's `evidence.junit` and `--junit` name it; Evidence maps it to the writer's.
+public enum JUnitFlavour: String, Sendable, CaseIterable {
+    /// Valid against the Ant (Windy Road) and Jenkins JUnit schemas.
+    case standard
+    /// Adds each control's policy file, line and testcase properties; not schema-valid.
+    case rich
 }
 
 /// `major.minor.patch`, as Image Builder recipes use; the catalog adds a build number.
@@ -267,8 +275,8 @@ extension Recipe {
             settings.signingKey = path
         }
         if let junitInput = evidence["junit"] {
-            guard ["standard", "rich"].contains(try junitInput.string()) else { throw junitInput.error("junit must be standard or rich") }
-            settings.junit = try junitInput.string()
+            guard let flavour = JUnitFlavour(rawValue: try junitInput.string()) else { throw junitInput.error("junit must be standard or rich") }
+            settings.junit = flavour
         }
         return settings
     }

@@ -23,13 +23,13 @@ public final class FileLock: Sendable {
                                waiting: () -> Void = {}) async throws -> FileLock {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else {
-            throw HallmarkError(.infrastructure, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+            throw HallmarkError(.hostFailure, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
         }
         let lock = FileLock(descriptor: descriptor, path: path)
         var told = false
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else {
-                throw HallmarkError(.infrastructure, "cannot lock \(path): \(String(cString: strerror(errno)))")
+                throw HallmarkError(.hostFailure, "cannot lock \(path): \(String(cString: strerror(errno)))")
             }
             if !told {
                 waiting()

@@ -1,29 +1,5 @@
 import Foundation
 
-/// The process exit codes Hallmark promises. Documented in the README; CI scripts depend on them.
-public enum ExitStatus: Int32, Sendable, CaseIterable {
-    /// Every control at or above the threshold passed (or was waived): the gate is open.
-    case gateOpen = 0
-    /// At least one control at or above the threshold failed: the gate is closed.
-    case gateClosed = 1
-    /// No control failed, but some could not be evaluated (error or not checked).
-    case notEvaluated = 2
-    /// The image could not be built or the VM could not be driven (guest never answered, QEMU died).
-    case infrastructure = 3
-    /// The command line was wrong.
-    case usage = 64
-    /// A recipe, component, policy or waiver file is invalid.
-    case invalidInput = 65
-    /// A host tool Hallmark needs (qemu, mmdebstrap, mkfs.ext4…) is missing.
-    case missingDependency = 69
-    /// A bug in Hallmark.
-    case internalError = 70
-    /// Interrupted with SIGINT.
-    case interrupted = 130
-    /// Stopped with SIGTERM.
-    case terminated = 143
-}
-
 /// A position in a user's input file, printed as `file:line:column`.
 public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
     public var file: String
@@ -45,28 +21,73 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// The one error type that crosses module boundaries: what went wrong, where, and which exit code it maps to.
-public struct HallmarkError: Error, Sendable, CustomStringConvertible {
-    public var status: ExitStatus
-    public var message: String
-    public var location: SourceLocation?
+/// The one error type that crosses module boundaries: what kind of failure, what went wrong, where,
+/// and what caused it. It carries no exit code: the CLI alone maps `code` to one.
+public struct HallmarkError: Error, CustomStringConvertible {
+    /// What kind of failure this is, as a caller decides what to do about it.
+    public enum Code: String, Sendable, CaseIterable {
+        /// The command line, or something it names (a kept VM, a build, a disk), does not make sense.
+        case usage
+        /// A recipe, component, policy, waiver, facts, key or envelope file is invalid.
+        case invalidInput
+        /// The operation needs root (mounts, namespaces, a private root) and Hallmark is not root.
+        case needsRoot
+        /// A host tool or facility Hallmark needs (qemu, mmdebstrap, hallmark-sandbox, /dev/kvm) is missing.
+        case missingTool
+        /// The image could not be built: a component step, the image's own tree, the disk step.
+        case buildFailed
+        /// The test VM could not be driven: QEMU died, the guest never answered, the collector broke off.
+        case machineFailed
+        /// An operation on the host failed: a file, a lock, a host command.
+        case hostFailure
+        /// Stopped by SIGINT, SIGTERM or task cancellation.
+        case interrupted
+        /// A bug in Hallmark.
+        case internalError
+    }
 
-    public init(_ status: ExitStatus, _ message: String, at location: SourceLocation? = nil) {
-        self.status = status
+    public var code: Code
+    public var message: String
+    /// Where in a user's file the problem is, when it is in one.
+    public var location: SourceLocation?
+    /// The error this one reports, when there is one; appended to the message when shown.
+    public var cause: (any Error)?
+
+    public init(_ code: Code, _ message: String, at location: SourceLocation? = nil, cause: (any Error)? = nil) {
+        self.code = code
         self.message = message
         self.location = location
+        self.cause = cause
     }
 
     public static func invalidInput(_ message: String, at location: SourceLocation? = nil) -> HallmarkError {
         HallmarkError(.invalidInput, message, at: location)
     }
 
+    /// The test VM or what runs in it failed (the name predates `Code.machineFailed`).
     public static func infrastructure(_ message: String) -> HallmarkError {
-        HallmarkError(.infrastructure, message)
+        HallmarkError(.machineFailed, message)
     }
 
+    /// `file:line:column: message: cause`, each part only when present.
     public var description: String {
-        if let location { return "\(location): \(message)" }
-        return message
+        var text = message
+        if let cause { text += ": " + Self.describe(cause) }
+        if let location { return "\(location): \(text)" }
+        return text
     }
+
+    /// A cause as a user reads it: Foundation's errors by their localized text, others as they describe themselves.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? HallmarkError { return error.description }
+        if let error = error as? LocalizedError, let text = error.errorDescription { return text }
+        if error is CocoaError { return error.localizedDescription }
+        return String(describing: error)
+    }
+}
+
+extension HallmarkError.Code {
+    // The names before the domain codes, so code written against them still compiles; prefer the precise cases.
+    public static var infrastructure: Self { .hostFailure }
+    public static var missingDependency: Self { .missingTool }
 }

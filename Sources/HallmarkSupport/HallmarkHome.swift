@@ -33,7 +33,7 @@ public struct HallmarkHome: Sendable {
         let template = parent + "/\(prefix)XXXXXX"
         var bytes = Array(template.utf8CString)
         guard mkdtemp(&bytes) != nil else {
-            throw HallmarkError(.infrastructure, "cannot create a directory under \(parent): \(String(cString: strerror(errno)))")
+            throw HallmarkError(.hostFailure, "cannot create a directory under \(parent): \(String(cString: strerror(errno)))")
         }
         return String(decoding: bytes.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

@@ -67,7 +67,7 @@ public struct HostTool: Sendable {
             if access(candidate, X_OK) == 0 { return candidate }
         }
         throw HallmarkError(
-            .missingDependency,
+            .missingTool,
             "\(name) is not installed; install it with: apt-get install \(debianPackage)")
     }
 }
@@ -160,7 +160,7 @@ public final class ChildProcess: Sendable {
         var pid: pid_t = 0
         let result = posix_spawn(&pid, executable, &fileActions, &attributes, argv, envp)
         guard result == 0 else {
-            throw HallmarkError(.infrastructure, "cannot start \(command.executable): \(String(cString: strerror(result)))")
+            throw HallmarkError(.hostFailure, "cannot start \(command.executable): \(String(cString: strerror(result)))")
         }
         // An interrupt may have taken its list of children between the spawn and this line.
         guard ChildRegistry.shared.add(pid) else {
@@ -217,7 +217,7 @@ public final class ChildProcess: Sendable {
 
 extension HostCommand {
     /// Runs to completion with output appended to `logPath`; throws with the log's tail on failure.
-    public func run(logPath: String? = nil, failure: ExitStatus = .infrastructure) async throws {
+    public func run(logPath: String? = nil, failure: HallmarkError.Code = .hostFailure) async throws {
         let log = logPath ?? FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-\(UUID().uuidString).log").path
         defer { if logPath == nil { try? FileManager.default.removeItem(atPath: log) } }
         let child = try ChildProcess.spawn(self, outputPath: log)
@@ -238,7 +238,7 @@ extension HostCommand {
         try Task.checkCancellation()
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         guard termination.succeeded else {
-            throw HallmarkError(.infrastructure, "\(executable) failed (\(termination)): \(description)\n\(lastLines(of: text, count: 20))")
+            throw HallmarkError(.hostFailure, "\(executable) failed (\(termination)): \(description)\n\(lastLines(of: text, count: 20))")
         }
         return text
     }

@@ -85,14 +85,14 @@ public enum InterruptHandler {
             // A reader that goes away (`hallmark test | head`, a killed CI step) must not kill
             // Hallmark with SIGPIPE before it has stopped its VMs: writes fail instead.
             signal(SIGPIPE, SIG_IGN)
-            for (signalNumber, status) in [(SIGINT, ExitStatus.interrupted), (SIGTERM, .terminated)] {
+            for signalNumber in [SIGINT, SIGTERM] {
                 signal(signalNumber, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
                 source.setEventHandler {
                     guard !interrupted.exchange(true, ordering: .acquiringAndReleasing) else { return }
                     writeStandardError("\nhallmark: \(signalNumber == SIGINT ? "interrupted" : "terminated"); stopping every VM\n")
                     ChildRegistry.shared.tearDownEverything()
-                    exit(status.rawValue)
+                    exit(128 + signalNumber)  // the shell's convention: 130, 143
                 }
                 source.resume()
                 sources.append(source)

@@ -105,7 +105,7 @@ public struct Sandbox: Sendable, Equatable {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let candidate = ((executable as NSString).deletingLastPathComponent as NSString).appendingPathComponent("hallmark-sandbox")
         guard access(candidate, X_OK) == 0 else {
-            throw HallmarkError(.missingDependency, "\(candidate) is missing: it is built with hallmark (swift build builds both)")
+            throw HallmarkError(.missingTool, "\(candidate) is missing: it is built with hallmark (swift build builds both)")
         }
         return candidate
     }

@@ -24,7 +24,7 @@ public final class StagedDirectory: Sendable {
         let name = (target as NSString).lastPathComponent
         var template = Array("\(parent)/.\(name).staging-XXXXXX".utf8CString)
         guard mkdtemp(&template) != nil else {
-            throw HallmarkError(.infrastructure, "cannot create a staging directory beside \(target): \(String(cString: strerror(errno)))")
+            throw HallmarkError(.hostFailure, "cannot create a staging directory beside \(target): \(String(cString: strerror(errno)))")
         }
         path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         // An interrupt tears down registered directories: a half-written set leaves nothing behind.
@@ -42,11 +42,11 @@ public final class StagedDirectory: Sendable {
             if link(source, destination) != 0 { try fileManager.copyItem(atPath: source, toPath: destination) }
         }
         guard let exchange = Self.renameExchange else {
-            throw HallmarkError(.infrastructure, "cannot publish \(target): this C library has no renameat2")
+            throw HallmarkError(.hostFailure, "cannot publish \(target): this C library has no renameat2")
         }
         if exchange(AT_FDCWD, path, AT_FDCWD, target, Self.exchangeFlag) != 0 {
             let reason = String(cString: strerror(errno))
-            throw HallmarkError(.infrastructure, "cannot publish the evidence into \(target) (renameat2 RENAME_EXCHANGE: \(reason))")
+            throw HallmarkError(.hostFailure, "cannot publish the evidence into \(target) (renameat2 RENAME_EXCHANGE: \(reason))")
         }
         discard()
     }

@@ -35,7 +35,7 @@ public struct ImageBuilder: Sendable {
         let store = ImageStore(home: home)
         let destination = store.directory(name: recipe.name, version: recipe.version.description, build: build)
         guard !FileManager.default.fileExists(atPath: destination) else {
-            throw HallmarkError(.infrastructure, "\(destination) already exists; build numbers are never reused")
+            throw HallmarkError(.buildFailed, "\(destination) already exists; build numbers are never reused")
         }
 
         let scratch = try home.makeScratchDirectory(under: home.work, prefix: "\(recipe.name)-")
@@ -70,7 +70,7 @@ public struct ImageBuilder: Sendable {
                     records += try await runner.run(.build, on: executor, outputs: &outputs)
                     records += try await runner.run(.validate, on: executor, outputs: &outputs)
                 } catch let failure as ComponentStepFailure {
-                    throw HallmarkError(.infrastructure, "build failed: \(failure.message)", at: failure.location)
+                    throw HallmarkError(.buildFailed, "build failed: \(failure.message)", at: failure.location)
                 }
             }
             try finishAfterComponents(rootfs: rootfs)

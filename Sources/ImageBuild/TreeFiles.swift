@@ -52,7 +52,7 @@ struct TreeFiles {
         let source = try openFile(path)
         defer { close(source) }
         let target = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard target >= 0 else { throw HallmarkError(.infrastructure, "cannot create \(destination): \(String(cString: strerror(errno)))") }
+        guard target >= 0 else { throw HallmarkError(.buildFailed, "cannot create \(destination): \(String(cString: strerror(errno)))") }
         defer { close(target) }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
@@ -62,7 +62,7 @@ struct TreeFiles {
             var written = 0
             while written < count {
                 let n = buffer.withUnsafeBytes { Glibc.write(target, $0.baseAddress! + written, count - written) }
-                guard n > 0 else { throw HallmarkError(.infrastructure, "cannot write \(destination): \(String(cString: strerror(errno)))") }
+                guard n > 0 else { throw HallmarkError(.buildFailed, "cannot write \(destination): \(String(cString: strerror(errno)))") }
                 written += n
             }
         }
@@ -106,7 +106,7 @@ struct TreeFiles {
         for (index, name) in names.enumerated() {
             guard name != ".." else {
                 close(descriptor)
-                throw HallmarkError(.infrastructure, "\(root): refusing '..' in \(names.joined(separator: "/"))")
+                throw HallmarkError(.buildFailed, "\(root): refusing '..' in \(names.joined(separator: "/"))")
             }
             let next = openat(descriptor, name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
             guard next >= 0 else {
@@ -134,7 +134,7 @@ struct TreeFiles {
         var status = stat()
         guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
             close(descriptor)
-            throw HallmarkError(.infrastructure, "the image's \(path) is not a regular file")
+            throw HallmarkError(.buildFailed, "the image's \(path) is not a regular file")
         }
         return descriptor
     }
@@ -142,6 +142,6 @@ struct TreeFiles {
     private func failure(_ action: String, _ path: String) -> HallmarkError {
         let reason = errno == ELOOP || errno == ENOTDIR ? "a symbolic link or not a directory on the way, which Hallmark does not follow"
             : String(cString: strerror(errno))
-        return HallmarkError(.infrastructure, "cannot \(action) the image's \(path.hasPrefix("/") ? path : "/" + path): \(reason)")
+        return HallmarkError(.buildFailed, "cannot \(action) the image's \(path.hasPrefix("/") ? path : "/" + path): \(reason)")
     }
 }

@@ -66,7 +66,7 @@ public struct ImageCollector: Sendable {
     /// when the root cannot be mounted here (no root privileges, no loop devices, not ext4).
     public func collect(_ plan: CollectorPlan, from root: ImageRoot) async throws -> [String: ProbeOutput] {
         guard getuid() == 0 else {
-            throw HallmarkError(.usage, "reading the files of \(root) needs root (mount and a private root)")
+            throw HallmarkError(.needsRoot, "reading the files of \(root) needs root (mount and a private root)")
         }
         for tool in [HostTool.unshare, .mount, .timeout, .nice] { _ = try tool.resolve() }
         let helper = try Sandbox.helperPath()
@@ -118,7 +118,7 @@ public struct ImageCollector: Sendable {
         guard termination.succeeded else {
             let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
             let reason = termination == .exited(124) ? "did not finish within \(seconds) s" : "failed (\(termination))"
-            throw HallmarkError(.infrastructure, "collecting facts from \(root) \(reason): \(lastLines(of: errors, count: 5))")
+            throw HallmarkError(.hostFailure, "collecting facts from \(root) \(reason): \(lastLines(of: errors, count: 5))")
         }
         return try plan.parse(output)
     }

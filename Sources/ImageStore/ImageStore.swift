@@ -25,7 +25,7 @@ public struct ImageStore: Sendable {
         var build = max(builds(name: name, version: version).last ?? 0, claimed.max() ?? 0) + 1
         while mkdir(claims + "/\(version)-\(build)", 0o755) != 0 {
             guard errno == EEXIST else {
-                throw HallmarkError(.infrastructure, "cannot claim build \(build) in \(claims): \(String(cString: strerror(errno)))")
+                throw HallmarkError(.hostFailure, "cannot claim build \(build) in \(claims): \(String(cString: strerror(errno)))")
             }
             build += 1
         }

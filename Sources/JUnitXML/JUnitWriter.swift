@@ -26,7 +26,7 @@ import Darwin
 /// ```
 public enum JUnitWriter {
     /// Returns the report as a UTF-8 XML document.
-    public static func xml(for report: JUnitReport, flavour: JUnitFlavour = .standard) throws -> String {
+    public static func xml(for report: JUnitReport, flavour: Flavour = .standard) throws -> String {
         let writer = try XMLTextWriter()
         try writer.startDocument()
         try writer.startElement("testsuites")
@@ -48,12 +48,12 @@ public enum JUnitWriter {
 
     /// Writes the report to `path` atomically: a temporary file in the same directory,
     /// flushed to disk, then renamed over `path`.
-    public static func write(_ report: JUnitReport, to path: String, flavour: JUnitFlavour = .standard) throws {
+    public static func write(_ report: JUnitReport, to path: String, flavour: Flavour = .standard) throws {
         let document = try xml(for: report, flavour: flavour)
         try AtomicFile.store(Array(document.utf8), at: path)
     }
 
-    private static func write(_ suite: JUnitSuite, id: Int, flavour: JUnitFlavour, to writer: XMLTextWriter) throws {
+    private static func write(_ suite: JUnitSuite, id: Int, flavour: Flavour, to writer: XMLTextWriter) throws {
         let name = XMLText.token(suite.name, fallback: "unnamed")
         try writer.startElement("testsuite")
         try writer.attribute("name", name)
@@ -82,7 +82,7 @@ public enum JUnitWriter {
         try writer.endElement()
     }
 
-    private static func write(_ testCase: JUnitCase, flavour: JUnitFlavour, to writer: XMLTextWriter) throws {
+    private static func write(_ testCase: JUnitCase, flavour: Flavour, to writer: XMLTextWriter) throws {
         try writer.startElement("testcase")
         try writer.attribute("name", testCase.name)
         try writer.attribute("classname", testCase.classname)
@@ -130,7 +130,7 @@ public enum JUnitWriter {
 
     /// The suite's output; in the standard flavour followed by each case's output, since
     /// the Ant schema has no `<system-out>` inside `<testcase>`.
-    private static func standardOutput(of suite: JUnitSuite, flavour: JUnitFlavour) -> String {
+    private static func standardOutput(of suite: JUnitSuite, flavour: Flavour) -> String {
         var output = suite.systemOut ?? ""
         guard flavour == .standard else { return output }
         for testCase in suite.cases {

@@ -120,12 +120,14 @@ public struct JUnitCase: Sendable, Equatable {
     }
 }
 
-/// The shape of the document written.
-public enum JUnitFlavour: Sendable, Equatable {
-    /// Validates against both the strict Ant (windyroad) schema and the Jenkins schema.
-    case standard
-    /// Adds what Jenkins and GitLab read beyond the schemas: per-testcase `<properties>`,
-    /// `file`/`line` attributes and `<system-out>` on test cases, and summary attributes on
-    /// `<testsuites>`. Not schema-valid.
-    case rich
+extension JUnitWriter {
+    /// The shape of the document written.
+    public enum Flavour: Sendable, Equatable {
+        /// Validates against both the strict Ant (windyroad) schema and the Jenkins schema.
+        case standard
+        /// Adds what Jenkins and GitLab read beyond the schemas: per-testcase `<properties>`,
+        /// `file`/`line` attributes and `<system-out>` on test cases, and summary attributes on
+        /// `<testsuites>`. Not schema-valid.
+        case rich
+    }
 }

@@ -1,6 +1,7 @@
 import Attestation
 import Evidence
 import Foundation
+import HallmarkModel
 import HallmarkSupport
 import JUnitXML
 

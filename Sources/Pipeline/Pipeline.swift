@@ -14,13 +14,8 @@ public struct TestOutcome: Sendable {
     public var reportDirectory: String
     public var signed: Bool
 
-    public var exitStatus: ExitStatus {
-        switch report.gate.verdict {
-        case .pass: return .gateOpen
-        case .fail: return .gateClosed
-        case .incomplete: return .notEvaluated
-        }
-    }
+    /// The gate's verdict; the CLI turns it into the exit code.
+    public var verdict: Verdict { report.gate.verdict }
 }
 
 /// Chains the stages: load (LoadedRecipe) → build (ImageBuilder) → boot session (BootSession,
@@ -68,7 +63,7 @@ public struct Pipeline: Sendable {
         let environmentKey = ProcessInfo.processInfo.environment["HALLMARK_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : absolutePath($0) }
         let signingKeyPath = options.signingKey ?? loaded.recipe.evidence.signingKey ?? environmentKey
         let signingKeyID = try signingKeyPath.map { try SigningKey(pemFile: $0, warn: options.console.warning).publicKey.keyID }
-        let junitFlavour = options.junitFlavour ?? (loaded.recipe.evidence.junit == "rich" ? .rich : .standard)
+        let junitFlavour = options.junitFlavour ?? loaded.recipe.evidence.junit ?? .standard
         let reports = try reportDirectory(for: loaded.recipe, build: image.build)
         EvidenceSet.removeIncompleteSet(in: reports)
         let threshold = options.gate ?? loaded.recipe.tests.gate

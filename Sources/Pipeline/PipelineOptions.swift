@@ -1,6 +1,5 @@
 import HallmarkModel
 import HallmarkSupport
-import JUnitXML
 import VirtualMachine
 
 /// Settings shared by the stages, from the command line.

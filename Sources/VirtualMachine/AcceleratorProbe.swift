@@ -24,7 +24,7 @@ public struct AcceleratorProbe: Sendable {
         case .tcg: return .tcg
         case .kvm:
             guard access("/dev/kvm", R_OK | W_OK) == 0 else {
-                throw HallmarkError(.missingDependency, "--accel kvm was asked for, but /dev/kvm is not usable here")
+                throw HallmarkError(.missingTool, "--accel kvm was asked for, but /dev/kvm is not usable here")
             }
             return .kvm
         case .auto:

@@ -37,7 +37,7 @@ import Testing
         let first = try KeyFiles.generate(in: scratch.path)
         let before = try scratch.read("hallmark.key")
         let error = #expect(throws: HallmarkError.self) { try KeyFiles.generate(in: scratch.path) }
-        #expect(error?.status == .usage)
+        #expect(error?.code == .usage)
         #expect(error?.message.contains("already exists") == true)
         #expect(try scratch.read("hallmark.key") == before)
         #expect(try VerifyingKey(pemFile: first.publicKeyPath).keyID == first.keyID)
@@ -72,7 +72,7 @@ import Testing
 
         let garbage = try scratch.write("garbage.pem", Data("hello\n".utf8))
         var error = #expect(throws: HallmarkError.self) { try VerifyingKey(pemFile: garbage) }
-        #expect(error?.status == .invalidInput)
+        #expect(error?.code == .invalidInput)
         #expect(error?.description.hasPrefix(garbage + ": ") == true)
 
         // A public key where a private key is expected, and the other way round.
@@ -345,7 +345,7 @@ extension Data {
         let (scratch, path) = try Self.keyFile(mode: mode)
         defer { scratch.remove() }
         let error = try #require(throws: HallmarkError.self) { try SigningKey(pemFile: path) }
-        #expect(error.status == .invalidInput)
+        #expect(error.code == .invalidInput)
         #expect(error.message.contains("chmod 600"), "\(error)")
         #expect(error.location?.file == path)
     }

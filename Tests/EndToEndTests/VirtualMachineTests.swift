@@ -42,7 +42,7 @@ import VirtualMachine
         }
         let elapsed = ContinuousClock.now - start
         #expect(elapsed >= .seconds(30) && elapsed < .seconds(75))
-        #expect(error.status == .infrastructure)
+        #expect(error.code == .machineFailed)
         #expect(error.message.contains("neither the guest agent (org.qemu.guest_agent.0) nor the console shell (org.hallmark.shell.0) answered within 30.0s"),
                 "\(error.message.prefix(300))")
         #expect(error.message.contains("Last lines of the serial console"))

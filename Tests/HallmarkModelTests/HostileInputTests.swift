@@ -25,7 +25,7 @@ import Testing
         let started = ContinuousClock.now
         let error = try #require(throws: HallmarkError.self) { try Policy.load(path: path) }
         #expect(ContinuousClock.now - started < .seconds(1))
-        #expect(error.status == .invalidInput)
+        #expect(error.code == .invalidInput)
         #expect(error.message.contains("YAML anchors and aliases are not allowed in policy files"), "\(error)")
         #expect(error.message.contains("'&a'"), "\(error)")
         #expect(error.location == SourceLocation(file: path, line: 4, column: 6), "\(error)")
@@ -43,7 +43,7 @@ import Testing
             let path = try scratch.write("w.yaml", Self.aliasBomb(under: "waivers"))
             error = try #require(throws: HallmarkError.self) { try Waivers.load(path: path) }
         }
-        #expect(error.status == .invalidInput)
+        #expect(error.code == .invalidInput)
         #expect(error.message.contains("YAML anchors and aliases are not allowed in \(format) files"), "\(error)")
         #expect(error.location?.line != nil && error.location?.column != nil)
     }
@@ -54,7 +54,7 @@ import Testing
         let started = ContinuousClock.now
         let error = try #require(throws: HallmarkError.self) { try Component.load(path: path) }
         #expect(ContinuousClock.now - started < .seconds(1))
-        #expect(error.status == .invalidInput)
+        #expect(error.code == .invalidInput)
         #expect(error.message.contains("expands to more than 100000 YAML nodes"), "\(error)")
         #expect(error.location?.file == path && error.location?.line != nil)
     }
@@ -100,7 +100,7 @@ import Testing
         let scratch = try Scratch()
         let path = try scratch.write("r.yaml", Self.recipe(parent: parent))
         let error = try #require(throws: HallmarkError.self) { try Recipe.load(path: path) }
-        #expect(error.status == .invalidInput)
+        #expect(error.code == .invalidInput)
         #expect(error.message.contains(expected), "\(error)")
         #expect(error.location == SourceLocation(file: path, line: line, column: column), "\(error)")
     }
@@ -129,7 +129,7 @@ import Testing
         let scratch = try Scratch()
         let path = try scratch.write("r.yaml", Self.recipe(parent: "    suite: bookworm\n", disk: "disk: {size: \(size)}\n"))
         let error = try #require(throws: HallmarkError.self) { try Recipe.load(path: path) }
-        #expect(error.status == .invalidInput)
+        #expect(error.code == .invalidInput)
         #expect(error.message.contains(expected), "\(error)")
         #expect(error.location?.line == 6)
     }

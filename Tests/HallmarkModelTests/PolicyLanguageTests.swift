@@ -71,7 +71,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         let base = try scratch.write("base.yaml", Self.base)
         let error = try #require(throws: HallmarkError.self) { try Policy.loadAll(paths: [base], variables: ["max_trys": "3"]) }
         #expect(error.message.contains("'max_trys'"))
-        #expect(error.status == .invalidInput)
+        #expect(error.code == .invalidInput)
         #expect(try Policy.loadAll(paths: [base], variables: ["max_tries": "3"]).count == 1)
     }
 
@@ -160,7 +160,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         #expect(problems[1].message.contains("invalid regular expression"))
         #expect(problems[2].message.contains("unknown key 'vlaue'"))
         #expect(problems[3].message.contains("duplicate control id 'a'"))
-        #expect(problems.allSatisfy { $0.location?.column != nil && $0.status == .invalidInput })
+        #expect(problems.allSatisfy { $0.location?.column != nil && $0.code == .invalidInput })
     }
 
     @Test(arguments: [

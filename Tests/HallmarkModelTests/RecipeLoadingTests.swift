@@ -60,7 +60,7 @@ let minimalComponent = """
                 pakages: [openssh-server]
             """)
         let error = try #require(throws: HallmarkError.self) { try Recipe.load(path: path) }
-        #expect(error.status == .invalidInput)
+        #expect(error.code == .invalidInput)
         #expect(error.location == SourceLocation(file: path, line: 6, column: 5))
         #expect(error.message.contains("unknown key 'pakages'"))
         #expect(error.message.contains("suite, packages, mirror, variant"))

@@ -48,7 +48,7 @@ import Testing
     ])
     func malformedWaiversAreRejectedWithPositions(text: String, expected: String, line: Int, column: Int) throws {
         let error = try #require(throws: HallmarkError.self) { try Waivers.parse(text, file: "w.yaml") }
-        #expect(error.status == .invalidInput)
+        #expect(error.code == .invalidInput)
         #expect(error.message.contains(expected), "\(error)")
         #expect(error.location?.file == "w.yaml")
         #expect(error.location?.line == line && error.location?.column == column, "\(error)")

@@ -4,10 +4,8 @@ import Foundation
 import HallmarkModel
 import HallmarkSupport
 
-struct KeyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "key", abstract: "Manage the Ed25519 key that signs reports.", subcommands: [Generate.self])
-
+extension KeyCommand {
+    /// `hallmark key generate`: a new key pair, never over an existing one.
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate an Ed25519 key pair: DIR/hallmark.key (PKCS#8 PEM, mode 0600) and DIR/hallmark.pub (SPKI PEM).",

@@ -8,79 +8,8 @@ import ImageFacts
 import Glibc
 #endif
 
-struct PolicyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "policy", abstract: "Work with policy files without booting anything.", subcommands: [Lint.self, Test.self])
-
-    /// Options shared by lint and test: variable overrides and a waiver file.
-    struct PolicyOptions: ParsableArguments {
-        @Option(name: .customLong("var"), help: ArgumentHelp("Override a policy variable (repeatable).", valueName: "name=value"))
-        var variables: [String] = []
-
-        @Option(help: "Waiver file to validate against the policies (and apply, for test).")
-        var waivers: String?
-
-        func overrides() throws -> [String: String] {
-            var result: [String: String] = [:]
-            for assignment in variables {
-                let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2, !parts[0].isEmpty else {
-                    throw HallmarkError(.usage, "--var needs name=value, got '\(assignment)'")
-                }
-                result[parts[0]] = parts[1]
-            }
-            return result
-        }
-
-        func loadWaivers(for policies: [Policy]) throws -> Waivers? {
-            guard let waivers else { return nil }
-            let loaded = try Waivers.load(path: absolutePath(waivers))
-            try loaded.validate(against: policies.flatMap { $0.controls.map(\.id) })
-            return loaded
-        }
-    }
-
-    struct Lint: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Check policy files and what they include: schema, unknown keys, duplicate ids, bad regular expressions, include cycles, variables (file:line:column). Exit 65 on any problem.")
-
-        @Argument(help: "Policy files.") var files: [String]
-        @OptionGroup var options: PolicyOptions
-
-        func run() async throws {
-            try await runReportingErrors {
-                let overrides = try options.overrides()
-                var problems = 0
-                var policies: [Policy] = []
-                for file in files {
-                    let (policy, errors) = Policy.lint(path: absolutePath(file), variables: overrides)
-                    for error in errors { print("\(error)") }
-                    problems += errors.count
-                    if let policy, errors.isEmpty {
-                        policies.append(policy)
-                        let included = policy.includedFiles.isEmpty ? "" : ", \(policy.includedFiles.count) included file(s)"
-                        print("\(file): ok (\(policy.controls.count) controls\(included), \(policy.tests.count) test case(s))")
-                    }
-                }
-                if problems == 0 {
-                    let unknown = Policy.undeclared(overrides, in: policies)
-                    if !unknown.isEmpty {
-                        print("--var: not declared by any policy: \(unknown.joined(separator: ", "))")
-                        problems += unknown.count
-                    }
-                    do {
-                        if let waivers = try options.loadWaivers(for: policies) { print("\(waivers.path): ok (\(waivers.waivers.count) waivers)") }
-                    } catch let error as HallmarkError {
-                        print("\(error)")
-                        problems += 1
-                    }
-                }
-                if problems > 0 { print("\(problems) problem(s)") }
-                return problems > 0 ? .invalidInput : .gateOpen
-            }
-        }
-    }
-
+extension PolicyCommand {
+    /// `hallmark policy test`: evaluate without a VM, or run the files' own test cases.
     struct Test: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Evaluate policies without booting: against a facts.json, against an unpacked root filesystem (static checks), or run the policies' own test cases.",
@@ -102,9 +31,12 @@ struct PolicyCommand: AsyncParsableCommand {
         @Option(name: .customLong("tag"), help: "Only controls with this tag (repeatable).") var tags: [String] = []
         @OptionGroup var options: PolicyOptions
 
+        func validate() throws {
+            guard facts == nil || rootfs == nil else { throw ValidationError("give --facts or --rootfs, not both") }
+        }
+
         func run() async throws {
             try await runReportingErrors {
-                guard facts == nil || rootfs == nil else { throw HallmarkError(.usage, "give --facts or --rootfs, not both") }
                 let overrides = try options.overrides()
                 var policies = try Policy.loadAll(paths: files.map(absolutePath), variables: overrides)
                 let waivers = try options.loadWaivers(for: policies)
@@ -135,18 +67,14 @@ struct PolicyCommand: AsyncParsableCommand {
                 }
                 let verdict = Evaluator.verdict(results, threshold: gate)
                 print("\(results.count) controls: \(counts.joined(separator: ", ")); gate (\(gate.rawValue)): \(verdict.rawValue)")
-                switch verdict {
-                case .pass: return .gateOpen
-                case .fail: return .gateClosed
-                case .incomplete: return .notEvaluated
-                }
+                return ExitStatus(verdict)
             }
         }
 
         func readFacts(_ path: String) throws -> Facts {
             let data: Data
             do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-                throw HallmarkError.invalidInput("cannot read facts: \(error.localizedDescription)", at: SourceLocation(file: path))
+                throw HallmarkError(.invalidInput, "cannot read facts", at: SourceLocation(file: path), cause: error)
             }
             do { return try JSONDecoder.hallmark.decode(Facts.self, from: data) } catch {
                 throw HallmarkError.invalidInput("not a facts.json ({\"probes\": {key: {exitCode, stdout, stderr}}, \"reboot\": …}): \(error)", at: SourceLocation(file: path))

@@ -13,6 +13,11 @@ struct ShellCommand: AsyncParsableCommand {
     @Argument(help: "The kept VM's id, as printed when it was kept.") var run: String?
     @Argument(parsing: .postTerminator, help: "Command to run in the guest.") var command: [String] = []
 
+    func validate() throws {
+        // Without a VM the command would be ignored and the kept VMs listed instead.
+        guard run != nil || command.isEmpty else { throw ValidationError("name the kept VM to run the command in (`hallmark shell` lists them)") }
+    }
+
     func run() async throws {
         try await runReportingErrors {
             let home = HallmarkHome.fromEnvironment()
@@ -40,37 +45,5 @@ struct ShellCommand: AsyncParsableCommand {
         if result.stdoutTruncated || result.stderrTruncated { writeStandardError("hallmark: output was truncated by the guest channel\n") }
         guard let code = result.exitCode, code != 0 else { return .gateOpen }
         throw ExitCode(code)
-    }
-}
-
-/// `hallmark stop`: ends a kept VM.
-struct StopCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "stop", abstract: "Stop a test VM kept with --keep-vm-on-failure (or --all of them).")
-
-    @Argument(help: "The kept VM's id.") var run: String?
-    @Flag(help: "Stop every kept VM.") var all = false
-
-    func validate() throws {
-        guard (run == nil) != !all else { throw ValidationError("name one kept VM or pass --all") }
-    }
-
-    func run() async throws {
-        try await runReportingErrors {
-            let home = HallmarkHome.fromEnvironment()
-            let machines = all ? KeptMachine.all(home: home) : [try KeptMachine.load(home: home, id: run!)]
-            // One refusal does not keep the others running; it still fails the command.
-            var refusal: (any Error)?
-            for machine in machines {
-                do {
-                    try await machine.stop()
-                    print("stopped \(machine.id) (\(machine.name))")
-                } catch {
-                    refusal = refusal ?? error
-                }
-            }
-            if let refusal { throw refusal }
-            return .gateOpen
-        }
     }
 }

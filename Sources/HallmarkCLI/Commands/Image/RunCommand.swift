@@ -1,10 +1,9 @@
 import ArgumentParser
 import Foundation
 import HallmarkSupport
-import ImageBuild
-import ImageStore
 import Pipeline
 
+/// `hallmark run`: build, then test; the exit code is the gate.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Build the recipe's image, then test it: the exit code is the gate.",
@@ -16,7 +15,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @Argument(help: "Recipe files (YAML).") var recipes: [String]
     @Option(name: .shortAndLong, help: "How many recipes to build and test at once.") var jobs = 1
-    @OptionGroup var options: StageOptions
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var machine: MachineOptions
+    @OptionGroup var evidence: EvidenceOptions
 
     func validate() throws {
         guard !recipes.isEmpty else { throw ValidationError("name at least one recipe") }
@@ -27,18 +28,18 @@ struct RunCommand: AsyncParsableCommand {
         try await runReportingErrors {
             // Every input is validated before anything is built or booted.
             let loaded = try recipes.map(LoadedRecipe.load)
-            let pipelineOptions = options.pipelineOptions()
+            let pipelineOptions = PipelineOptions(output: output, machine: machine, evidence: evidence)
             if loaded.count == 1 {
                 let outcome = try await Pipeline(options: pipelineOptions).run(loaded[0])
                 printVerdict(outcome)
-                return outcome.exitStatus
+                return ExitStatus(outcome.verdict)
             }
             let statuses = await runConcurrently(loaded, jobs: jobs) { recipe in
                 var jobOptions = pipelineOptions
                 jobOptions.console = pipelineOptions.console.forJob(recipe.recipe.name)
                 return try await Pipeline(options: jobOptions).run(recipe)
             }
-            return worst(statuses)
+            return ExitStatus.worst(statuses)
         }
     }
 }
@@ -55,10 +56,10 @@ func runConcurrently(_ recipes: [LoadedRecipe], jobs: Int,
                 do {
                     let outcome = try await body(recipe)
                     printVerdict(outcome)
-                    return outcome.exitStatus
+                    return ExitStatus(outcome.verdict)
                 } catch let error as HallmarkError {
                     writeStandardError("hallmark[\(recipe.recipe.name)]: error: \(UntrustedText.forTerminal(String(describing: error)))\n")
-                    return error.status
+                    return ExitStatus(error.code)
                 } catch {
                     writeStandardError("hallmark[\(recipe.recipe.name)]: error: \(UntrustedText.forTerminal(String(describing: error)))\n")
                     return .internalError
@@ -71,56 +72,5 @@ func runConcurrently(_ recipes: [LoadedRecipe], jobs: Int,
             startNext()
         }
         return statuses
-    }
-}
-
-/// The exit status that summarises several runs.
-func worst(_ statuses: [ExitStatus]) -> ExitStatus {
-    if let error = statuses.first(where: { ![.gateOpen, .gateClosed, .notEvaluated].contains($0) }) { return error }
-    if statuses.contains(.gateClosed) { return .gateClosed }
-    if statuses.contains(.notEvaluated) { return .notEvaluated }
-    return .gateOpen
-}
-
-struct BuildCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "build", abstract: "Build the recipe's image into $HALLMARK_HOME/images without testing it.")
-
-    @Argument(help: "Recipe file (YAML).") var recipe: String
-    @OptionGroup var options: StageOptions
-
-    func run() async throws {
-        try await runReportingErrors {
-            let loaded = try LoadedRecipe.load(path: recipe)
-            let (artifacts, _, _) = try await Pipeline(options: options.pipelineOptions()).build(loaded)
-            print("built \(artifacts.reference): \(artifacts.directory)")
-            return .gateOpen
-        }
-    }
-}
-
-struct TestCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "test", abstract: "Test the newest (or a given) build of the recipe's image: boot, check, report.")
-
-    @Argument(help: "Recipe file (YAML).") var recipe: String
-    @Option(help: "Build number to test (default: the newest).") var build: Int?
-    @OptionGroup var options: StageOptions
-
-    func run() async throws {
-        try await runReportingErrors {
-            let loaded = try LoadedRecipe.load(path: recipe)
-            let pipelineOptions = options.pipelineOptions()
-            let store = ImageStore(home: pipelineOptions.home)
-            let name = loaded.recipe.name, version = loaded.recipe.version.description
-            let number = build ?? store.builds(name: name, version: version).last
-            guard let number, store.builds(name: name, version: version).contains(number) else {
-                throw HallmarkError(.usage, "no build\(build.map { " \($0)" } ?? "") of \(name) \(version) exists; run `hallmark build \(recipe)` first")
-            }
-            let image = try ImageArtifacts.load(directory: store.directory(name: name, version: version, build: number))
-            let outcome = try await Pipeline(options: pipelineOptions).test(loaded, image: image)
-            printVerdict(outcome)
-            return outcome.exitStatus
-        }
     }
 }
