@@ -73,15 +73,22 @@ let package = Package(
             "HallmarkModel", "ImageBuild", "VirtualMachine", "Compliance", "ImageFacts", "Evidence", "HallmarkSupport", "Attestation", "JUnitXML",
         ]),
 
+        // Helpers the test targets share: running the built binary, report.json as a reader sees it,
+        // scratch directories, fixtures, schema checks, and the tags that say what a test needs.
+        .target(name: "HallmarkTestSupport", dependencies: ["HallmarkSupport", "JUnitXML"], path: "Tests/HallmarkTestSupport"),
+
         .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel", "HallmarkSupport"]),
         .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "HallmarkModel", "HallmarkSupport"]),
         .testTarget(name: "ProtocolTests", dependencies: ["QMP", "GuestAgent", "ConsoleShell", "GuestChannel", "SocketIO"]),
         .testTarget(name: "JUnitXMLTests", dependencies: ["JUnitXML"]),
-        .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "HallmarkModel", "HallmarkSupport"]),
+        .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport"]),
         .testTarget(name: "KeptMachineTests", dependencies: ["VirtualMachine", "HallmarkSupport"]),
-        .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "JUnitXML", "VirtualMachine", "ImageBuild"]),
+        .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport", "JUnitXML"]),
+        // The real binary without a VM or a built image: part of `make test-fast`.
+        .testTarget(name: "CommandLineTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport"]),
+        // Everything that builds an image or boots a VM, and nothing else: `make test-fast` skips this target.
+        .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport", "VirtualMachine", "ImageBuild"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,12 +1,13 @@
 import Foundation
 import HallmarkSupport
+import HallmarkTestSupport
 @testable import ImageBuild
 import Testing
 
 /// `hallmark-sandbox` against a hostile program that tries the chroot escape: it must reach
 /// nothing of the host in either profile, while plain chroot (what collectors and steps used to
 /// run in) lets the same program write on the host.
-@Suite(.enabled(if: getuid() == 0, "needs root (mounts, namespaces)"))
+@Suite(.enabled(if: getuid() == 0, "needs root (mounts, namespaces)"), .tags(.root))
 struct SandboxTests {
     let scratch: String
     let marker: String
