@@ -51,7 +51,7 @@ public enum Hallmark {
         default: []
         }
         guard !needed.isEmpty, test.tags.isDisjoint(with: needed) else { return }
-        Issue.record("`hallmark \(command)` builds or boots an image: tag the test \(needed.map { ".\($0)" }.sorted().joined(separator: " or ")) and keep it in EndToEndTests")
+        Issue.record("`hallmark \(command)` builds or boots an image: tag the test \(needed.map { "\($0)" }.sorted().joined(separator: " or ")) and keep it in EndToEndTests")
     }
 
     /// Builds `recipe` unless an image of that name exists (when a test runs on its own).
