@@ -77,12 +77,12 @@ let package = Package(
         // scratch directories, fixtures, schema checks, and the tags that say what a test needs.
         .target(name: "HallmarkTestSupport", dependencies: ["HallmarkSupport", "JUnitXML"], path: "Tests/HallmarkTestSupport"),
 
-        .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel", "HallmarkSupport"]),
+        .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel", "HallmarkSupport", "HallmarkTestSupport"]),
         .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "HallmarkModel", "HallmarkSupport"]),
         .testTarget(name: "ProtocolTests", dependencies: ["QMP", "GuestAgent", "ConsoleShell", "GuestChannel", "SocketIO"]),
         .testTarget(name: "JUnitXMLTests", dependencies: ["JUnitXML"]),
         .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport"]),
-        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport"]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport", "HallmarkTestSupport"]),
         .testTarget(name: "KeptMachineTests", dependencies: ["VirtualMachine", "HallmarkSupport"]),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport", "JUnitXML"]),
         // The real binary without a VM or a built image: part of `make test-fast`.

@@ -23,6 +23,11 @@ public struct TemporaryDirectory: Sendable {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
+    /// The path of `name` inside the directory.
+    public func file(_ name: String) -> String { path + "/" + name }
+
+    public func read(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: file(name))) }
+
     /// Writes `contents` to `name` inside the directory and returns its path.
     @discardableResult
     public func write(_ name: String, _ contents: String) throws -> String {
@@ -31,7 +36,7 @@ public struct TemporaryDirectory: Sendable {
 
     @discardableResult
     public func write(_ name: String, _ contents: Data) throws -> String {
-        let file = path + "/" + name
+        let file = file(name)
         try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try contents.write(to: URL(fileURLWithPath: file))
         return file

@@ -24,8 +24,7 @@ struct SandboxTests {
         }
         try "SECRET-\(UUID().uuidString)".write(toFile: secret, atomically: true, encoding: .utf8)
         chmod(secret, 0o600)
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/hostile/escape.c").path
+        let source = Repository.fixture("hostile/escape.c")
         try await HostCommand("gcc", ["-static", "-O1", "-DMARKER=\"\(marker)\"", "-DSECRET=\"\(secret)\"", "-o", tree + "/bin/sh", source]).run()
     }
 
