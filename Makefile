@@ -27,9 +27,12 @@ TEST_HOME ?= $(CURDIR)/.build/hallmark-test-home
 test: build
 	HALLMARK_HOME=$(TEST_HOME) $(SWIFT) test --no-parallel
 
-# Everything that boots no VM (unit, protocol, sandbox and evidence tests): about 30 s on a warm build.
+# Everything that boots no VM and builds no image (unit, protocol, sandbox, evidence and command-line
+# tests): under a minute on a warm build. Every test tagged .vm or .imageBuild lives in the
+# EndToEndTests target, which this skips by module name (Swift 6.3 cannot select by tag yet), and
+# the shared runner fails any test that builds or boots through the binary without such a tag.
 test-fast: build
-	HALLMARK_HOME=$(TEST_HOME) $(SWIFT) test --no-parallel --skip EndToEndTests
+	HALLMARK_HOME=$(TEST_HOME) $(SWIFT) test --no-parallel --skip '^EndToEndTests\.'
 
 # The toolchain's formatter, configured in .swift-format; CI fails on any lint finding.
 FORMATTED = Package.swift Sources Tests

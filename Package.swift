@@ -77,17 +77,25 @@ let package = Package(
             "HallmarkModel", "ImageBuild", "ImageStore", "VirtualMachine", "Compliance", "ImageFacts", "Evidence", "HallmarkSupport", "Attestation", "JUnitXML",
         ]),
 
-        .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel", "HallmarkSupport"]),
+        // Helpers the test targets share: running the built binary, report.json as a reader sees it,
+        // scratch directories, fixtures, schema checks, and the tags that say what a test needs.
+        .target(name: "HallmarkTestSupport", dependencies: ["HallmarkSupport", "JUnitXML"], path: "Tests/HallmarkTestSupport"),
+
+        .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel", "HallmarkSupport", "HallmarkTestSupport"]),
         .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "HallmarkModel", "HallmarkSupport"]),
         .testTarget(name: "ProtocolTests", dependencies: ["QMP", "GuestAgent", "ConsoleShell", "GuestChannel", "SocketIO"]),
         .testTarget(name: "JUnitXMLTests", dependencies: ["JUnitXML"]),
-        .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "ImageStore", "HallmarkModel", "HallmarkSupport"]),
-        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport"]),
+        .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "ImageStore", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport"]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport", "HallmarkTestSupport"]),
         .testTarget(name: "KeptMachineTests", dependencies: ["VirtualMachine", "HallmarkSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Evidence", "Attestation", "Compliance", "HallmarkModel", "HallmarkSupport"]),
+        // Command lines parsed as the CLI parses them, and exit codes: no process started.
         .testTarget(name: "HallmarkCLITests", dependencies: ["HallmarkCLI", "HallmarkSupport", "HallmarkModel", "Compliance"]),
-        .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "JUnitXML", "VirtualMachine", "ImageBuild", "ImageStore"]),
+        .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport", "JUnitXML"]),
+        // The real binary without a VM or a built image: part of `make test-fast`.
+        .testTarget(name: "CommandLineTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport"]),
+        // Everything that builds an image or boots a VM, and nothing else: `make test-fast` skips this target.
+        .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport", "VirtualMachine", "ImageBuild", "ImageStore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,30 +1,10 @@
 import Foundation
 import HallmarkSupport
+import HallmarkTestSupport
 @testable import Attestation
 
 /// A scratch directory removed by the caller (`defer { scratch.remove() }`).
-struct Scratch {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-attestation-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    @discardableResult
-    func write(_ name: String, _ data: Data) throws -> String {
-        try data.write(to: URL(fileURLWithPath: file(name)))
-        return file(name)
-    }
-
-    func read(_ name: String) throws -> Data {
-        try Data(contentsOf: URL(fileURLWithPath: file(name)))
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
+typealias Scratch = TemporaryDirectory
 
 /// A report.json shaped like Evidence's AuditReport (pretty-printed, sorted keys), with awkward values:
 /// fractional timings, a slash, non-ASCII text, nulls.
@@ -131,9 +111,5 @@ func flipByte(inBase64 text: String, at index: Int) -> String {
 
 /// Runs a command and reports its exit status and combined output instead of throwing on failure.
 func run(_ executable: String, _ arguments: [String]) async throws -> (status: Termination, output: String) {
-    let log = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-attestation-\(UUID().uuidString).out").path
-    defer { try? FileManager.default.removeItem(atPath: log) }
-    let child = try ChildProcess.spawn(HostCommand(executable, arguments), outputPath: log)
-    let status = await child.wait()
-    return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+    try await runCapturingOutput(executable, arguments)
 }

@@ -1,6 +1,7 @@
 import Foundation
 @testable import HallmarkModel
 import HallmarkSupport
+import HallmarkTestSupport
 import Testing
 
 /// Writes files into a fresh temporary directory.
@@ -36,7 +37,7 @@ let minimalComponent = """
 
 @Suite struct RecipeLoadingTests {
     @Test func loadsTheShippedRecipe() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let root = Repository.root
         let recipe = try Recipe.load(path: root + "/recipes/debian-12-minimal.yaml")
         #expect(recipe.name == "debian-12-minimal")
         #expect(recipe.version.description == "1.0.0")

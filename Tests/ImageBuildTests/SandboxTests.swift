@@ -1,12 +1,13 @@
 import Foundation
 import HallmarkSupport
+import HallmarkTestSupport
 @testable import ImageBuild
 import Testing
 
 /// `hallmark-sandbox` against a hostile program that tries the chroot escape: it must reach
 /// nothing of the host in either profile, while plain chroot (what collectors and steps used to
 /// run in) lets the same program write on the host.
-@Suite(.enabled(if: getuid() == 0, "needs root (mounts, namespaces)"))
+@Suite(.enabled(if: getuid() == 0, "needs root (mounts, namespaces)"), .tags(.root))
 struct SandboxTests {
     let scratch: String
     let marker: String
@@ -23,8 +24,7 @@ struct SandboxTests {
         }
         try "SECRET-\(UUID().uuidString)".write(toFile: secret, atomically: true, encoding: .utf8)
         chmod(secret, 0o600)
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/hostile/escape.c").path
+        let source = Repository.fixture("hostile/escape.c")
         try await HostCommand("gcc", ["-static", "-O1", "-DMARKER=\"\(marker)\"", "-DSECRET=\"\(secret)\"", "-o", tree + "/bin/sh", source]).run()
     }
 

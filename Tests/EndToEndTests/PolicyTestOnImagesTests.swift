@@ -1,45 +1,25 @@
 import Foundation
 import HallmarkSupport
+import HallmarkTestSupport
 import Testing
 
-/// `hallmark policy test` without a VM, through the real binary: against a facts.json, an unpacked
-/// Debian root filesystem and a built image's disk.
-@Suite struct PolicyCommandTests {
-    @Test func factsFileIsEvaluatedLikeTheGate() async throws {
-        let reports = EndToEndTests.scratchReports()
-        try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
-        let policy = reports + "/p.yaml"
-        try """
-            id: p
-            title: P
-            controls:
-              - id: root-login
-                title: SSH root login is disabled
-                severity: high
-                check: {sshd: {setting: PermitRootLogin, value: "no"}}
-            """.write(toFile: policy, atomically: true, encoding: .utf8)
-        let facts = reports + "/facts.json"
-        try #"{"probes": {"sshd": {"exitCode": 0, "stdout": "permitrootlogin yes\n", "stderr": ""}}}"#
-            .write(toFile: facts, atomically: true, encoding: .utf8)
-        let run = try await EndToEndTests.hallmark(["policy", "test", policy, "--facts", facts], reports: reports, passReports: false)
-        #expect(run.status == .exited(1), "\(run.output)")
-        #expect(run.output.contains("root-login"))
-    }
-
+/// `hallmark policy test --rootfs` without a VM, through the real binary: against an unpacked Debian
+/// root filesystem and a built image's disk.
+extension EndToEndTests.PolicyTestOnImages {
     @Test func unpackedRootfsGetsStaticChecksOnly() async throws {
-        _ = try await VirtualMachineTests.image()  // builds the minimal image, and so its parent, if not yet there
-        let parents = EndToEndTests.home + "/cache/parents"
+        _ = try await SharedImages.minimal()  // builds the minimal image, and so its parent, if not yet there
+        let parents = Hallmark.home + "/cache/parents"
         let tarball = try #require(try FileManager.default.contentsOfDirectory(atPath: parents).first { $0.hasSuffix(".tar") })
-        let rootfs = EndToEndTests.scratchReports() + "/rootfs"
+        let rootfs = Hallmark.scratchReports() + "/rootfs"
         try FileManager.default.createDirectory(atPath: rootfs, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: rootfs) }
         try await HostCommand("tar", ["--numeric-owner", "-xpf", parents + "/" + tarball, "-C", rootfs]).run()
         let listing = { (directory: String) in try FileManager.default.contentsOfDirectory(atPath: rootfs + directory).sorted() }
         let (devBefore, tmpBefore, runBefore) = (try listing("/dev"), try listing("/tmp"), try listing("/run"))
 
-        let run = try await EndToEndTests.hallmark(
-            ["policy", "test", EndToEndTests.root + "/policies/debian-baseline.yaml", "--rootfs", rootfs],
-            reports: EndToEndTests.scratchReports(), passReports: false)
+        let run = try await Hallmark.run(
+            ["policy", "test", Repository.root + "/policies/debian-baseline.yaml", "--rootfs", rootfs],
+            reports: Hallmark.scratchReports(), passReports: false)
         // The parent is not hardened: sshd's default allows root logins with keys, so the gate closes.
         #expect(run.status == .exited(1), "\(run.output)")
         #expect(run.output.contains("sshd-permit-root-login"))
@@ -55,12 +35,12 @@ import Testing
         #expect(try listing("/dev") == devBefore)
         #expect(try listing("/tmp") == tmpBefore)
         #expect(try listing("/run") == runBefore)
-        #expect(Self.loopDevices().isEmpty, "\(Self.loopDevices())")
+        #expect(Hallmark.loopDevices().isEmpty, "\(Hallmark.loopDevices())")
 
         // The fence around the collector: the tree's own /tmp is seen, what a probe leaves running
         // ends with the collector (even outside its process group), and a probe cannot make devices.
         _ = FileManager.default.createFile(atPath: rootfs + "/tmp/left-by-the-build", contents: Data())
-        let policy = EndToEndTests.scratchReports() + "/fence.yaml"
+        let policy = Hallmark.scratchReports() + "/fence.yaml"
         try FileManager.default.createDirectory(atPath: (policy as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try """
             id: fence
@@ -79,8 +59,8 @@ import Testing
                 severity: low
                 check: {command: {run: "mknod \\"$TMPDIR/sda\\" b 8 0 2>/dev/null && echo made || echo refused", stdout: refused}}
             """.write(toFile: policy, atomically: true, encoding: .utf8)
-        let fence = try await EndToEndTests.hallmark(["policy", "test", policy, "--rootfs", rootfs],
-                                                     reports: EndToEndTests.scratchReports(), passReports: false)
+        let fence = try await Hallmark.run(["policy", "test", policy, "--rootfs", rootfs],
+                                                     reports: Hallmark.scratchReports(), passReports: false)
         #expect(fence.status == .exited(0), "\(fence.output)")
         let sleepers = try await HostCommand("/bin/sh", ["-c", "pgrep -f 'sleep 317[1]' || true"]).output()
         #expect(sleepers.isEmpty, "left running: \(sleepers)")
@@ -88,9 +68,9 @@ import Testing
         // A /run that is a symbolic link would take the collector's tmpfs outside the tree: refused, named.
         try FileManager.default.removeItem(atPath: rootfs + "/run")
         try FileManager.default.createSymbolicLink(atPath: rootfs + "/run", withDestinationPath: "/tmp")
-        let refused = try await EndToEndTests.hallmark(
-            ["policy", "test", EndToEndTests.root + "/policies/debian-baseline.yaml", "--rootfs", rootfs],
-            reports: EndToEndTests.scratchReports(), passReports: false)
+        let refused = try await Hallmark.run(
+            ["policy", "test", Repository.root + "/policies/debian-baseline.yaml", "--rootfs", rootfs],
+            reports: Hallmark.scratchReports(), passReports: false)
         #expect(refused.status == .exited(3), "\(refused.output)")
         #expect(refused.output.contains("the image's /run is not a directory"), "\(refused.output)")
     }
@@ -98,14 +78,14 @@ import Testing
     /// A built image's disk (qcow2) is read in place: mounted read-only in a namespace that dies with
     /// the collector, so its bytes, the host's mounts and loop devices are as they were.
     @Test func diskImageGetsStaticChecksWithoutBooting() async throws {
-        let image = try await VirtualMachineTests.image()
+        let image = try await SharedImages.minimal()
         let disk = image.bootDisk.path
         let digest = try await Digest.sha256(fileAt: disk)
         let mountsBefore = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
 
-        let run = try await EndToEndTests.hallmark(
-            ["policy", "test", EndToEndTests.root + "/policies/debian-baseline.yaml", EndToEndTests.root + "/policies/image-health.yaml",
-             "--rootfs", disk], reports: EndToEndTests.scratchReports(), passReports: false)
+        let run = try await Hallmark.run(
+            ["policy", "test", Repository.root + "/policies/debian-baseline.yaml", Repository.root + "/policies/image-health.yaml",
+             "--rootfs", disk], reports: Hallmark.scratchReports(), passReports: false)
         // The minimal fixture is hardened for the baseline but keeps the host keys its openssh-server made.
         #expect(run.status == .exited(1), "\(run.output)")
         let line = { (id: String) in run.output.split(separator: "\n").first { $0.contains("/\(id):") }.map(String.init) ?? "" }
@@ -118,22 +98,13 @@ import Testing
         }
         #expect(try await Digest.sha256(fileAt: disk) == digest)
         #expect(try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) == mountsBefore)
-        #expect(Self.loopDevices().isEmpty, "\(Self.loopDevices())")
+        #expect(Hallmark.loopDevices().isEmpty, "\(Hallmark.loopDevices())")
 
-        let notADisk = try await EndToEndTests.hallmark(
-            ["policy", "test", EndToEndTests.root + "/policies/debian-baseline.yaml", "--rootfs", EndToEndTests.root + "/README.md"],
-            reports: EndToEndTests.scratchReports(), passReports: false)
+        let notADisk = try await Hallmark.run(
+            ["policy", "test", Repository.root + "/policies/debian-baseline.yaml", "--rootfs", Repository.root + "/README.md"],
+            reports: Hallmark.scratchReports(), passReports: false)
         #expect(notADisk.status == .exited(64), "\(notADisk.output)")
         #expect(notADisk.output.contains("README.md is not an ext4 filesystem image"), "\(notADisk.output)")
-        #expect(Self.loopDevices().isEmpty, "\(Self.loopDevices())")
-    }
-
-    /// Loop devices backed by a file of this test home or project (another user's are not ours to count).
-    static func loopDevices() -> [String] {
-        let devices = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/block")) ?? []
-        return devices.filter { $0.hasPrefix("loop") }.compactMap { device in
-            guard let backing = try? String(contentsOfFile: "/sys/block/\(device)/loop/backing_file", encoding: .utf8) else { return nil }
-            return backing.hasPrefix(EndToEndTests.root) ? "\(device): \(backing)" : nil
-        }
+        #expect(Hallmark.loopDevices().isEmpty, "\(Hallmark.loopDevices())")
     }
 }

@@ -1,0 +1,100 @@
+import Foundation
+import HallmarkSupport
+import HallmarkTestSupport
+import ImageBuild
+import Testing
+
+/// Untrusted code (a component's build step, a policy's command, an image's own programs) against
+/// the host: with real Debian trees, the real collector and the real binary.
+extension EndToEndTests.Sandbox {
+    /// A step leaves no process behind, sees only its own environment, and a /tmp it turned into a
+    /// link to a host directory leads Hallmark's next step nowhere near that directory.
+    @Test func stepLeavesNothingOnTheHost() async throws {
+        let tree = try await Self.parentTree()
+        defer { try? FileManager.default.removeItem(atPath: (tree as NSString).deletingLastPathComponent) }
+        let hostDirectory = Hallmark.scratchReports() + "/host-directory"
+        try FileManager.default.createDirectory(atPath: hostDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: hostDirectory) }
+        setenv("HALLMARK_CANARY", "leaked", 1)
+        defer { unsetenv("HALLMARK_CANARY") }
+
+        let executor = ChrootExecutor(root: tree, scratch: tree + ".step", environment: ["GIVEN": "yes"])
+        defer { try? FileManager.default.removeItem(atPath: tree + ".step") }
+        let first = try await executor.run(bashScript: """
+            setsid sleep 3181 >/dev/null 2>&1 </dev/null &
+            nohup sleep 3182 >/dev/null 2>&1 &
+            env > /root/step-env
+            rm -rf /tmp && ln -s \(hostDirectory) /tmp
+            echo planted
+            """, timeout: .seconds(60))
+        #expect(first.exitCode == 0, "\(first.stderr)")
+        #expect(first.stdout == "planted\n")
+        #expect(try await Self.processes(matching: "sleep 318[12]").isEmpty)
+
+        let second = try await executor.run(bashScript: "echo next > /tmp/through-the-link; echo ran\n", timeout: .seconds(60))
+        #expect(second.stdout.contains("ran"), "\(second.stdout) \(second.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: hostDirectory).isEmpty)
+
+        let environment = try String(contentsOfFile: tree + "/root/step-env", encoding: .utf8)
+        #expect(environment.contains("GIVEN=yes"))
+        #expect(environment.contains("DEBIAN_FRONTEND=noninteractive"))
+        #expect(!environment.contains("HALLMARK_"), "\(environment)")
+        // The host's resolver was lent for the steps: the tree keeps its own file (the parent's, or none).
+        let hostResolver = try String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)
+        #expect((try? String(contentsOfFile: tree + "/etc/resolv.conf", encoding: .utf8)) != hostResolver)
+    }
+
+    /// mmdebstrap copies the host's resolv.conf and hostname into the tree; the parent keeps neither.
+    @Test func parentShipsNoHostFiles() async throws {
+        let tree = try await Self.parentTree()
+        defer { try? FileManager.default.removeItem(atPath: (tree as NSString).deletingLastPathComponent) }
+        for file in ["/etc/resolv.conf", "/etc/hostname"] {
+            let host = try String(contentsOfFile: file, encoding: .utf8)
+            #expect((try? String(contentsOfFile: tree + file, encoding: .utf8)) != host, "\(file) is the host's")
+        }
+    }
+
+    /// A hermetic build step has no network to reach.
+    @Test func hermeticStepHasNoNetwork() async throws {
+        let tree = try await Self.parentTree()
+        defer { try? FileManager.default.removeItem(atPath: (tree as NSString).deletingLastPathComponent) }
+        let executor = ChrootExecutor(root: tree, scratch: tree + ".step", network: false)
+        let result = try await executor.run(bashScript: "ls /sys/class/net\n", timeout: .seconds(60))
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(result.stdout == "lo\n")
+    }
+
+    /// The same attempts from a real image's component and policy, built and tested by `hallmark run`.
+    @Test(.tags(.vm)) func hostileImageIsTestedWithoutReachingTheHost() async throws {
+        for leftover in ["/tmp/hallmark-hostile-marker", "/tmp/hallmark-hostile-collector"] { try? FileManager.default.removeItem(atPath: leftover) }
+        let reports = Hallmark.scratchReports()
+        let run = try await Hallmark.run(["run", Repository.root + "/Tests/Fixtures/hostile.yaml"], reports: reports,
+                                                   environment: ["HALLMARK_CANARY": "leaked"])
+        #expect(run.status == .exited(0), "\(run.output)")
+        let report = try run.report(image: "e2e-hostile")
+        for id in ["step-environment-is-clean", "build-escape-landed-in-the-tree", "collector-escape-refused"] {
+            let control = report.control(id)
+            #expect(control?.result == "pass", "\(id): \(String(describing: control))")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/hallmark-hostile-marker"))
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/hallmark-hostile-collector"))
+        #expect(try await Self.processes(matching: "sleep 319[12]").isEmpty)
+    }
+}
+
+extension EndToEndTests.Sandbox {
+    /// An unpacked copy of the test run's bootstrapped parent.
+    static func parentTree() async throws -> String {
+        _ = try await SharedImages.minimal()  // builds the minimal image, and so its parent, if not yet there
+        let parents = Hallmark.home + "/cache/parents"
+        let tarball = try #require(try FileManager.default.contentsOfDirectory(atPath: parents).first { $0.hasSuffix(".tar") })
+        let tree = Hallmark.scratchReports() + "/tree"
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        try await HostCommand("tar", ["--numeric-owner", "-xpf", parents + "/" + tarball, "-C", tree]).run()
+        return tree
+    }
+
+    static func processes(matching pattern: String) async throws -> String {
+        try await HostCommand("/bin/sh", ["-c", "pgrep -af \(shellQuoted(pattern)) || true"]).output()
+    }
+}
