@@ -73,7 +73,7 @@ let package = Package(
             "HallmarkModel", "ImageBuild", "VirtualMachine", "Compliance", "ImageFacts", "Evidence", "HallmarkSupport", "Attestation", "JUnitXML",
         ]),
 
-        .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel", "HallmarkSupport"]),
+        .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel", "HallmarkSupport", "Compliance"]),
         .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "HallmarkModel", "HallmarkSupport"]),
         .testTarget(name: "ProtocolTests", dependencies: ["QMP", "GuestAgent", "ConsoleShell", "GuestChannel", "SocketIO"]),
         .testTarget(name: "JUnitXMLTests", dependencies: ["JUnitXML"]),

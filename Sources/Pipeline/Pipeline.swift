@@ -222,7 +222,7 @@ public struct Pipeline: Sendable {
     /// Static facts read from the disk artifact on the host, while the guest boots.
     struct ImageFactsOutcome: Sendable {
         var plan: CollectorPlan
-        var outputs: Result<[String: ProbeOutput], any Error>
+        var outputs: Result<[ProbeKey: ProbeOutput], any Error>
         var seconds: Double
     }
 
@@ -236,7 +236,7 @@ public struct Pipeline: Sendable {
         let disk = image.bootDisk
         return Task {
             let start = ContinuousClock.now
-            let outputs: Result<[String: ProbeOutput], any Error>
+            let outputs: Result<[ProbeKey: ProbeOutput], any Error>
             do {
                 outputs = .success(try await ImageCollector(scratch: scratch).collect(plan, from: .disk(path: disk.path, format: disk.format)))
             } catch {
@@ -404,7 +404,7 @@ public struct Pipeline: Sendable {
     /// `setting` is the recipe's choice, nil when no control needs a static fact.
     func collectFacts(in machine: VirtualMachine, probes: [Probe], runtimeProbes: [Probe], imageCollection: Task<ImageFactsOutcome, Never>?,
                       setting: Recipe.StaticFactsLocation?, lanes: Int, environment: [String: String], timeout: Duration) async throws -> CollectedFacts {
-        var imageOutputs: [String: ProbeOutput] = [:]
+        var imageOutputs: [ProbeKey: ProbeOutput] = [:]
         var guestProbes = probes
         var collected = CollectedFacts(facts: Facts(source: .guest), guestScript: "")
         if setting != nil { collected.staticFacts = .guest }
