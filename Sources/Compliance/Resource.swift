@@ -25,7 +25,10 @@ extension Resource {
     public static var shellFields: Set<String> { [] }
     public var decidesWithMissingFacts: Bool { false }
 
-    public func sources(in facts: Facts) -> Set<FactSource> {
+    public func sources(in facts: Facts) -> Set<FactSource> { sourcesOfProbes(in: facts) }
+
+    /// Where the probes that were collected were observed.
+    public func sourcesOfProbes(in facts: Facts) -> Set<FactSource> {
         Set(probes.filter { facts.probes[$0.key] != nil }.map { facts.source(of: $0.key) })
     }
 }

@@ -15,7 +15,6 @@ extension Evaluator {
         return applyWaivers(results, waivers, today: today)
     }
 
-
     /// Applies waivers on the host, after evaluation. An unexpired waiver makes the result `waived`:
     /// in `skip` mode the evaluation is discarded; in `run` mode the original status, message and
     /// evidence are kept (`originalStatus`, message, evidence). An expired waiver changes nothing but

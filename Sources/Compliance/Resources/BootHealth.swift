@@ -19,9 +19,7 @@ public struct BootHealthCheck: Resource {
 
     /// The system state is observed in the guest by the pipeline.
     public func sources(in facts: Facts) -> Set<FactSource> {
-        var sources = Set(probes.filter { facts.probes[$0.key] != nil }.map { facts.source(of: $0.key) })
-        if facts.probes[Collector.systemStateKey] != nil { sources.insert(.guest) }
-        return sources
+        sourcesOfProbes(in: facts).union(facts.probes[Collector.systemStateKey] == nil ? [] : [.guest])
     }
 
     public func evaluate(_ facts: Facts) -> Outcome {

@@ -64,6 +64,7 @@ public struct KernelModuleCheck: Resource {
             true
             """, execution: .subshell(cost: 2), prelude: kernelPrelude)
     }
+
     /// The running kernel's release (or, in a root filesystem, the newest installed one) and its
     /// list of built-in modules, read once for every kernel-module probe.
     static let kernelPrelude = """
