@@ -6,6 +6,7 @@ public enum ResourceKind: String, CaseIterable, Sendable {
     case mount, port, user, group
     case bootHealth = "boot_health"
     case reboot, command
+    case timezone
 
     public var resource: any Resource.Type {
         switch self {
@@ -24,6 +25,7 @@ public enum ResourceKind: String, CaseIterable, Sendable {
         case .bootHealth: BootHealthCheck.self
         case .reboot: RebootCheck.self
         case .command: CommandCheck.self
+        case .timezone: TimezoneCheck.self
         }
     }
 }

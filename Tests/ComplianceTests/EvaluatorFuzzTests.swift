@@ -56,6 +56,7 @@ struct SeededGenerator: RandomNumberGenerator {
         Check(CommandCheck(run: "awk PASS_MAX_DAYS", exitCode: nil, stdout: .compare(.le, 365))),
         Check(CommandCheck(run: "ls keys", exitCode: 0, stdout: .equals(""), stderr: .notMatches("error"))),
         Check(CommandCheck(run: "uptime", exitCode: nil, stdout: .matches("^up"), runtime: true)),
+        Check(TimezoneCheck(value: .oneOf(["Etc/UTC", "UTC"]))),
     ]
 
     static let controls: [Control] = checks.enumerated().map { index, check in
@@ -103,6 +104,7 @@ struct SeededGenerator: RandomNumberGenerator {
         "command:awk PASS_MAX_DAYS": "99999\n",
         "command:ls keys": "",
         "command:uptime": "up 3 min\n",
+        "timezone": "localtime=/usr/share/zoneinfo/Etc/UTC\ntimezone=Etc/UTC\n",
     ]
 
     /// Pieces that the parsers split on or look for, and numbers at the edges.
@@ -113,6 +115,7 @@ struct SeededGenerator: RandomNumberGenerator {
         "insmod ", "install ", "find-exit=0", "builtin=yes", "modules=none", "modprobe=absent", "kernel=", "file=", "enabled=", "active=",
         "enabled", "active", "UnitFileState=", "ActiveState=", "é", "\u{FFFD}", "🙂", "e\u{301}", "1:2.3-4~", "inf", "nan", "0x1p3", "#",
         "+::::::", "root:x:0:0:root:/root:/bin/sh\n", "port 22", "maxauthtries", "/usr/bin/passwd", "/tmp", " / ", "nodev,nosuid",
+        "localtime=", "timezone=", "zoneinfo/", "file", "absent",
     ]
 
     static let exitCodes: [Int32] = [0, 0, 0, 0, 1, 2, 3, 127, 255, -1, Int32.min, Int32.max]
