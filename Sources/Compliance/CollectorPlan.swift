@@ -25,14 +25,18 @@ public struct CollectorPlan: Sendable {
     /// One framed part of the output: a single probe, or a batch answered by one program.
     enum Section: Sendable {
         case single(Probe)
-        case stat([Probe])
-        case services([Probe])
+        case batch(any ProbeBatch.Type, [Probe])
 
         var probes: [Probe] {
             switch self {
             case .single(let probe): [probe]
-            case .stat(let probes), .services(let probes): probes
+            case .batch(_, let probes): probes
             }
+        }
+
+        /// The batch members' names, in the batch's order.
+        var members: [String] {
+            probes.compactMap { if case .batched(let batch) = $0.execution { batch.member } else { nil } }
         }
     }
 
@@ -40,16 +44,19 @@ public struct CollectorPlan: Sendable {
     public init(probes: [Probe], lanes: Int = 2, environment: [String: String] = [:], boundary: String = Self.randomBoundary()) {
         self.probes = probes
         self.boundary = boundary
-        var stats: [Probe] = [], services: [Probe] = [], sections: [Section] = []
+        var sections: [Section] = [], batches: [(kind: any ProbeBatch.Type, probes: [Probe])] = []
         for probe in probes {
             switch probe.execution {
-            case .batched(.stat): stats.append(probe)
-            case .batched(.service): services.append(probe)
+            case .batched(let batch):
+                if let index = batches.firstIndex(where: { ObjectIdentifier($0.kind) == ObjectIdentifier(batch.kind) }) {
+                    batches[index].probes.append(probe)
+                } else {
+                    batches.append((batch.kind, [probe]))
+                }
             case .subshell, .inline: sections.append(.single(probe))
             }
         }
-        if !stats.isEmpty { sections.append(.stat(stats)) }
-        if !services.isEmpty { sections.append(.services(services)) }
+        sections += batches.map { .batch($0.kind, $0.probes) }
         self.sections = sections
         let exports = environment.sorted { $0.key < $1.key }.map { "export \($0.key)=\(shellQuoted($0.value))" }
         script = Self.script(sections: sections, lanes: max(1, lanes), boundary: boundary, exports: exports)
@@ -86,9 +93,11 @@ public struct CollectorPlan: Sendable {
             "hm_begin() { printf '%s %s out\\n' \"$hm_b\" \"$1\"; printf '%s %s err\\n' \"$hm_b\" \"$1\" >&2; }",
             "hm_end() { printf '\\n%s %s end %s\\n' \"$hm_b\" \"$1\" \"$2\"; printf '\\n%s %s end\\n' \"$hm_b\" \"$1\" >&2; }",
         ]
-        if sections.contains(where: { $0.probes.contains { $0.key.hasPrefix("kernel-module:") } }) {
-            lines.append(kernelPrelude)
+        var preludes: [String] = []
+        for prelude in sections.flatMap({ $0.probes.compactMap(\.prelude) }) where !preludes.contains(prelude) {
+            preludes.append(prelude)
         }
+        lines += preludes
         for (index, section) in sections.enumerated() {
             lines.append("hm_p\(index)() { \(run(section, index: index)); }")
         }
@@ -110,14 +119,6 @@ public struct CollectorPlan: Sendable {
         return "{\n" + lines.joined(separator: "\n") + "\n} </dev/null\n"
     }
 
-    /// The running kernel's release (or, in a root filesystem, the newest installed one) and its
-    /// list of built-in modules, read once for every kernel-module probe.
-    static let kernelPrelude = """
-        hm_k=; [ -r /proc/sys/kernel/osrelease ] && read -r hm_k </proc/sys/kernel/osrelease
-        [ -n "$hm_k" ] && [ -d "/lib/modules/$hm_k" ] || hm_k=$(ls -1 /lib/modules 2>/dev/null | sort -V | tail -n 1)
-        hm_builtin=; [ -n "$hm_k" ] && [ -r "/lib/modules/$hm_k/modules.builtin" ] && hm_builtin=$(cat "/lib/modules/$hm_k/modules.builtin")
-        """
-
     static func run(_ section: Section, index: Int) -> String {
         switch section {
         case .single(let probe):
@@ -129,12 +130,8 @@ public struct CollectorPlan: Sendable {
                 // undoes the lane's noclobber, which is only for claiming probes.
                 return "hm_begin \(index); ( set +C; eval \(shellQuoted(probe.script)) ); hm_end \(index) $?"
             }
-        case .stat(let probes):
-            let paths = probes.compactMap { if case .batched(.stat(let path)) = $0.execution { shellQuoted(path) } else { nil } }
-            return "hm_begin \(index); stat -c '%F|%U|%G|%a|%n' -- \(paths.joined(separator: " ")); hm_end \(index) $?"
-        case .services(let probes):
-            let names = probes.compactMap { if case .batched(.service(let name)) = $0.execution { shellQuoted(name) } else { nil } }
-            return "hm_begin \(index); systemctl show --property=UnitFileState,ActiveState -- \(names.joined(separator: " ")); hm_end \(index) $?"
+        case .batch(let kind, _):
+            return "hm_begin \(index); \(kind.script(members: section.members)); hm_end \(index) $?"
         }
     }
 
@@ -144,8 +141,7 @@ public struct CollectorPlan: Sendable {
         case .single(let probe):
             if case .subshell(let cost) = probe.execution { return cost }
             return 0
-        case .stat: return 2
-        case .services: return 4
+        case .batch(let kind, _): return kind.cost
         }
     }
 
@@ -153,9 +149,9 @@ public struct CollectorPlan: Sendable {
 
     /// Reads the script's stdout back into one output per probe. A probe whose frame is missing
     /// (the script died, or output was cut) is an error, never an empty result.
-    public func parse(_ output: String) throws -> [String: ProbeOutput] {
+    public func parse(_ output: String) throws -> [ProbeKey: ProbeOutput] {
         let frames = try Self.frames(in: Array(output.utf8), boundary: boundary)
-        var results: [String: ProbeOutput] = [:]
+        var results: [ProbeKey: ProbeOutput] = [:]
         if let unknown = Set(frames.stdout.keys).union(frames.stderr.keys).first(where: { !sections.indices.contains($0) }) {
             throw HallmarkError.infrastructure("the fact collector's output holds a frame for probe \(unknown), which it does not run")
         }
@@ -221,45 +217,13 @@ public struct CollectorPlan: Sendable {
     }
 
     /// Turns a batch's one output into each member probe's output, shaped as if it had run alone.
-    static func split(_ section: Section, output: ProbeOutput) -> [(String, ProbeOutput)] {
+    static func split(_ section: Section, output: ProbeOutput) -> [(ProbeKey, ProbeOutput)] {
         switch section {
         case .single(let probe):
             return [(probe.key, output)]
-        case .stat(let probes):
-            let lines = output.stdout.split(separator: "\n").map(String.init)
-            let errors = output.stderr.split(separator: "\n").map(String.init)
-            return probes.map { probe in
-                guard case .batched(.stat(let path)) = probe.execution else { return (probe.key, output) }
-                if let line = lines.first(where: { $0.hasSuffix("|" + path) }) {
-                    return (probe.key, ProbeOutput(exitCode: 0, stdout: String(line.dropLast(path.count + 1)) + "\n", stderr: ""))
-                }
-                let error = errors.first { $0.contains("'\(path)'") } ?? output.stderr
-                return (probe.key, ProbeOutput(exitCode: 1, stdout: "", stderr: error + "\n"))
-            }
-        case .services(let probes):
-            // `systemctl show` prints one block per unit, in argument order, separated by blank
-            // lines, each with exactly the two properties asked for.
-            let blocks = output.stdout.components(separatedBy: "\n\n").compactMap { block -> [String: String]? in
-                let lines = block.split(separator: "\n")
-                guard !lines.isEmpty else { return nil }
-                var properties: [String: String] = [:]
-                for line in lines {
-                    let pair = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-                    properties[pair[0]] = pair.count > 1 ? pair[1] : ""
-                }
-                return properties
-            }
-            let wellFormed = blocks.allSatisfy { $0.count == 2 && $0["UnitFileState"] != nil && $0["ActiveState"] != nil }
-            return probes.enumerated().map { index, probe in
-                guard output.exitCode == 0, blocks.count == probes.count, wellFormed else {
-                    return (probe.key, ProbeOutput(exitCode: output.exitCode == 0 ? 1 : output.exitCode, stdout: "",
-                                                   stderr: "systemctl show: \(output.stderr.isEmpty ? "unexpected output" : output.stderr)"))
-                }
-                let block = blocks[index]
-                return (probe.key, ProbeOutput(exitCode: 0,
-                                               stdout: "enabled=\(block["UnitFileState"] ?? "")\nactive=\(block["ActiveState"] ?? "")\n",
-                                               stderr: ""))
-            }
+        case .batch(let kind, let probes):
+            let outputs = kind.split(output, members: section.members)
+            return zip(probes, outputs).map { ($0.key, $1) }
         }
     }
 }

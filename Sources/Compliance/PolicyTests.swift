@@ -26,8 +26,8 @@ public enum PolicyTestRunner {
                     mismatches.append("\(expectation.controlID): no such control (\(expectation.location))")
                     continue
                 }
-                if result.status.rawValue != expectation.status {
-                    mismatches.append("\(expectation.controlID): expected \(expectation.status), got \(result.status.rawValue) (\(result.message)) at \(expectation.location)")
+                if result.status != expectation.status {
+                    mismatches.append("\(expectation.controlID): expected \(expectation.status.rawValue), got \(result.status.rawValue) (\(result.message)) at \(expectation.location)")
                 }
             }
             return PolicyTestOutcome(name: test.name, location: test.location, mismatches: mismatches, results: results)
@@ -37,7 +37,9 @@ public enum PolicyTestRunner {
     /// The facts a test case describes, as the collector would have reported them.
     public static func facts(for test: PolicyTestCase) -> Facts {
         Facts(
-            probes: test.facts.mapValues { ProbeOutput(exitCode: $0.exitCode, stdout: $0.stdout, stderr: $0.stderr) },
+            probes: Dictionary(uniqueKeysWithValues: test.facts.map { coded, fact in
+                (ProbeKey(coded: coded), ProbeOutput(exitCode: fact.exitCode, stdout: fact.stdout, stderr: fact.stderr))
+            }),
             reboot: test.reboot.map { RebootFact(bootIDBefore: $0.bootIDBefore, bootIDAfter: $0.bootIDAfter, secondsToReturn: nil, failure: $0.failure) },
             source: .guest)
     }

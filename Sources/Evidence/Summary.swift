@@ -1,5 +1,6 @@
 import Compliance
 import Foundation
+import HallmarkModel
 
 /// `summary.md`: a short Markdown summary for a CI job summary page.
 public enum MarkdownSummary {

@@ -1,6 +1,11 @@
 import Foundation
 import HallmarkSupport
 
+/// XCCDF result states plus waivers: what evaluation gives a control, and what a policy's test case expects.
+public enum ResultStatus: String, Codable, Sendable, CaseIterable {
+    case pass, fail, error, notapplicable, notchecked, informational, waived
+}
+
 public enum Severity: String, Sendable, CaseIterable, Comparable, Codable {
     case info, low, medium, high, critical
 
@@ -97,247 +102,52 @@ public struct Control: Sendable {
     }
 }
 
-/// The typed resources a control can check.
-public enum Check: Sendable {
-    case file(FileCheck)
-    case package(PackageCheck)
-    case service(ServiceCheck)
-    case sysctl(SysctlCheck)
-    case sshd(SshdCheck)
-    case accounts(AccountsCheck)
-    case find(FindCheck)
-    case kernelModule(KernelModuleCheck)
-    case mount(MountCheck)
-    case port(PortCheck)
-    case user(UserCheck)
-    case group(GroupCheck)
-    case bootHealth
-    case reboot
-    case command(CommandCheck)
-
-    public static let kinds = [
-        "file", "package", "service", "sysctl", "sshd", "accounts", "find", "kernel_module", "mount", "port", "user", "group",
-        "boot_health", "reboot", "command",
-    ]
+/// The fields of one resource's check. Each resource (`Compliance/Resources`) defines its own type,
+/// with its YAML reading, probes, parser and rule; the model only carries it.
+public protocol ResourceCheck: Sendable {
+    /// The resource's name in the policy language (`file`, `kernel_module`).
+    static var name: String { get }
 }
 
-public struct FileCheck: Sendable {
-    public var path: String
-    public var exists: Bool
-    public var owner: String?
-    public var group: String?
-    /// The most permissive mode allowed: `0640` passes 0600 and 0640, fails 0644.
-    public var modeCeiling: UInt16?
-    public var contains: [String]
-    public var notContains: [String]
-    public var sha256: String?
+/// One check on a typed resource: what a control's `check` or `only_if` names.
+public struct Check: Sendable {
+    public let resource: any ResourceCheck
 
-    public init(path: String, exists: Bool = true, owner: String? = nil, group: String? = nil, modeCeiling: UInt16? = nil,
-                contains: [String] = [], notContains: [String] = [], sha256: String? = nil) {
-        self.path = path
-        self.exists = exists
-        self.owner = owner
-        self.group = group
-        self.modeCeiling = modeCeiling
-        self.contains = contains
-        self.notContains = notContains
-        self.sha256 = sha256
+    public init(_ resource: any ResourceCheck) {
+        self.resource = resource
     }
 
-    public var needsContent: Bool { !contains.isEmpty || !notContains.isEmpty }
+    public var kind: String { type(of: resource).name }
+
+    /// The check's fields, when it is a check of `type`.
+    public func `as`<T: ResourceCheck>(_ type: T.Type) -> T? { resource as? T }
 }
 
-public struct PackageCheck: Sendable {
-    public var name: String
-    public var installed: Bool
-    /// When set, the installed version must satisfy it (Debian version ordering).
-    public var version: VersionConstraint?
+/// The resources a policy's checks may name and how each reads its check. The model does not know
+/// them: Compliance defines the language (`CheckLanguage.resources`) and the loader dispatches through it.
+public struct CheckLanguage: Sendable {
+    public struct Entry: Sendable {
+        public var name: String
+        /// Fields whose text is shell (`command`'s `run`): a variable's value is quoted for the place it lands in.
+        public var shellFields: Set<String>
+        /// Reads the check's body (what follows `name:`).
+        public var read: @Sendable (YAMLInput) throws -> any ResourceCheck
 
-    public init(name: String, installed: Bool = true, version: VersionConstraint? = nil) {
-        self.name = name
-        self.installed = installed
-        self.version = version
-    }
-}
-
-public struct ServiceCheck: Sendable {
-    public var name: String
-    public var enabled: Bool?
-    public var active: Bool?
-
-    public init(name: String, enabled: Bool? = nil, active: Bool? = nil) {
-        self.name = name
-        self.enabled = enabled
-        self.active = active
-    }
-}
-
-public struct SysctlCheck: Sendable {
-    public var key: String
-    public var value: Matcher
-    /// Also require the value in /etc/sysctl.conf, /etc/sysctl.d, /run/sysctl.d, /usr/lib/sysctl.d (last one wins).
-    public var persisted: Bool
-    /// Check the running kernel's value (false: only the persisted configuration).
-    public var live: Bool
-
-    public init(key: String, value: Matcher, persisted: Bool = false, live: Bool = true) {
-        self.key = key
-        self.value = value
-        self.persisted = persisted
-        self.live = live
-    }
-}
-
-public struct SshdCheck: Sendable {
-    /// Lowercase, as `sshd -T` prints it.
-    public var setting: String
-    public var value: Matcher
-
-    public init(setting: String, value: Matcher) {
-        self.setting = setting
-        self.value = value
-    }
-}
-
-public struct AccountsCheck: Sendable {
-    public var noEmptyPasswords: Bool
-    /// The only accounts allowed to have uid 0.
-    public var uidZero: [String]?
-    /// The only accounts allowed to have gid 0 as their primary group.
-    public var gidZero: [String]?
-    public var uniqueUIDs: Bool
-    public var uniqueGIDs: Bool
-    public var uniqueUserNames: Bool
-    public var uniqueGroupNames: Bool
-    /// Every /etc/passwd entry has `x` as its password (the hash is in /etc/shadow).
-    public var shadowedPasswords: Bool
-    /// Every primary gid in /etc/passwd exists in /etc/group.
-    public var groupsExist: Bool
-
-    public init(noEmptyPasswords: Bool = false, uidZero: [String]? = nil, gidZero: [String]? = nil,
-                uniqueUIDs: Bool = false, uniqueGIDs: Bool = false, uniqueUserNames: Bool = false, uniqueGroupNames: Bool = false,
-                shadowedPasswords: Bool = false, groupsExist: Bool = false) {
-        self.noEmptyPasswords = noEmptyPasswords
-        self.uidZero = uidZero
-        self.gidZero = gidZero
-        self.uniqueUIDs = uniqueUIDs
-        self.uniqueGIDs = uniqueGIDs
-        self.uniqueUserNames = uniqueUserNames
-        self.uniqueGroupNames = uniqueGroupNames
-        self.shadowedPasswords = shadowedPasswords
-        self.groupsExist = groupsExist
+        public init(name: String, shellFields: Set<String> = [], read: @escaping @Sendable (YAMLInput) throws -> any ResourceCheck) {
+            self.name = name
+            self.shellFields = shellFields
+            self.read = read
+        }
     }
 
-    /// Whether evaluation reads /etc/passwd and /etc/group.
-    public var readsPasswd: Bool { uidZero != nil || gidZero != nil || uniqueUIDs || uniqueUserNames || shadowedPasswords || groupsExist }
-    public var readsGroup: Bool { uniqueGIDs || uniqueGroupNames || groupsExist }
-}
+    /// In the order error messages list them.
+    public var entries: [Entry]
 
-public struct FindCheck: Sendable {
-    /// Searched with `-xdev`: each path's own filesystem only.
-    public var paths: [String]
-    /// `false`: no world-writable regular file. nil: not checked.
-    public var worldWritable: Bool?
-    /// `false`: no file without a known user or group. nil: not checked.
-    public var unowned: Bool?
-    /// Every SUID/SGID file must be in this list. nil: not checked.
-    public var suidAllowed: [String]?
-
-    public init(paths: [String], worldWritable: Bool? = nil, unowned: Bool? = nil, suidAllowed: [String]? = nil) {
-        self.paths = paths
-        self.worldWritable = worldWritable
-        self.unowned = unowned
-        self.suidAllowed = suidAllowed
+    public init(entries: [Entry]) {
+        self.entries = entries
     }
-}
 
-public struct KernelModuleCheck: Sendable {
-    public var name: String
-    /// `false`: `modprobe -n -v` must show it cannot be loaded (install /bin/false, /bin/true, or no module).
-    public var loadable: Bool?
-    /// `false`: not in /proc/modules now. Implied by `loadable: false`.
-    public var loaded: Bool?
-
-    public init(name: String, loadable: Bool? = nil, loaded: Bool? = nil) {
-        self.name = name
-        self.loadable = loadable
-        self.loaded = loaded
-    }
-}
-
-public struct MountCheck: Sendable {
-    /// The mount point; it must be a separate mount.
-    public var path: String
-    /// Options that must all be present (`nodev`, `nosuid`, `noexec`…).
-    public var options: [String]
-
-    public init(path: String, options: [String] = []) {
-        self.path = path
-        self.options = options
-    }
-}
-
-public struct PortCheck: Sendable {
-    public enum TransportProtocol: String, Sendable, CaseIterable { case tcp, udp }
-    public var port: Int
-    public var `protocol`: TransportProtocol
-    public var listening: Bool
-
-    public init(port: Int, protocol: TransportProtocol = .tcp, listening: Bool) {
-        self.port = port
-        self.protocol = `protocol`
-        self.listening = listening
-    }
-}
-
-public struct UserCheck: Sendable {
-    public var name: String
-    public var exists: Bool
-    public var uid: Matcher?
-    public var gid: Matcher?
-    public var shell: Matcher?
-    public var home: Matcher?
-
-    public init(name: String, exists: Bool = true, uid: Matcher? = nil, gid: Matcher? = nil, shell: Matcher? = nil, home: Matcher? = nil) {
-        self.name = name
-        self.exists = exists
-        self.uid = uid
-        self.gid = gid
-        self.shell = shell
-        self.home = home
-    }
-}
-
-public struct GroupCheck: Sendable {
-    public var name: String
-    public var exists: Bool
-    public var gid: Matcher?
-    /// Matched against the member list as written in /etc/group (comma-separated; "" for none).
-    public var members: Matcher?
-
-    public init(name: String, exists: Bool = true, gid: Matcher? = nil, members: Matcher? = nil) {
-        self.name = name
-        self.exists = exists
-        self.gid = gid
-        self.members = members
-    }
-}
-
-public struct CommandCheck: Sendable {
-    public var run: String
-    public var exitCode: Int32?
-    public var stdout: Matcher?
-    public var stderr: Matcher?
-    /// Observes the running system: not run against an unpacked root filesystem.
-    public var runtime: Bool
-
-    public init(run: String, exitCode: Int32?, stdout: Matcher?, stderr: Matcher? = nil, runtime: Bool = false) {
-        self.run = run
-        self.exitCode = exitCode
-        self.stdout = stdout
-        self.stderr = stderr
-        self.runtime = runtime
-    }
+    public var names: [String] { entries.map(\.name) }
 }
 
 /// How an observed value is compared with the expected one.
@@ -390,13 +200,9 @@ public struct PolicyTestCase: Sendable {
 
     public struct Expectation: Sendable {
         public var controlID: String
-        /// One of `statuses`.
-        public var status: String
+        public var status: ResultStatus
         public var location: SourceLocation
     }
-
-    /// The result states an expectation may name (XCCDF plus waived).
-    public static let statuses = ["pass", "fail", "error", "notapplicable", "notchecked", "informational", "waived"]
 
     public var name: String
     public var facts: [String: ProbeFact]
@@ -406,15 +212,10 @@ public struct PolicyTestCase: Sendable {
 }
 
 extension Policy {
-    /// Loads a policy with its includes, using each variable's default.
-    public static func load(path: String) throws -> Policy {
-        try load(path: path, variables: [:])
-    }
-
     /// Loads a policy with its includes; `variables` override the defaults declared in `variables:`
     /// (names no file declares are ignored here: see `undeclared(_:in:)`). Throws the first problem.
-    public static func load(path: String, variables: [String: String]) throws -> Policy {
-        let (policy, problems) = lint(path: path, variables: variables)
+    public static func load(path: String, variables: [String: String] = [:], checks: CheckLanguage) throws -> Policy {
+        let (policy, problems) = lint(path: path, variables: variables, checks: checks)
         if let first = problems.first { throw first }
         guard let policy else { throw HallmarkError.invalidInput("cannot load policy", at: SourceLocation(file: path)) }
         return policy
@@ -423,8 +224,8 @@ extension Policy {
     /// Loads a policy and reports every problem found (unknown keys, duplicate ids, bad regexes,
     /// include cycles, undefined variables…), each at its file:line:column. The policy is nil when
     /// the file could not be read at all.
-    public static func lint(path: String, variables: [String: String] = [:]) -> (Policy?, [HallmarkError]) {
-        var loader = PolicyLoader(overrides: variables)
+    public static func lint(path: String, variables: [String: String] = [:], checks: CheckLanguage) -> (Policy?, [HallmarkError]) {
+        var loader = PolicyLoader(overrides: variables, language: checks)
         let absolute = absolutePath(path)
         do {
             let file = try loader.loadFile(path: URL(fileURLWithPath: absolute).standardizedFileURL.path,
@@ -446,8 +247,8 @@ extension Policy {
     }
 
     /// Loads several policies with the same overrides, rejecting an override that no policy declares.
-    public static func loadAll(paths: [String], variables: [String: String] = [:]) throws -> [Policy] {
-        let policies = try paths.map { try load(path: $0, variables: variables) }
+    public static func loadAll(paths: [String], variables: [String: String] = [:], checks: CheckLanguage) throws -> [Policy] {
+        let policies = try paths.map { try load(path: $0, variables: variables, checks: checks) }
         let unknown = undeclared(variables, in: policies)
         if !unknown.isEmpty {
             throw HallmarkError.invalidInput(
@@ -460,10 +261,5 @@ extension Policy {
     public static func undeclared(_ variables: [String: String], in policies: [Policy]) -> [String] {
         let declared = Set(policies.flatMap(\.declaredVariables))
         return variables.keys.filter { !declared.contains($0) }.sorted()
-    }
-
-    /// A scalar means "equals"; a one-key mapping names the matcher.
-    static func parseMatcher(_ input: YAMLInput) throws -> Matcher {
-        try PolicyLoader.parseMatcher(input)
     }
 }

@@ -8,12 +8,15 @@ import Yams
 struct PolicyLoader {
     /// Overrides from the caller (a recipe's `tests.variables`); they win over every default.
     let overrides: [String: String]
+    /// The resources checks may name.
+    let language: CheckLanguage
     private(set) var problems: [HallmarkError] = []
     /// Files already loaded in this tree: a file included twice (not a cycle) contributes once.
     private var loaded: Set<String> = []
 
-    init(overrides: [String: String]) {
+    init(overrides: [String: String], language: CheckLanguage) {
         self.overrides = overrides
+        self.language = language
     }
 
     static let rootKeys = ["id", "title", "version", "description", "include", "variables", "controls", "tests"]
@@ -110,9 +113,10 @@ struct PolicyLoader {
         }
 
         let ownDeclared = Set(defaults.keys)
+        let language = language
         if let controlsInput = root["controls"] {
             for item in attempt({ try controlsInput.sequence() }) ?? [] {
-                if let control = attempt({ try Self.parseControl(item, values: values, declared: ownDeclared) }) {
+                if let control = attempt({ try Self.parseControl(item, values: values, declared: ownDeclared, language: language) }) {
                     controls.append(control)
                 }
             }
@@ -158,67 +162,49 @@ struct PolicyLoader {
         return (try fields.required("path"), variables)
     }
 
-    /// An exit code that fits a process status (a larger number would trap on conversion).
-    static func exitCode(_ input: YAMLInput) throws -> Int32 {
-        guard let code = Int32(exactly: try input.int()) else { throw input.error("an exit code must be a 32-bit number") }
-        return code
-    }
-
     // MARK: Variables
 
-    static let variableReference = try! NSRegularExpression(pattern: #"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}"#)
-
     /// Replaces `{{ name }}` in every scalar under `node`; a name the file does not declare is an
-    /// error at that scalar. In a command check's `run` (shell text) each value is quoted for the
-    /// place it lands in, so it stays one literal piece of text and never becomes shell syntax.
-    static func substitute(_ node: Node, values: [String: String], declared: Set<String>, file: String,
-                           inCommand: Bool = false, isShell: Bool = false) throws -> Node {
+    /// error at that scalar. In a resource's shell fields (a command check's `run`) each value is
+    /// quoted for the place it lands in, so it stays one literal piece of text and never becomes shell syntax.
+    static func substitute(_ node: Node, values: [String: String], declared: Set<String>, file: String, language: CheckLanguage,
+                           shellFields: Set<String> = [], isShell: Bool = false) throws -> Node {
         switch node {
         case .scalar(var scalar):
             guard scalar.string.contains("{{") else { return node }
             let location = SourceLocation(file: file, line: scalar.mark?.line, column: scalar.mark?.column)
             let text = scalar.string
-            var result = ""
-            var cursor = text.startIndex
-            let matches = variableReference.matches(in: text, range: NSRange(text.startIndex..., in: text))
-            guard text.components(separatedBy: "{{").count - 1 == matches.count else {
-                throw HallmarkError.invalidInput("malformed variable reference in '\(text)'; write {{ name }}", at: location)
-            }
-            for match in matches {
-                guard let whole = Range(match.range, in: text), let nameRange = Range(match.range(at: 1), in: text) else { continue }
-                let name = String(text[nameRange])
+            let malformed = HallmarkError.invalidInput("malformed variable reference in '\(text)'; write {{ name }}", at: location)
+            scalar.string = try Template.substitute(text, unclosed: malformed) { reference in
+                let name = reference.name
+                guard name.range(of: #"^[A-Za-z_][A-Za-z0-9_.-]*$"#, options: .regularExpression) != nil else { throw malformed }
                 guard declared.contains(name), let value = values[name] else {
                     throw HallmarkError.invalidInput(
                         "undefined variable '\(name)': declare it with a default under 'variables:' in this policy file", at: location)
                 }
-                var inserted = value
-                if isShell {
-                    guard let quoted = ShellText.quote(value, at: whole.lowerBound, in: text) else {
-                        throw HallmarkError.invalidInput(
-                            "variable '\(name)' cannot be placed safely at this point of the command (its value '\(value)' inside single quotes, ${…} or backquotes would become code); put {{ \(name) }} outside quotes or inside double quotes",
-                            at: location)
-                    }
-                    inserted = quoted
+                guard isShell else { return value }
+                guard let quoted = ShellText.quote(value, at: reference.range.lowerBound, in: text) else {
+                    throw HallmarkError.invalidInput(
+                        "variable '\(name)' cannot be placed safely at this point of the command (its value '\(value)' inside single quotes, ${…} or backquotes would become code); put {{ \(name) }} outside quotes or inside double quotes",
+                        at: location)
                 }
-                result += text[cursor..<whole.lowerBound] + inserted
-                cursor = whole.upperBound
+                return quoted
             }
-            result += text[cursor...]
-            scalar.string = result
             return .scalar(scalar)
         case .mapping(var mapping):
             for index in mapping.indices {
                 let pair = mapping[index]
                 var key: String?
                 if case .scalar(let scalar) = pair.key { key = scalar.string }
+                let resourceShellFields = language.entries.first { $0.name == key }?.shellFields ?? []
                 mapping[index] = (key: pair.key, value: try substitute(
-                    pair.value, values: values, declared: declared, file: file,
-                    inCommand: key == "command", isShell: inCommand && key == "run"))
+                    pair.value, values: values, declared: declared, file: file, language: language,
+                    shellFields: resourceShellFields, isShell: key.map(shellFields.contains) ?? false))
             }
             return .mapping(mapping)
         case .sequence(var sequence):
             for index in sequence.indices {
-                sequence[index] = try substitute(sequence[index], values: values, declared: declared, file: file)
+                sequence[index] = try substitute(sequence[index], values: values, declared: declared, file: file, language: language)
             }
             return .sequence(sequence)
         case .alias:
@@ -228,8 +214,9 @@ struct PolicyLoader {
 
     // MARK: Controls
 
-    static func parseControl(_ raw: YAMLInput, values: [String: String], declared: Set<String>) throws -> Control {
-        let item = YAMLInput(node: try substitute(raw.node, values: values, declared: declared, file: raw.file), file: raw.file, context: raw.context)
+    static func parseControl(_ raw: YAMLInput, values: [String: String], declared: Set<String>, language: CheckLanguage) throws -> Control {
+        let node = try substitute(raw.node, values: values, declared: declared, file: raw.file, language: language)
+        let item = YAMLInput(node: node, file: raw.file, context: raw.context)
         let fields = try item.mapping(allowed: controlKeys)
         let id = try fields.required("id").string()
         guard !id.isEmpty, id.range(of: #"^[A-Za-z0-9][A-Za-z0-9._:-]*$"#, options: .regularExpression) != nil else {
@@ -250,195 +237,20 @@ struct PolicyLoader {
             rationale: try fields["rationale"]?.string(),
             remediation: try fields["remediation"]?.string(),
             references: references,
-            check: try parseCheck(try fields.required("check")),
+            check: try parseCheck(try fields.required("check"), language: language),
             location: raw.location,
             tags: try fields["tags"]?.oneOrMoreStrings() ?? [],
-            onlyIf: try fields["only_if"].map(parseCheck))
+            onlyIf: try fields["only_if"].map { try parseCheck($0, language: language) })
     }
 
-    static func parseCheck(_ input: YAMLInput) throws -> Check {
-        let wrapper = try input.mapping(allowed: Check.kinds)
-        guard wrapper.keys.count == 1, let kind = wrapper.keys.first, let body = wrapper[kind] else {
-            throw input.error("check must name exactly one resource: \(Check.kinds.joined(separator: ", "))")
+    /// `{kind: body}`: the resource `kind` reads its body.
+    static func parseCheck(_ input: YAMLInput, language: CheckLanguage) throws -> Check {
+        let wrapper = try input.mapping(allowed: language.names)
+        guard wrapper.keys.count == 1, let kind = wrapper.keys.first, let body = wrapper[kind],
+              let entry = language.entries.first(where: { $0.name == kind }) else {
+            throw input.error("check must name exactly one resource: \(language.names.joined(separator: ", "))")
         }
-        switch kind {
-        case "file":
-            let fields = try body.mapping(allowed: ["path", "exists", "owner", "group", "mode", "contains", "not_contains", "sha256"])
-            var ceiling: UInt16?
-            if let modeInput = fields["mode"] {
-                guard let mode = UInt16(try modeInput.string(), radix: 8), mode <= 0o7777 else {
-                    throw modeInput.error("mode must be an octal permission such as \"0640\" (quote it), got '\(try modeInput.string())'")
-                }
-                ceiling = mode
-            }
-            let contains = try fields["contains"]?.oneOrMoreStrings() ?? []
-            let notContains = try fields["not_contains"]?.oneOrMoreStrings() ?? []
-            for pattern in contains + notContains { try validateRegex(pattern, at: body) }
-            return .file(FileCheck(
-                path: try absoluteGuestPath(try fields.required("path")),
-                exists: try fields["exists"]?.bool() ?? true,
-                owner: try fields["owner"]?.string(), group: try fields["group"]?.string(), modeCeiling: ceiling,
-                contains: contains, notContains: notContains, sha256: try fields["sha256"]?.string()))
-        case "package":
-            let fields = try body.mapping(allowed: ["name", "installed", "version"])
-            let installed = try fields["installed"]?.bool() ?? true
-            var constraint: VersionConstraint?
-            if let versionInput = fields["version"] {
-                guard installed else { throw versionInput.error("a version constraint needs 'installed: true'") }
-                guard let parsed = VersionConstraint(try versionInput.string()) else {
-                    throw versionInput.error("version must be a constraint such as \">= 1:9.2\" (operators >=, <=, >>, <<, >, <, =, !=; several joined by commas), got '\(try versionInput.string())'")
-                }
-                constraint = parsed
-            }
-            return .package(PackageCheck(name: try packageName(try fields.required("name")), installed: installed, version: constraint))
-        case "service":
-            let fields = try body.mapping(allowed: ["name", "enabled", "active"])
-            guard fields["enabled"] != nil || fields["active"] != nil else { throw body.error("service check needs 'enabled' or 'active'") }
-            return .service(ServiceCheck(name: try fields.required("name").string(), enabled: try fields["enabled"]?.bool(), active: try fields["active"]?.bool()))
-        case "sysctl":
-            let fields = try body.mapping(allowed: ["key", "value", "persisted", "live"])
-            let persisted = try fields["persisted"]?.bool() ?? false
-            let live = try fields["live"]?.bool() ?? true
-            guard live || persisted else { throw body.error("sysctl check with 'live: false' needs 'persisted: true'") }
-            let key = try fields.required("key").string().replacingOccurrences(of: "/", with: ".")
-            guard key.range(of: #"^[A-Za-z0-9_][A-Za-z0-9_.*-]*$"#, options: .regularExpression) != nil else {
-                throw try fields.required("key").error("'\(key)' is not a sysctl key")
-            }
-            return .sysctl(SysctlCheck(key: key, value: try parseMatcher(try fields.required("value")), persisted: persisted, live: live))
-        case "sshd":
-            let fields = try body.mapping(allowed: ["setting", "value"])
-            return .sshd(SshdCheck(setting: try fields.required("setting").string().lowercased(), value: try parseMatcher(try fields.required("value"))))
-        case "accounts":
-            let allowed = ["no_empty_passwords", "uid_zero", "gid_zero", "unique_uids", "unique_gids", "unique_user_names",
-                           "unique_group_names", "shadowed_passwords", "groups_exist"]
-            let fields = try body.mapping(allowed: allowed)
-            guard !fields.keys.isEmpty else { throw body.error("accounts check needs at least one of: \(allowed.joined(separator: ", "))") }
-            for key in fields.keys where !["uid_zero", "gid_zero"].contains(key) {
-                guard try fields[key]!.bool() else { throw fields[key]!.error("'\(key)' can only be true (omit it to not check)") }
-            }
-            return .accounts(AccountsCheck(
-                noEmptyPasswords: fields["no_empty_passwords"] != nil, uidZero: try fields["uid_zero"]?.strings(),
-                gidZero: try fields["gid_zero"]?.strings(), uniqueUIDs: fields["unique_uids"] != nil, uniqueGIDs: fields["unique_gids"] != nil,
-                uniqueUserNames: fields["unique_user_names"] != nil, uniqueGroupNames: fields["unique_group_names"] != nil,
-                shadowedPasswords: fields["shadowed_passwords"] != nil, groupsExist: fields["groups_exist"] != nil))
-        case "find":
-            let fields = try body.mapping(allowed: ["paths", "world_writable", "unowned", "suid_allowed"])
-            let paths = try fields["paths"]?.sequence().map(absoluteGuestPath) ?? ["/"]
-            guard !paths.isEmpty else { throw body.error("find needs at least one path") }
-            for key in ["world_writable", "unowned"] {
-                if let input = fields[key], try input.bool() {
-                    throw input.error("find supports '\(key): false' (no such files under the paths)")
-                }
-            }
-            let allowed = try fields["suid_allowed"].map { list in try list.sequence().map(absoluteGuestPath) }
-            guard fields["world_writable"] != nil || fields["unowned"] != nil || allowed != nil else {
-                throw body.error("find needs one of: world_writable: false, unowned: false, suid_allowed: [paths]")
-            }
-            return .find(FindCheck(
-                paths: paths, worldWritable: fields["world_writable"] != nil ? false : nil,
-                unowned: fields["unowned"] != nil ? false : nil, suidAllowed: allowed))
-        case "kernel_module":
-            let fields = try body.mapping(allowed: ["name", "loadable", "loaded"])
-            let nameInput = try fields.required("name")
-            let name = try nameInput.string()
-            guard name.range(of: #"^[A-Za-z0-9_-]+$"#, options: .regularExpression) != nil else {
-                throw nameInput.error("'\(name)' is not a kernel module name")
-            }
-            guard fields["loadable"] != nil || fields["loaded"] != nil else { throw body.error("kernel_module check needs 'loadable' or 'loaded'") }
-            return .kernelModule(KernelModuleCheck(name: name, loadable: try fields["loadable"]?.bool(), loaded: try fields["loaded"]?.bool()))
-        case "mount":
-            let fields = try body.mapping(allowed: ["path", "options"])
-            return .mount(MountCheck(path: try absoluteGuestPath(try fields.required("path")), options: try fields["options"]?.oneOrMoreStrings() ?? []))
-        case "port":
-            let fields = try body.mapping(allowed: ["port", "protocol", "listening"])
-            let portInput = try fields.required("port")
-            let port = try portInput.int()
-            guard (1...65535).contains(port) else { throw portInput.error("port must be 1-65535, got \(port)") }
-            var proto = PortCheck.TransportProtocol.tcp
-            if let protocolInput = fields["protocol"] {
-                guard let parsed = PortCheck.TransportProtocol(rawValue: try protocolInput.string().lowercased()) else {
-                    throw protocolInput.error("protocol must be tcp or udp")
-                }
-                proto = parsed
-            }
-            return .port(PortCheck(port: port, protocol: proto, listening: try fields.required("listening").bool()))
-        case "user":
-            let fields = try body.mapping(allowed: ["name", "exists", "uid", "gid", "shell", "home"])
-            let exists = try fields["exists"]?.bool() ?? true
-            if !exists, let extra = ["uid", "gid", "shell", "home"].first(where: { fields[$0] != nil }) {
-                throw fields[extra]!.error("'\(extra)' makes no sense with 'exists: false'")
-            }
-            return .user(UserCheck(
-                name: try fields.required("name").string(), exists: exists, uid: try fields["uid"].map(parseMatcher),
-                gid: try fields["gid"].map(parseMatcher), shell: try fields["shell"].map(parseMatcher), home: try fields["home"].map(parseMatcher)))
-        case "group":
-            let fields = try body.mapping(allowed: ["name", "exists", "gid", "members"])
-            let exists = try fields["exists"]?.bool() ?? true
-            if !exists, let extra = ["gid", "members"].first(where: { fields[$0] != nil }) {
-                throw fields[extra]!.error("'\(extra)' makes no sense with 'exists: false'")
-            }
-            return .group(GroupCheck(
-                name: try fields.required("name").string(), exists: exists, gid: try fields["gid"].map(parseMatcher),
-                members: try fields["members"].map(parseMatcher)))
-        case "boot_health":
-            _ = try body.isNull ? nil : body.mapping(allowed: [])
-            return .bootHealth
-        case "reboot":
-            _ = try body.isNull ? nil : body.mapping(allowed: [])
-            return .reboot
-        default:
-            let fields = try body.mapping(allowed: ["run", "exit_code", "stdout", "stderr", "runtime"])
-            guard fields["exit_code"] != nil || fields["stdout"] != nil || fields["stderr"] != nil else {
-                throw body.error("command check needs 'exit_code', 'stdout' or 'stderr'")
-            }
-            return .command(CommandCheck(
-                run: try fields.required("run").string(),
-                exitCode: try fields["exit_code"].map(exitCode),
-                stdout: try fields["stdout"].map(parseMatcher),
-                stderr: try fields["stderr"].map(parseMatcher),
-                runtime: try fields["runtime"]?.bool() ?? false))
-        }
-    }
-
-    /// A scalar means "equals"; a one-key mapping names the matcher.
-    static func parseMatcher(_ input: YAMLInput) throws -> Matcher {
-        if case .scalar = input.node { return .equals(try input.string()) }
-        let fields = try input.mapping(allowed: Matcher.keys)
-        guard fields.keys.count == 1, let key = fields.keys.first, let value = fields[key] else {
-            throw input.error("a matcher names exactly one of: \(Matcher.keys.joined(separator: ", "))")
-        }
-        switch key {
-        case "equals": return .equals(try value.string())
-        case "not": return .not(try value.string())
-        case "matches", "not_matches":
-            let pattern = try value.string()
-            try validateRegex(pattern, at: value)
-            return key == "matches" ? .matches(pattern) : .notMatches(pattern)
-        case "one_of": return .oneOf(try value.strings())
-        default:
-            guard let number = Double(try value.string()) else { throw value.error("\(key) needs a number, got '\(try value.string())'") }
-            return .compare(Matcher.Comparison(rawValue: key)!, number)
-        }
-    }
-
-    static func validateRegex(_ pattern: String, at input: YAMLInput) throws {
-        do { _ = try NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines]) } catch {
-            throw input.error("invalid regular expression /\(pattern)/")
-        }
-    }
-
-    static func absoluteGuestPath(_ input: YAMLInput) throws -> String {
-        let path = try input.string()
-        guard path.hasPrefix("/") else { throw input.error("path must be absolute inside the image, got '\(path)'") }
-        return path
-    }
-
-    static func packageName(_ input: YAMLInput) throws -> String {
-        let name = try input.string()
-        guard name.range(of: #"^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?$"#, options: .regularExpression) != nil else {
-            throw input.error("'\(name)' is not a Debian package name")
-        }
-        return name
+        return Check(try entry.read(body))
     }
 
     // MARK: Test cases
@@ -453,7 +265,7 @@ struct PolicyLoader {
                 continue
             }
             let probe = try value.mapping(allowed: ["exitCode", "exit_code", "stdout", "stderr"])
-            let code = try (probe["exitCode"] ?? probe["exit_code"]).map(exitCode) ?? 0
+            let code = try (probe["exitCode"] ?? probe["exit_code"])?.exitCode() ?? 0
             facts[key] = PolicyTestCase.ProbeFact(
                 exitCode: code, stdout: try probe["stdout"]?.string() ?? "", stderr: try probe["stderr"]?.string() ?? "")
         }
@@ -467,9 +279,9 @@ struct PolicyLoader {
         let expectInput = try fields.required("expect")
         var expectations: [PolicyTestCase.Expectation] = []
         for (controlID, value) in try expectInput.freeMapping() {
-            let status = try value.string()
-            guard PolicyTestCase.statuses.contains(status) else {
-                throw value.error("expected result must be one of: \(PolicyTestCase.statuses.joined(separator: ", ")), got '\(status)'")
+            let text = try value.string()
+            guard let status = ResultStatus(rawValue: text) else {
+                throw value.error("expected result must be one of: \(ResultStatus.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
             }
             expectations.append(PolicyTestCase.Expectation(controlID: controlID, status: status, location: value.location))
         }
@@ -483,5 +295,56 @@ extension YAMLInput {
     /// stopping, so a lint run reports all of them.
     func lenientMapping(allowed: [String], problems: inout [HallmarkError]) throws -> Mapping {
         try mapping(allowed: allowed) { problems.append($0) }
+    }
+}
+
+/// Readers of the policy language's values, for the resources' checks.
+extension YAMLInput {
+    /// A scalar means "equals"; a one-key mapping names the matcher.
+    public func matcher() throws -> Matcher {
+        if case .scalar = node { return .equals(try string()) }
+        let fields = try mapping(allowed: Matcher.keys)
+        guard fields.keys.count == 1, let key = fields.keys.first, let value = fields[key] else {
+            throw error("a matcher names exactly one of: \(Matcher.keys.joined(separator: ", "))")
+        }
+        switch key {
+        case "equals": return .equals(try value.string())
+        case "not": return .not(try value.string())
+        case "matches", "not_matches":
+            let pattern = try value.string()
+            try value.validateRegex(pattern)
+            return key == "matches" ? .matches(pattern) : .notMatches(pattern)
+        case "one_of": return .oneOf(try value.strings())
+        default:
+            guard let number = Double(try value.string()) else { throw value.error("\(key) needs a number, got '\(try value.string())'") }
+            return .compare(Matcher.Comparison(rawValue: key)!, number)
+        }
+    }
+
+    /// A pattern that compiles, as evaluation compiles it; the error is at this node.
+    public func validateRegex(_ pattern: String) throws {
+        do { _ = try NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines]) } catch {
+            throw self.error("invalid regular expression /\(pattern)/")
+        }
+    }
+
+    public func absoluteGuestPath() throws -> String {
+        let path = try string()
+        guard path.hasPrefix("/") else { throw error("path must be absolute inside the image, got '\(path)'") }
+        return path
+    }
+
+    public func packageName() throws -> String {
+        let name = try string()
+        guard name.range(of: #"^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?$"#, options: .regularExpression) != nil else {
+            throw error("'\(name)' is not a Debian package name")
+        }
+        return name
+    }
+
+    /// An exit code that fits a process status (a larger number would trap on conversion).
+    public func exitCode() throws -> Int32 {
+        guard let code = Int32(exactly: try int()) else { throw error("an exit code must be a 32-bit number") }
+        return code
     }
 }

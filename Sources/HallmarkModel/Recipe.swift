@@ -58,13 +58,10 @@ public struct Recipe: Sendable {
     }
 
     /// Where a booted test observes what does not need the running system (files, packages,
-    /// accounts, `sshd -T`, commands not marked `runtime`).
-    public enum StaticFactsLocation: String, Sendable, CaseIterable {
-        /// The disk artifact, mounted read-only on the host while the guest boots.
-        case image
-        /// The booted guest, with the runtime facts.
-        case guest
-    }
+    /// accounts, `sshd -T`, commands not marked `runtime`): `image` (the disk artifact, mounted
+    /// read-only on the host while the guest boots) or `guest` (with the runtime facts).
+    public typealias StaticFactsLocation = FactSource
+    static let staticFactsChoices: [FactSource] = [.image, .guest]
 
     public typealias OutputFormat = DiskFormat
 
@@ -242,8 +239,8 @@ extension Recipe {
         }
         var staticFacts = StaticFactsLocation.image
         if let staticFactsInput = tests["static_facts"] {
-            guard let location = StaticFactsLocation(rawValue: try staticFactsInput.string()) else {
-                throw staticFactsInput.error("static_facts must be one of: \(StaticFactsLocation.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard let location = FactSource(rawValue: try staticFactsInput.string()), Self.staticFactsChoices.contains(location) else {
+                throw staticFactsInput.error("static_facts must be one of: \(Self.staticFactsChoices.map(\.rawValue).joined(separator: ", "))")
             }
             staticFacts = location
         }

@@ -148,24 +148,3 @@ enum StepScript {
         }
     }
 }
-
-/// TOE's `{{ name }}` placeholders.
-public enum Template {
-    public static func render(_ text: String, variables: [String: String], at location: SourceLocation) throws -> String {
-        var result = ""
-        var rest = Substring(text)
-        while let open = rest.range(of: "{{") {
-            result += rest[..<open.lowerBound]
-            guard let close = rest[open.upperBound...].range(of: "}}") else {
-                throw HallmarkError.invalidInput("unclosed '{{' in '\(text)'", at: location)
-            }
-            let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
-            guard let value = variables[name] else {
-                throw HallmarkError.invalidInput("unknown variable '{{ \(name) }}'; known: \(variables.keys.sorted().joined(separator: ", "))", at: location)
-            }
-            result += value
-            rest = rest[close.upperBound...]
-        }
-        return result + rest
-    }
-}

@@ -64,7 +64,7 @@ public struct ImageCollector: Sendable {
 
     /// Runs `plan` against `root` and returns what each probe printed. Throws, naming the cause,
     /// when the root cannot be mounted here (no root privileges, no loop devices, not ext4).
-    public func collect(_ plan: CollectorPlan, from root: ImageRoot) async throws -> [String: ProbeOutput] {
+    public func collect(_ plan: CollectorPlan, from root: ImageRoot) async throws -> [ProbeKey: ProbeOutput] {
         guard getuid() == 0 else {
             throw HallmarkError(.needsRoot, "reading the files of \(root) needs root (mount and a private root)")
         }

@@ -29,7 +29,7 @@ struct FactCollection: Sendable {
     /// The artifact's reading, started before the boot.
     struct ArtifactReading: Sendable {
         var plan: CollectorPlan
-        var outputs: Result<[String: ProbeOutput], any Error>
+        var outputs: Result<[ProbeKey: ProbeOutput], any Error>
         var seconds: Double
     }
 
@@ -64,6 +64,9 @@ struct FactCollection: Sendable {
                     + ((error as? HallmarkError)?.message ?? "\(error)"))
             case (.image?, nil):
                 return StaticFactsSource(location: .guest, note: nil)
+            case (.rootfs?, _):
+                // A recipe cannot ask for it (Recipe allows image and guest); a tree is what `policy test --rootfs` reads.
+                return StaticFactsSource(location: .guest, note: nil)
             }
         }
     }
@@ -76,7 +79,7 @@ struct FactCollection: Sendable {
         let disk = image.bootDisk
         return Task {
             let start = ContinuousClock.now
-            let outputs: Result<[String: ProbeOutput], any Error>
+            let outputs: Result<[ProbeKey: ProbeOutput], any Error>
             do {
                 outputs = .success(try await ImageCollector(scratch: scratch).collect(plan, from: .disk(path: disk.path, format: disk.format.rawValue)))
             } catch {
@@ -92,7 +95,7 @@ struct FactCollection: Sendable {
     /// could not be read) in one guest round trip.
     func collect(in machine: VirtualMachine, artifactReading: Task<ArtifactReading, Never>?, lanes: Int,
                  timeout: Duration) async throws -> Collected {
-        var imageOutputs: [String: ProbeOutput] = [:]
+        var imageOutputs: [ProbeKey: ProbeOutput] = [:]
         var guestProbes = probes
         var imageScript: String?
         var imageSeconds: Double?

@@ -15,15 +15,15 @@ import Testing
 
     @Test func procAndEtcProbesRunOnThisHost() async throws {
         let controls = [
-            control("root-mount", .mount(MountCheck(path: "/"))),
-            control("proc-mount", .mount(MountCheck(path: "/proc"))),
-            control("no-port-1", .port(PortCheck(port: 1, protocol: .tcp, listening: false))),
-            control("ostype", .sysctl(SysctlCheck(key: "kernel.ostype", value: .equals("Linux")))),
-            control("persisted", .sysctl(SysctlCheck(key: "hallmark.test.never.set", value: .equals("1"), persisted: true, live: false))),
-            control("root-user", .user(UserCheck(name: "root", uid: .equals("0")))),
-            control("root-group", .group(GroupCheck(name: "root", gid: .equals("0")))),
-            control("accounts", .accounts(AccountsCheck(uidZero: ["root"], uniqueUserNames: true, uniqueGroupNames: true))),
-            control("module", .kernelModule(KernelModuleCheck(name: "hallmark_no_such_module", loadable: false))),
+            control("root-mount", Check(MountCheck(path: "/"))),
+            control("proc-mount", Check(MountCheck(path: "/proc"))),
+            control("no-port-1", Check(PortCheck(port: 1, protocol: .tcp, listening: false))),
+            control("ostype", Check(SysctlCheck(key: "kernel.ostype", value: .equals("Linux")))),
+            control("persisted", Check(SysctlCheck(key: "hallmark.test.never.set", value: .equals("1"), persisted: true, live: false))),
+            control("root-user", Check(UserCheck(name: "root", uid: .equals("0")))),
+            control("root-group", Check(GroupCheck(name: "root", gid: .equals("0")))),
+            control("accounts", Check(AccountsCheck(uidZero: ["root"], uniqueUserNames: true, uniqueGroupNames: true))),
+            control("module", Check(KernelModuleCheck(name: "hallmark_no_such_module", loadable: false))),
         ]
         let observed = try await collect(controls)
         #expect(observed.probes["mounts"]?.stdout.contains(" /proc proc ") == true)
@@ -47,7 +47,7 @@ import Testing
         let canChown = getuid() == 0
         if canChown { try FileManager.default.setAttributes([.ownerAccountID: 54321, .groupOwnerAccountID: 54321], ofItemAtPath: orphan) }
 
-        let check = Check.find(FindCheck(paths: [directory], unowned: false, suidAllowed: [allowed]))
+        let check = Check(FindCheck(paths: [directory], unowned: false, suidAllowed: [allowed]))
         let observed = try await collect([control("find", check)])
         let result = Evaluator.evaluate(policy([control("find", check)]), facts: observed)[0]
         #expect(result.status == .fail)
@@ -57,19 +57,19 @@ import Testing
     }
 
     @Test func onlyIfProbesAreCollectedToo() {
-        var guarded = control("c", .sshd(SshdCheck(setting: "permitrootlogin", value: .equals("no"))))
-        guarded.onlyIf = .package(PackageCheck(name: "openssh-server"))
+        var guarded = control("c", Check(SshdCheck(setting: "permitrootlogin", value: .equals("no"))))
+        guarded.onlyIf = Check(PackageCheck(name: "openssh-server"))
         #expect(Collector.probes(for: [guarded]).map(\.key) == ["packages", "sshd"])
     }
 
     @Test func probesAreStaticOrRuntime() {
         let controls = [
-            control("a", .service(ServiceCheck(name: "ssh", active: true))),
-            control("b", .sysctl(SysctlCheck(key: "k", value: .equals("1"), persisted: true))),
-            control("c", .kernelModule(KernelModuleCheck(name: "cramfs", loadable: false))),
-            control("d", .command(CommandCheck(run: "uname -r", exitCode: 0, stdout: nil, runtime: true))),
-            control("e", .command(CommandCheck(run: "cat /etc/os-release", exitCode: 0, stdout: nil))),
-            control("f", .sshd(SshdCheck(setting: "x", value: .equals("y")))),
+            control("a", Check(ServiceCheck(name: "ssh", active: true))),
+            control("b", Check(SysctlCheck(key: "k", value: .equals("1"), persisted: true))),
+            control("c", Check(KernelModuleCheck(name: "cramfs", loadable: false))),
+            control("d", Check(CommandCheck(run: "uname -r", exitCode: 0, stdout: nil, runtime: true))),
+            control("e", Check(CommandCheck(run: "cat /etc/os-release", exitCode: 0, stdout: nil))),
+            control("f", Check(SshdCheck(setting: "x", value: .equals("y")))),
             control("g", .bootHealth),
         ]
         #expect(Collector.probes(for: controls, source: .rootfs).map(\.key)
@@ -84,11 +84,11 @@ import Testing
 
     /// Each result says where its facts were observed: a booted test mixes the artifact and the guest.
     @Test func resultsNameWhereTheirFactsWereObserved() {
-        var mixed = control("mixed", .service(ServiceCheck(name: "ssh", active: true)))
-        mixed.onlyIf = .package(PackageCheck(name: "openssh-server"))
+        var mixed = control("mixed", Check(ServiceCheck(name: "ssh", active: true)))
+        mixed.onlyIf = Check(PackageCheck(name: "openssh-server"))
         let controls = [
             mixed,
-            control("file", .file(FileCheck(path: "/etc/shadow"))),
+            control("file", Check(FileCheck(path: "/etc/shadow"))),
             control("reboot", .reboot),
             control("health", .bootHealth),
         ]

@@ -24,38 +24,39 @@ struct SeededGenerator: RandomNumberGenerator {
 
     /// At least one control of every resource, with the options that take other parsing paths.
     static let checks: [Check] = [
-        .file(FileCheck(path: "/etc/shadow", owner: "root", group: "shadow", modeCeiling: 0o640)),
-        .file(FileCheck(path: "/etc/ssh/sshd_config", contains: ["^Port 22"], notContains: ["^PermitRootLogin yes"], sha256: String(repeating: "a", count: 64))),
-        .file(FileCheck(path: "/etc/hosts.equiv", exists: false)),
-        .package(PackageCheck(name: "openssh-server", version: VersionConstraint(">= 1:9.2, << 2:0"))),
-        .package(PackageCheck(name: "telnetd", installed: false)),
-        .service(ServiceCheck(name: "ssh", enabled: true, active: true)),
-        .service(ServiceCheck(name: "telnet", enabled: false, active: false)),
-        .sysctl(SysctlCheck(key: "net.ipv4.ip_forward", value: .equals("0"), persisted: true, live: true)),
-        .sysctl(SysctlCheck(key: "kernel.randomize_va_space", value: .compare(.ge, 2))),
-        .sysctl(SysctlCheck(key: "fs.suid_dumpable", value: .not("1"), persisted: true, live: false)),
-        .sshd(SshdCheck(setting: "maxauthtries", value: .compare(.le, 4))),
-        .sshd(SshdCheck(setting: "permitrootlogin", value: .oneOf(["no", "prohibit-password"]))),
-        .accounts(AccountsCheck(noEmptyPasswords: true, uidZero: ["root"], gidZero: ["root", "sync"], uniqueUIDs: true, uniqueGIDs: true,
+        Check(FileCheck(path: "/etc/shadow", owner: "root", group: "shadow", modeCeiling: 0o640)),
+        Check(FileCheck(path: "/etc/ssh/sshd_config", contains: ["^Port 22"], notContains: ["^PermitRootLogin yes"], sha256: String(repeating: "a", count: 64))),
+        Check(FileCheck(path: "/etc/hosts.equiv", exists: false)),
+        Check(PackageCheck(name: "openssh-server", version: VersionConstraint(">= 1:9.2, << 2:0"))),
+        Check(PackageCheck(name: "telnetd", installed: false)),
+        Check(ServiceCheck(name: "ssh", enabled: true, active: true)),
+        Check(ServiceCheck(name: "telnet", enabled: false, active: false)),
+        Check(SysctlCheck(key: "net.ipv4.ip_forward", value: .equals("0"), persisted: true, live: true)),
+        Check(SysctlCheck(key: "kernel.randomize_va_space", value: .compare(.ge, 2))),
+        Check(SysctlCheck(key: "fs.suid_dumpable", value: .not("1"), persisted: true, live: false)),
+        Check(SshdCheck(setting: "maxauthtries", value: .compare(.le, 4))),
+        Check(SshdCheck(setting: "permitrootlogin", value: .oneOf(["no", "prohibit-password"]))),
+        Check(AccountsCheck(noEmptyPasswords: true, uidZero: ["root"], gidZero: ["root", "sync"], uniqueUIDs: true, uniqueGIDs: true,
                                 uniqueUserNames: true, uniqueGroupNames: true, shadowedPasswords: true, groupsExist: true)),
-        .find(FindCheck(paths: ["/"], worldWritable: false, unowned: false, suidAllowed: ["/usr/bin/passwd", "/usr/bin/su"])),
-        .kernelModule(KernelModuleCheck(name: "cramfs", loadable: false)),
-        .kernelModule(KernelModuleCheck(name: "usb-storage", loadable: false, loaded: false)),
-        .kernelModule(KernelModuleCheck(name: "ext4", loaded: true)),
-        .mount(MountCheck(path: "/tmp", options: ["nodev", "nosuid"])),
-        .mount(MountCheck(path: "/")),
-        .port(PortCheck(port: 22, protocol: .tcp, listening: true)),
-        .port(PortCheck(port: 23, protocol: .tcp, listening: false)),
-        .port(PortCheck(port: 68, protocol: .udp, listening: false)),
-        .user(UserCheck(name: "root", uid: .equals("0"), gid: .compare(.lt, 1), shell: .matches("bash$"), home: .equals("/root"))),
-        .user(UserCheck(name: "games", exists: false)),
-        .group(GroupCheck(name: "shadow", gid: .notMatches("^0$"), members: .equals(""))),
-        .group(GroupCheck(name: "wheel", exists: false)),
+        Check(FindCheck(paths: ["/"], worldWritable: false, unowned: false, suidAllowed: ["/usr/bin/passwd", "/usr/bin/su"])),
+        Check(KernelModuleCheck(name: "cramfs", loadable: false)),
+        Check(KernelModuleCheck(name: "usb-storage", loadable: false, loaded: false)),
+        Check(KernelModuleCheck(name: "ext4", loaded: true)),
+        Check(MountCheck(path: "/tmp", options: ["nodev", "nosuid"])),
+        Check(MountCheck(path: "/")),
+        Check(PortCheck(port: 22, protocol: .tcp, listening: true)),
+        Check(PortCheck(port: 23, protocol: .tcp, listening: false)),
+        Check(PortCheck(port: 68, protocol: .udp, listening: false)),
+        Check(UserCheck(name: "root", uid: .equals("0"), gid: .compare(.lt, 1), shell: .matches("bash$"), home: .equals("/root"))),
+        Check(UserCheck(name: "games", exists: false)),
+        Check(GroupCheck(name: "shadow", gid: .notMatches("^0$"), members: .equals(""))),
+        Check(GroupCheck(name: "wheel", exists: false)),
         .bootHealth,
         .reboot,
-        .command(CommandCheck(run: "awk PASS_MAX_DAYS", exitCode: nil, stdout: .compare(.le, 365))),
-        .command(CommandCheck(run: "ls keys", exitCode: 0, stdout: .equals(""), stderr: .notMatches("error"))),
-        .command(CommandCheck(run: "uptime", exitCode: nil, stdout: .matches("^up"), runtime: true)),
+        Check(CommandCheck(run: "awk PASS_MAX_DAYS", exitCode: nil, stdout: .compare(.le, 365))),
+        Check(CommandCheck(run: "ls keys", exitCode: 0, stdout: .equals(""), stderr: .notMatches("error"))),
+        Check(CommandCheck(run: "uptime", exitCode: nil, stdout: .matches("^up"), runtime: true)),
+        Check(TimezoneCheck(value: .oneOf(["Etc/UTC", "UTC"]))),
     ]
 
     static let controls: [Control] = checks.enumerated().map { index, check in
@@ -66,7 +67,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     /// What the collector would report for a well-behaved image, by probe key; mutations start here.
-    static let seeds: [String: String] = [
+    static let seeds: [ProbeKey: String] = [
         "file:/etc/shadow": "regular file|root|shadow|640\n",
         "file:/etc/ssh/sshd_config": "regular file|root|root|644\n",
         "file:/etc/hosts.equiv": "stat: cannot statx '/etc/hosts.equiv': No such file or directory\n",
@@ -103,6 +104,7 @@ struct SeededGenerator: RandomNumberGenerator {
         "command:awk PASS_MAX_DAYS": "99999\n",
         "command:ls keys": "",
         "command:uptime": "up 3 min\n",
+        "timezone": "localtime=/usr/share/zoneinfo/Etc/UTC\ntimezone=Etc/UTC\n",
     ]
 
     /// Pieces that the parsers split on or look for, and numbers at the edges.
@@ -113,6 +115,7 @@ struct SeededGenerator: RandomNumberGenerator {
         "insmod ", "install ", "find-exit=0", "builtin=yes", "modules=none", "modprobe=absent", "kernel=", "file=", "enabled=", "active=",
         "enabled", "active", "UnitFileState=", "ActiveState=", "é", "\u{FFFD}", "🙂", "e\u{301}", "1:2.3-4~", "inf", "nan", "0x1p3", "#",
         "+::::::", "root:x:0:0:root:/root:/bin/sh\n", "port 22", "maxauthtries", "/usr/bin/passwd", "/tmp", " / ", "nodev,nosuid",
+        "localtime=", "timezone=", "zoneinfo/", "file", "absent",
     ]
 
     static let exitCodes: [Int32] = [0, 0, 0, 0, 1, 2, 3, 127, 255, -1, Int32.min, Int32.max]
@@ -166,8 +169,8 @@ struct SeededGenerator: RandomNumberGenerator {
 
     /// Each fact set draws every probe's output (or its absence), exit code and stderr at random,
     /// from texts made once per probe: building text costs more than evaluating it in a debug build.
-    static func factSet(_ pools: [String: [String]], _ generator: inout SeededGenerator) -> Facts {
-        var probes: [String: ProbeOutput] = [:]
+    static func factSet(_ pools: [ProbeKey: [String]], _ generator: inout SeededGenerator) -> Facts {
+        var probes: [ProbeKey: ProbeOutput] = [:]
         for (key, pool) in pools where Int.random(in: 0..<10, using: &generator) != 0 {
             let stdout = pool[Int.random(in: 0..<pool.count, using: &generator)]
             let stderr = Int.random(in: 0..<4, using: &generator) == 0 ? stderrs[Int.random(in: 0..<stderrs.count, using: &generator)] : ""
@@ -177,7 +180,7 @@ struct SeededGenerator: RandomNumberGenerator {
             bootIDBefore: "a", bootIDAfter: [nil, "a", "b", ""][Int.random(in: 0..<4, using: &generator)],
             secondsToReturn: [nil, .nan, -1, 1e300, 2.5][Int.random(in: 0..<5, using: &generator)],
             failure: Int.random(in: 0..<4, using: &generator) == 0 ? "did not come back" : nil)
-        let sources: [Facts.Source?] = [nil, .guest, .rootfs, .image]
+        let sources: [FactSource?] = [nil, .guest, .rootfs, .image]
         return Facts(probes: probes, reboot: reboot, source: sources[Int.random(in: 0..<sources.count, using: &generator)])
     }
 
@@ -186,17 +189,14 @@ struct SeededGenerator: RandomNumberGenerator {
 
     @Test func everyResourceEvaluatesRandomAndMutatedFactsWithoutTrapping() {
         // Every resource is covered.
-        let kinds = Set(Self.checks.map { check -> String in
-            let label = String(describing: check)
-            return String(label.prefix { $0 != "(" })
-        })
-        #expect(kinds.count == Check.kinds.count, "\(kinds.sorted())")
+        let kinds = Set(Self.checks.map(\.kind))
+        #expect(kinds.count == ResourceKind.allCases.count, "\(kinds.sorted())")
         for probe in Collector.probes(for: Self.controls) where probe.key != Collector.systemStateKey {
             #expect(Self.seeds[probe.key] != nil, "no seed for \(probe.key)")
         }
 
         var generator = SeededGenerator(state: 0x4841_4C4C_4D41_524B)
-        var pools: [String: [String]] = [:]
+        var pools: [ProbeKey: [String]] = [:]
         for (key, seed) in Self.seeds.sorted(by: { $0.key < $1.key }) { pools[key] = Self.texts(for: seed, count: 400, &generator) }
         let policy = policy(Self.controls)
         var seen: [ResultStatus: Int] = [:]
@@ -204,7 +204,7 @@ struct SeededGenerator: RandomNumberGenerator {
             let facts = Self.factSet(pools, &generator)
             // Every resource's evaluator on every set; every tenth set also as whole controls
             // (only_if, sources, severity, the gate).
-            for check in Self.checks { seen[Evaluator.evaluate(check, facts: facts).0, default: 0] += 1 }
+            for check in Self.checks { seen[Evaluator.evaluate(check, facts: facts).status, default: 0] += 1 }
             if iteration % 10 == 0 {
                 let results = Evaluator.evaluate(policy, facts: facts)
                 for result in results { seen[result.status, default: 0] += 1 }

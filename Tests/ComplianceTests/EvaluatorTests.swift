@@ -15,7 +15,7 @@ func policy(_ controls: [Control]) -> Policy {
 
 /// Runs the real collector script on this host's shell over a fake root is not possible for all
 /// probes, so facts are written as the collector would report them.
-func facts(_ probes: [String: (Int32, String)], reboot: RebootFact? = nil) -> Facts {
+func facts(_ probes: [ProbeKey: (Int32, String)], reboot: RebootFact? = nil) -> Facts {
     Facts(probes: probes.mapValues { ProbeOutput(exitCode: $0.0, stdout: $0.1, stderr: $0.0 == 0 ? "" : $0.1) }, reboot: reboot)
 }
 
@@ -28,7 +28,7 @@ func facts(_ probes: [String: (Int32, String)], reboot: RebootFact? = nil) -> Fa
         ("regular file|nobody|shadow|640", .fail),
     ])
     func fileOwnerGroupAndModeCeiling(stat: String, expected: ResultStatus) {
-        let check = Check.file(FileCheck(path: "/etc/shadow", exists: true, owner: "root", group: "shadow", modeCeiling: 0o640, contains: [], notContains: [], sha256: nil))
+        let check = Check(FileCheck(path: "/etc/shadow", exists: true, owner: "root", group: "shadow", modeCeiling: 0o640, contains: [], notContains: [], sha256: nil))
         let results = Evaluator.evaluate(policy([control("c", check)]), facts: facts(["file:/etc/shadow": (0, stat + "\n")]))
         #expect(results[0].status == expected)
     }
@@ -38,8 +38,8 @@ func facts(_ probes: [String: (Int32, String)], reboot: RebootFact? = nil) -> Fa
         var absent = present
         absent.exists = false
         let observed = facts(["file:/x": (1, "stat: cannot statx '/x': No such file or directory")])
-        #expect(Evaluator.evaluate(policy([control("a", .file(present))]), facts: observed)[0].status == .fail)
-        #expect(Evaluator.evaluate(policy([control("b", .file(absent))]), facts: observed)[0].status == .pass)
+        #expect(Evaluator.evaluate(policy([control("a", Check(present))]), facts: observed)[0].status == .fail)
+        #expect(Evaluator.evaluate(policy([control("b", Check(absent))]), facts: observed)[0].status == .pass)
     }
 
     @Test(arguments: [
@@ -49,25 +49,25 @@ func facts(_ probes: [String: (Int32, String)], reboot: RebootFact? = nil) -> Fa
         ("permitrootlogin without-password\n", .matches("^(no|prohibit-password)$"), .fail),
     ])
     func sshdEffectiveSettings(output: String, matcher: Matcher, expected: ResultStatus) {
-        let results = Evaluator.evaluate(policy([control("c", .sshd(SshdCheck(setting: "permitrootlogin", value: matcher)))]),
+        let results = Evaluator.evaluate(policy([control("c", Check(SshdCheck(setting: "permitrootlogin", value: matcher)))]),
                                          facts: facts(["sshd": (0, output)]))
         #expect(results[0].status == expected)
     }
 
     @Test func sshdThatCannotRunIsAnErrorNotAPass() {
-        let results = Evaluator.evaluate(policy([control("c", .sshd(SshdCheck(setting: "permitrootlogin", value: .equals("no"))))]),
+        let results = Evaluator.evaluate(policy([control("c", Check(SshdCheck(setting: "permitrootlogin", value: .equals("no"))))]),
                                          facts: facts(["sshd": (255, "sshd: no hostkeys available -- exiting.")]))
         #expect(results[0].status == .error)
     }
 
     @Test func numericComparison() {
-        let check = Check.sshd(SshdCheck(setting: "maxauthtries", value: .compare(.le, 4)))
+        let check = Check(SshdCheck(setting: "maxauthtries", value: .compare(.le, 4)))
         #expect(Evaluator.evaluate(policy([control("c", check)]), facts: facts(["sshd": (0, "maxauthtries 4\n")]))[0].status == .pass)
         #expect(Evaluator.evaluate(policy([control("c", check)]), facts: facts(["sshd": (0, "maxauthtries 6\n")]))[0].status == .fail)
     }
 
     @Test func accounts() {
-        let check = Check.accounts(AccountsCheck(noEmptyPasswords: true, uidZero: ["root"]))
+        let check = Check(AccountsCheck(noEmptyPasswords: true, uidZero: ["root"]))
         let good = facts(["passwd": (0, "root:x:0:0::/root:/bin/bash\ndaemon:x:1:1::/:/usr/sbin/nologin\n"), "shadow-empty-passwords": (0, "")])
         let extraRoot = facts(["passwd": (0, "root:x:0:0::/root:/bin/bash\ntoor:x:0:0::/:/bin/sh\n"), "shadow-empty-passwords": (0, "")])
         let emptyPassword = facts(["passwd": (0, "root:x:0:0::/root:/bin/bash\n"), "shadow-empty-passwords": (0, "guest\n")])
@@ -89,7 +89,7 @@ func facts(_ probes: [String: (Int32, String)], reboot: RebootFact? = nil) -> Fa
             (PackageCheck(name: "nginx", installed: true), .fail),
         ]
         for (check, expected) in checks {
-            #expect(Evaluator.evaluate(policy([control("c", .package(check))]), facts: observed)[0].status == expected, "\(check)")
+            #expect(Evaluator.evaluate(policy([control("c", Check(check))]), facts: observed)[0].status == expected, "\(check)")
         }
     }
 
@@ -105,12 +105,12 @@ func facts(_ probes: [String: (Int32, String)], reboot: RebootFact? = nil) -> Fa
     }
 
     @Test func missingFactsAreNotCheckedNeverPassed() {
-        let results = Evaluator.evaluate(policy([control("c", .sysctl(SysctlCheck(key: "net.ipv4.ip_forward", value: .equals("0"))))]), facts: Facts())
+        let results = Evaluator.evaluate(policy([control("c", Check(SysctlCheck(key: "net.ipv4.ip_forward", value: .equals("0"))))]), facts: Facts())
         #expect(results[0].status == .notchecked)
     }
 
     @Test func gateHonoursTheThreshold() {
-        let failingLow = Evaluator.evaluate(policy([control("low", .sysctl(SysctlCheck(key: "k", value: .equals("1"))), severity: .low)]),
+        let failingLow = Evaluator.evaluate(policy([control("low", Check(SysctlCheck(key: "k", value: .equals("1"))), severity: .low)]),
                                             facts: facts(["sysctl:k": (0, "0\n")]))
         #expect(failingLow[0].status == .fail)
         #expect(Evaluator.verdict(failingLow, threshold: .info) == .fail)
@@ -121,7 +121,7 @@ func facts(_ probes: [String: (Int32, String)], reboot: RebootFact? = nil) -> Fa
 }
 
 @Suite struct CollectorTests {
-    func run(_ plan: CollectorPlan) async throws -> [String: ProbeOutput] {
+    func run(_ plan: CollectorPlan) async throws -> [ProbeKey: ProbeOutput] {
         try plan.parse(try await HostCommand("/bin/sh", ["-c", plan.script]).output())
     }
 
@@ -129,13 +129,13 @@ func facts(_ probes: [String: (Int32, String)], reboot: RebootFact? = nil) -> Fa
     /// to the exact bytes, stderr and exit code of each probe.
     @Test func scriptRunsAndRoundTrips() async throws {
         let controls = [
-            control("a", .command(CommandCheck(run: "printf 'line1\\nline2'; echo err >&2; exit 3", exitCode: 3, stdout: nil))),
-            control("b", .command(CommandCheck(run: "echo \"quotes ' and \\\" survive\"", exitCode: 0, stdout: nil))),
-            control("c", .file(FileCheck(path: "/etc/hostname", exists: true, owner: nil, group: nil, modeCeiling: nil, contains: [], notContains: [], sha256: nil))),
-            control("d", .file(FileCheck(path: "/hallmark/absent", exists: false, owner: nil, group: nil, modeCeiling: nil, contains: [], notContains: [], sha256: nil))),
-            control("e", .command(CommandCheck(run: "printf 'no final newline\\n\\n'; printf 'x' >&2", exitCode: 0, stdout: nil))),
-            control("f", .sysctl(SysctlCheck(key: "kernel.ostype", value: .equals("Linux")))),
-            control("g", .command(CommandCheck(run: "exit 0; (", exitCode: 0, stdout: nil))),
+            control("a", Check(CommandCheck(run: "printf 'line1\\nline2'; echo err >&2; exit 3", exitCode: 3, stdout: nil))),
+            control("b", Check(CommandCheck(run: "echo \"quotes ' and \\\" survive\"", exitCode: 0, stdout: nil))),
+            control("c", Check(FileCheck(path: "/etc/hostname", exists: true, owner: nil, group: nil, modeCeiling: nil, contains: [], notContains: [], sha256: nil))),
+            control("d", Check(FileCheck(path: "/hallmark/absent", exists: false, owner: nil, group: nil, modeCeiling: nil, contains: [], notContains: [], sha256: nil))),
+            control("e", Check(CommandCheck(run: "printf 'no final newline\\n\\n'; printf 'x' >&2", exitCode: 0, stdout: nil))),
+            control("f", Check(SysctlCheck(key: "kernel.ostype", value: .equals("Linux")))),
+            control("g", Check(CommandCheck(run: "exit 0; (", exitCode: 0, stdout: nil))),
         ]
         let probes = Collector.probes(for: controls)
         #expect(Set(probes.map(\.key)).count == probes.count)
@@ -162,11 +162,11 @@ func facts(_ probes: [String: (Int32, String)], reboot: RebootFact? = nil) -> Fa
         var probes: [Probe] = []
         for (index, text) in texts.enumerated() {
             try text.write(toFile: "\(directory)/\(index)", atomically: true, encoding: .utf8)
-            probes.append(Probe(key: "\(index)", script: "hm_cat \(directory)/\(index)", execution: .inline))
+            probes.append(Probe(key: ProbeKey(coded: "\(index)"), script: "hm_cat \(directory)/\(index)", execution: .inline))
         }
         probes.append(Probe(key: "missing", script: "hm_cat \(directory)/missing", execution: .inline))
         let parsed = try await run(CollectorPlan(probes: probes, lanes: 1))
-        for (index, text) in texts.enumerated() { #expect(parsed["\(index)"]?.stdout == text, "\(index)") }
+        for (index, text) in texts.enumerated() { #expect(parsed[ProbeKey(coded: "\(index)")]?.stdout == text, "\(index)") }
         #expect(parsed["missing"]?.exitCode == 1)
         #expect(parsed["missing"]?.stderr.contains("No such file or directory") == true)
     }
@@ -179,17 +179,17 @@ func facts(_ probes: [String: (Int32, String)], reboot: RebootFact? = nil) -> Fa
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var probes = [Probe(key: "slow", script: "echo slow >>\(directory)/ran; sleep 2; touch \(directory)/slow-done", execution: .subshell(cost: 50))]
         for index in 0..<12 {
-            probes.append(Probe(key: "quick\(index)", script: "echo \(index) >>\(directory)/ran; test -e \(directory)/slow-done && echo after || echo during"))
+            probes.append(Probe(key: ProbeKey(coded: "quick\(index)"), script: "echo \(index) >>\(directory)/ran; test -e \(directory)/slow-done && echo after || echo during"))
         }
         let parsed = try await run(CollectorPlan(probes: probes, lanes: 2))
         let ran = try String(contentsOfFile: directory + "/ran", encoding: .utf8).split(separator: "\n")
         #expect(ran.count == probes.count)
         #expect(Set(ran).count == probes.count)
-        for index in 0..<12 { #expect(parsed["quick\(index)"]?.stdout == "during\n", "quick\(index)") }
+        for index in 0..<12 { #expect(parsed[ProbeKey(coded: "quick\(index)")]?.stdout == "during\n", "quick\(index)") }
     }
 
     @Test func servicesAreAnsweredByOneSystemctlShow() {
-        let probes = ["ssh", "nope"].map { Probe(key: "service:\($0)", script: "", runtime: true, execution: .batched(.service(name: $0))) }
+        let probes = ["ssh", "nope"].map { ServiceCheck.probe($0) }
         let plan = CollectorPlan(probes: probes, boundary: "B")
         #expect(plan.script.components(separatedBy: "systemctl show").count == 2)
         let output = "B 0 out\nActiveState=active\nUnitFileState=enabled\n\nActiveState=inactive\nUnitFileState=\n\nB 0 end 0\nB 0 err\n\nB 0 end\n"

@@ -8,7 +8,7 @@ import Testing
 /// a control pass: it is an error (or notchecked, saying why).
 @Suite struct FailClosedTests {
     static func file(_ path: String, exists: Bool = true, contains: [String] = [], notContains: [String] = [], sha256: String? = nil) -> Check {
-        .file(FileCheck(path: path, exists: exists, owner: nil, group: nil, modeCeiling: nil, contains: contains, notContains: notContains, sha256: sha256))
+        Check(FileCheck(path: path, exists: exists, owner: nil, group: nil, modeCeiling: nil, contains: contains, notContains: notContains, sha256: sha256))
     }
 
     static let regularFile = "regular file|root|root|644\n"
@@ -17,12 +17,12 @@ import Testing
 
     @Test func aServiceIsAnErrorWhenSystemctlFailed() throws {
         // The batched `systemctl show` failed as a whole: exit 1, nothing on stdout.
-        let probes = ["telnet", "rsh"].map { Probe(key: "service:\($0)", script: "", runtime: true, execution: .batched(.service(name: $0))) }
+        let probes = ["telnet", "rsh"].map { ServiceCheck.probe($0) }
         let plan = CollectorPlan(probes: probes, boundary: "B")
         let parsed = try plan.parse("B 0 out\n\nB 0 end 1\nB 0 err\nFailed to connect to bus\nB 0 end\n")
         let observed = Facts(probes: parsed)
         for name in ["telnet", "rsh"] {
-            let result = status(.service(ServiceCheck(name: name, enabled: false, active: false)), observed)
+            let result = status(Check(ServiceCheck(name: name, enabled: false, active: false)), observed)
             #expect(result.status == .error, "\(name): \(result.message)")
         }
     }
@@ -36,14 +36,14 @@ import Testing
         (1, "enabled=disabled\nactive=inactive\n"),
     ])
     func aServiceWithoutAClearAnswerIsAnError(code: Int32, stdout: String) {
-        let result = status(.service(ServiceCheck(name: "telnet", enabled: false, active: false)), facts(["service:telnet": (code, stdout)]))
+        let result = status(Check(ServiceCheck(name: "telnet", enabled: false, active: false)), facts(["service:telnet": (code, stdout)]))
         #expect(result.status == .error, "\(result.message)")
     }
 
     @Test func aSystemctlShowBlockWithoutBothPropertiesIsAnError() throws {
-        let probes = [Probe(key: "service:a", script: "", runtime: true, execution: .batched(.service(name: "a")))]
+        let probes = [ServiceCheck.probe("a")]
         let parsed = try CollectorPlan(probes: probes, boundary: "B").parse("B 0 out\nActiveState=inactive\n\nB 0 end 0\n")
-        #expect(status(.service(ServiceCheck(name: "a", enabled: false, active: false)), Facts(probes: parsed)).status == .error)
+        #expect(status(Check(ServiceCheck(name: "a", enabled: false, active: false)), Facts(probes: parsed)).status == .error)
     }
 
     @Test func bootHealthIsAnErrorWhenSystemctlFailedCouldNotRun() {
@@ -54,9 +54,9 @@ import Testing
 
     // MARK: find
 
-    static let suid = Check.find(FindCheck(paths: ["/"], suidAllowed: ["/usr/bin/passwd"]))
-    static let worldWritable = Check.find(FindCheck(paths: ["/"], worldWritable: false))
-    static let unowned = Check.find(FindCheck(paths: ["/"], unowned: false))
+    static let suid = Check(FindCheck(paths: ["/"], suidAllowed: ["/usr/bin/passwd"]))
+    static let worldWritable = Check(FindCheck(paths: ["/"], worldWritable: false))
+    static let unowned = Check(FindCheck(paths: ["/"], unowned: false))
 
     @Test(arguments: [
         (Int32(0), ""),  // `2>/dev/null; true`: the walk did not happen, or printed nothing
@@ -98,8 +98,8 @@ import Testing
             try FileManager.default.setAttributes([.posixPermissions: 0o4755], ofItemAtPath: path)
         }
         let controls = [
-            control("suid", .find(FindCheck(paths: [directory], suidAllowed: [allowed]))),
-            control("missing", .find(FindCheck(paths: [directory + "/absent"], worldWritable: false))),
+            control("suid", Check(FindCheck(paths: [directory], suidAllowed: [allowed]))),
+            control("missing", Check(FindCheck(paths: [directory + "/absent"], worldWritable: false))),
         ]
         let plan = CollectorPlan(probes: Collector.probes(for: controls))
         let observed = Facts(probes: try plan.parse(try await HostCommand("/bin/sh", ["-c", plan.script]).output()))
@@ -120,7 +120,7 @@ import Testing
     }
 
     @Test func aTruncatedReadCannotProveAbsence() {
-        let truncated = ProbeOutput(exitCode: Collector.contentTruncatedExitCode, stdout: "Port 22\n",
+        let truncated = ProbeOutput(exitCode: FileCheck.contentTruncatedExitCode, stdout: "Port 22\n",
                                     stderr: "truncated: /etc/big has 2000000 bytes; the first 1048576 were read\n")
         let observed = Facts(probes: ["file:/etc/big": ProbeOutput(exitCode: 0, stdout: Self.regularFile, stderr: ""), "content:/etc/big": truncated])
         #expect(status(Self.file("/etc/big", notContains: ["^PermitRootLogin yes"]), observed).status == .error)
@@ -136,14 +136,14 @@ import Testing
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let long = directory + "/long", short = directory + "/short"
-        try (String(repeating: "# padding\n", count: Collector.contentLimit / 10 + 1) + "PermitRootLogin yes\n").write(toFile: long, atomically: true, encoding: .utf8)
+        try (String(repeating: "# padding\n", count: FileCheck.contentLimit / 10 + 1) + "PermitRootLogin yes\n").write(toFile: long, atomically: true, encoding: .utf8)
         try "Port 22\n".write(toFile: short, atomically: true, encoding: .utf8)
         let controls = [control("long", Self.file(long, notContains: ["^PermitRootLogin yes"])),
                         control("short", Self.file(short, notContains: ["^PermitRootLogin yes"])),
                         control("unreadable", Self.file(directory, notContains: ["^PermitRootLogin yes"]))]
         let plan = CollectorPlan(probes: Collector.probes(for: controls))
         let observed = Facts(probes: try plan.parse(try await HostCommand("/bin/sh", ["-c", plan.script]).output()))
-        #expect(observed.probes["content:\(long)"]?.exitCode == Collector.contentTruncatedExitCode)
+        #expect(observed.probes[ProbeKey("content", long)]?.exitCode == FileCheck.contentTruncatedExitCode)
         let results = Evaluator.evaluate(policy(controls), facts: observed)
         #expect(results.map(\.status) == [.error, .pass, .error], "\(results.map(\.message))")
     }
@@ -165,17 +165,17 @@ import Testing
     // MARK: commands, packages, sysctl, ports, kernel modules, mounts
 
     @Test func aFailedCommandWithoutAnExpectedExitCodeProvesNothing() {
-        let check = Check.command(CommandCheck(run: "ls /etc/ssh/*_key", exitCode: nil, stdout: .equals("")))
+        let check = Check(CommandCheck(run: "ls /etc/ssh/*_key", exitCode: nil, stdout: .equals("")))
         #expect(status(check, facts(["command:ls /etc/ssh/*_key": (127, "")])).status == .error)
         #expect(status(check, facts(["command:ls /etc/ssh/*_key": (0, "")])).status == .pass)
         // An expected failure is still a plain comparison.
-        let expected = Check.command(CommandCheck(run: "grep -q x /f", exitCode: 1, stdout: nil))
+        let expected = Check(CommandCheck(run: "grep -q x /f", exitCode: 1, stdout: nil))
         #expect(status(expected, facts(["command:grep -q x /f": (1, "")])).status == .pass)
     }
 
     @Test(arguments: ["inf", "nan", "0x10", "1e9", "", "30 ] || true"])
     func onlyPlainNumbersCompare(value: String) {
-        let check = Check.command(CommandCheck(run: "v", exitCode: nil, stdout: .compare(.ge, 7)))
+        let check = Check(CommandCheck(run: "v", exitCode: nil, stdout: .compare(.ge, 7)))
         #expect(status(check, facts(["command:v": (0, value)])).status == .fail)
     }
 
@@ -185,19 +185,19 @@ import Testing
         (2, "dpkg-query: error"),
     ])
     func aPackageListThatIsEmptyOrGarbledIsAnError(code: Int32, stdout: String) {
-        let result = status(.package(PackageCheck(name: "telnetd", installed: false, version: nil)), facts(["packages": (code, stdout)]))
+        let result = status(Check(PackageCheck(name: "telnetd", installed: false, version: nil)), facts(["packages": (code, stdout)]))
         #expect(result.status == .error, "\(result.message)")
     }
 
     @Test func aMultiArchPackageIsInstalledWhenAnyArchitectureIs() {
         let observed = facts(["packages": (0, "libc6\tun \t\nlibc6\tii \t2.36-9\n")])
-        #expect(status(.package(PackageCheck(name: "libc6", installed: true, version: nil)), observed).status == .pass)
+        #expect(status(Check(PackageCheck(name: "libc6", installed: true, version: nil)), observed).status == .pass)
     }
 
     @Test func sysctlFactsThatSayNothingAreErrors() {
-        let live = Check.sysctl(SysctlCheck(key: "net.ipv4.ip_forward", value: .not("1")))
+        let live = Check(SysctlCheck(key: "net.ipv4.ip_forward", value: .not("1")))
         #expect(status(live, facts(["sysctl:net.ipv4.ip_forward": (0, "")])).status == .error)
-        let persisted = Check.sysctl(SysctlCheck(key: "net.ipv4.ip_forward", value: .not("1"), persisted: true, live: false))
+        let persisted = Check(SysctlCheck(key: "net.ipv4.ip_forward", value: .not("1"), persisted: true, live: false))
         #expect(status(persisted, facts(["sysctl-config": (1, "tail: cannot open '/etc/sysctl.d/x.conf' for reading: Permission denied")])).status == .error)
     }
 
@@ -214,18 +214,18 @@ import Testing
         (0, "== smtp\n== tcp\n== tcp6 absent\n"),
     ])
     func socketTablesThatWereNotReadOrCannotBeParsedAreErrors(code: Int32, stdout: String) {
-        let result = status(.port(PortCheck(port: 23, protocol: .tcp, listening: false)), facts(["sockets": (code, stdout)]))
+        let result = status(Check(PortCheck(port: 23, protocol: .tcp, listening: false)), facts(["sockets": (code, stdout)]))
         #expect(result.status == .error, "\(result.message)")
     }
 
     @Test func aKernelWithoutIPv6HasNoIPv6Table() {
         let observed = facts(["sockets": (0, "== tcp\n  sl  local_address\n   0: 0100007F:0019 00000000:0000 0A\n== tcp6 absent\n== udp\n== udp6 absent\n")])
-        #expect(status(.port(PortCheck(port: 23, protocol: .tcp, listening: false)), observed).status == .pass)
-        #expect(status(.port(PortCheck(port: 25, protocol: .tcp, listening: false)), observed).status == .fail)
+        #expect(status(Check(PortCheck(port: 23, protocol: .tcp, listening: false)), observed).status == .pass)
+        #expect(status(Check(PortCheck(port: 25, protocol: .tcp, listening: false)), observed).status == .fail)
     }
 
     @Test func theSocketsProbeNamesEveryTableOnThisHost() async throws {
-        let controls = [control("p", .port(PortCheck(port: 1, protocol: .udp, listening: false)))]
+        let controls = [control("p", Check(PortCheck(port: 1, protocol: .udp, listening: false)))]
         let plan = CollectorPlan(probes: Collector.probes(for: controls))
         let observed = Facts(probes: try plan.parse(try await HostCommand("/bin/sh", ["-c", plan.script]).output()))
         let text = observed.probes["sockets"]?.stdout ?? ""
@@ -236,13 +236,13 @@ import Testing
     }
 
     @Test func aKernelModuleProbeThatFailedIsAnError() {
-        let check = Check.kernelModule(KernelModuleCheck(name: "cramfs", loadable: false))
+        let check = Check(KernelModuleCheck(name: "cramfs", loadable: false))
         #expect(status(check, facts(["kernel-module:cramfs": (1, "cannot tell which kernel's modules to read")])).status == .error)
         #expect(status(check, facts(["kernel-module:cramfs": (0, "")])).status == .error)
     }
 
     @Test func anEmptyMountTableIsAnError() {
-        #expect(status(.mount(MountCheck(path: "/tmp")), facts(["mounts": (0, "")])).status == .error)
+        #expect(status(Check(MountCheck(path: "/tmp")), facts(["mounts": (0, "")])).status == .error)
     }
 
     // MARK: accounts: ids as glibc reads them
@@ -252,27 +252,27 @@ import Testing
     @Test(arguments: ["00", "000", "-0", "+0", " 0", "4294967296000000000000"])
     func aSecondUIDZeroSpelledDifferentlyFailsTheUIDZeroControl(uid: String) {
         let observed = facts(["passwd": (0, Self.passwd + "toor:x:\(uid):0::/root:/bin/sh\n")])
-        let zero = status(.accounts(AccountsCheck(uidZero: ["root"])), observed)
+        let zero = status(Check(AccountsCheck(uidZero: ["root"])), observed)
         if uid == "4294967296000000000000" {
             // Saturates to 4294967295, as glibc reads it: not 0.
             #expect(zero.status == .pass, "\(zero.message)")
         } else {
             #expect(zero.status == .fail, "\(uid): \(zero.message)")
             #expect(zero.message.contains("toor"))
-            #expect(status(.accounts(AccountsCheck(uniqueUIDs: true)), observed).status == .fail, "\(uid)")
+            #expect(status(Check(AccountsCheck(uniqueUIDs: true)), observed).status == .fail, "\(uid)")
         }
     }
 
     @Test(arguments: ["", "abc", "0x0", "0 ", "1e3", "٠"])
     func anUnparsableIDIsAnError(uid: String) {
         let observed = facts(["passwd": (0, Self.passwd + "odd:x:\(uid):0::/:/bin/sh\n"), "group": (0, "root:x:0:\n")])
-        for check in [Check.accounts(AccountsCheck(uidZero: ["root"])), .accounts(AccountsCheck(uniqueUIDs: true)), .user(UserCheck(name: "root", uid: .equals("0")))] {
+        for check in [Check(AccountsCheck(uidZero: ["root"])), Check(AccountsCheck(uniqueUIDs: true)), Check(UserCheck(name: "root", uid: .equals("0")))] {
             let result = status(check, observed)
             #expect(result.status == .error, "'\(uid)': \(result.message)")
         }
         let groups = facts(["group": (0, "root:x:0:\nodd:x:\(uid):\n")])
-        #expect(status(.accounts(AccountsCheck(uniqueGIDs: true)), groups).status == .error, "'\(uid)'")
-        #expect(status(.group(GroupCheck(name: "root", gid: .equals("0"))), groups).status == .error, "'\(uid)'")
+        #expect(status(Check(AccountsCheck(uniqueGIDs: true)), groups).status == .error, "'\(uid)'")
+        #expect(status(Check(GroupCheck(name: "root", gid: .equals("0"))), groups).status == .error, "'\(uid)'")
     }
 
     @Test func idsParseAsGlibcDoes() {
@@ -281,19 +281,19 @@ import Testing
             ("4294967295", UInt32.max), ("4294967296", UInt32.max), ("99999999999999999999999", UInt32.max),
             ("-18446744073709551615", 1), ("", nil), ("-", nil), ("1a", nil), ("1 ", nil), ("0x10", nil),
         ]
-        for (text, expected) in cases { #expect(Evaluator.glibcID(Substring(text)) == expected, "'\(text)'") }
+        for (text, expected) in cases { #expect(AccountDatabase.glibcID(Substring(text)) == expected, "'\(text)'") }
     }
 
     @Test func aUserCheckComparesTheNumberGlibcReads() {
         let observed = facts(["passwd": (0, "root:x:00:000:root:/root:/bin/bash\n")])
-        #expect(status(.user(UserCheck(name: "root", uid: .equals("0"), gid: .equals("0"))), observed).status == .pass)
+        #expect(status(Check(UserCheck(name: "root", uid: .equals("0"), gid: .equals("0"))), observed).status == .pass)
     }
 
     @Test func anEmptyOrMalformedAccountDatabaseIsAnError() {
-        #expect(status(.accounts(AccountsCheck(uidZero: ["root"])), facts(["passwd": (0, "")])).status == .error)
-        #expect(status(.accounts(AccountsCheck(uidZero: ["root"])), facts(["passwd": (0, "toor:x:0:0\n")])).status == .error)
-        #expect(status(.user(UserCheck(name: "games", exists: false)), facts(["passwd": (0, "")])).status == .error)
+        #expect(status(Check(AccountsCheck(uidZero: ["root"])), facts(["passwd": (0, "")])).status == .error)
+        #expect(status(Check(AccountsCheck(uidZero: ["root"])), facts(["passwd": (0, "toor:x:0:0\n")])).status == .error)
+        #expect(status(Check(UserCheck(name: "games", exists: false)), facts(["passwd": (0, "")])).status == .error)
         // Comments and blank lines are skipped, as glibc skips them.
-        #expect(status(.accounts(AccountsCheck(uidZero: ["root"])), facts(["passwd": (0, "# local\n\n" + Self.passwd)])).status == .pass)
+        #expect(status(Check(AccountsCheck(uidZero: ["root"])), facts(["passwd": (0, "# local\n\n" + Self.passwd)])).status == .pass)
     }
 }

@@ -30,29 +30,29 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
         ("kernel=6.1.0-28-amd64\nmodprobe-exit=1\n", .error, "cannot tell"),
     ])
     func kernelModuleNotLoadable(modprobe: String, expected: ResultStatus, fragment: String) {
-        let result = status(.kernelModule(KernelModuleCheck(name: "cramfs", loadable: false)),
+        let result = status(Check(KernelModuleCheck(name: "cramfs", loadable: false)),
                             facts(["kernel-module:cramfs": (0, modprobe), "modules-loaded": (0, Self.notLoaded)]))
         #expect(result.status == expected, "\(result.message)")
         #expect(result.message.contains(fragment) || result.evidence.contains(fragment), "\(result.message)")
     }
 
     @Test func aLoadedModuleFailsEvenWhenBlacklistedNow() {
-        let check = Check.kernelModule(KernelModuleCheck(name: "usb-storage", loadable: false))
+        let check = Check(KernelModuleCheck(name: "usb-storage", loadable: false))
         let loaded = "usb_storage 81920 0 - Live 0x0000000000000000\n"
         let result = status(check, facts(["kernel-module:usb-storage": (0, "kernel=6.1\ninstall /bin/false\nmodprobe-exit=0\n"), "modules-loaded": (0, loaded)]))
         #expect(result.status == .fail)
         #expect(result.message.contains("usb-storage is loaded right now"))
-        let onlyLoaded = status(.kernelModule(KernelModuleCheck(name: "usb-storage", loaded: false)), facts(["modules-loaded": (0, Self.notLoaded)]))
+        let onlyLoaded = status(Check(KernelModuleCheck(name: "usb-storage", loaded: false)), facts(["modules-loaded": (0, Self.notLoaded)]))
         #expect(onlyLoaded.status == .pass)
     }
 
     @Test func aRootFilesystemChecksOnlyWhetherTheModuleCanBeLoaded() {
         var observed = facts(["kernel-module:cramfs": (0, "kernel=6.1\ninstall /bin/false\nmodprobe-exit=0\n")])
         observed.source = .rootfs
-        let result = status(.kernelModule(KernelModuleCheck(name: "cramfs", loadable: false)), observed)
+        let result = status(Check(KernelModuleCheck(name: "cramfs", loadable: false)), observed)
         #expect(result.status == .pass)
         #expect(result.message.contains("not observable in a root filesystem"))
-        let runtimeOnly = status(.kernelModule(KernelModuleCheck(name: "cramfs", loaded: false)), observed)
+        let runtimeOnly = status(Check(KernelModuleCheck(name: "cramfs", loaded: false)), observed)
         #expect(runtimeOnly.status == .notchecked)
     }
 
@@ -78,19 +78,19 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
         ("/", [], .pass, "/ is a separate mount"),
     ])
     func mountOptions(path: String, options: [String], expected: ResultStatus, message: String) {
-        let result = status(.mount(MountCheck(path: path, options: options)), facts(["mounts": (0, Self.mounts)]))
+        let result = status(Check(MountCheck(path: path, options: options)), facts(["mounts": (0, Self.mounts)]))
         #expect(result.status == expected, "\(result.message)")
         #expect(result.message.contains(message), "\(result.message)")
     }
 
     @Test func onlyIfMakesAMissingMountNotApplicable() {
         let observed = facts(["mounts": (0, "/dev/vda1 / ext4 rw 0 0\n")])
-        let result = status(.mount(MountCheck(path: "/tmp", options: ["nodev"])), observed, onlyIf: .mount(MountCheck(path: "/tmp")))
+        let result = status(Check(MountCheck(path: "/tmp", options: ["nodev"])), observed, onlyIf: Check(MountCheck(path: "/tmp")))
         #expect(result.status == .notapplicable)
         #expect(result.message.contains("only_if does not hold (/tmp is not a separate mount)"))
-        let holds = status(.mount(MountCheck(path: "/", options: ["nodev"])), observed, onlyIf: .mount(MountCheck(path: "/")))
+        let holds = status(Check(MountCheck(path: "/", options: ["nodev"])), observed, onlyIf: Check(MountCheck(path: "/")))
         #expect(holds.status == .fail)
-        let unknown = status(.mount(MountCheck(path: "/tmp")), Facts(), onlyIf: .package(PackageCheck(name: "x")))
+        let unknown = status(Check(MountCheck(path: "/tmp")), Facts(), onlyIf: Check(PackageCheck(name: "x")))
         #expect(unknown.status == .notchecked)
     }
 
@@ -124,22 +124,22 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
         (54706, .tcp, false, .pass, "nothing listens"),  // an established connection's local port is not a listener
     ])
     func ports(port: Int, proto: PortCheck.TransportProtocol, listening: Bool, expected: ResultStatus, fragment: String) {
-        let result = status(.port(PortCheck(port: port, protocol: proto, listening: listening)), facts(["sockets": (0, Self.sockets)]))
+        let result = status(Check(PortCheck(port: port, protocol: proto, listening: listening)), facts(["sockets": (0, Self.sockets)]))
         #expect(result.status == expected, "\(result.message)")
         #expect(result.message.contains(fragment), "\(result.message)")
     }
 
     @Test func decodesProcNetAddresses() {
-        #expect(Evaluator.decodeAddress("0100007F") == "127.0.0.1")
-        #expect(Evaluator.decodeAddress("0F02000A") == "10.0.2.15")
-        #expect(Evaluator.decodeAddress("00000000000000000000000000000000") == "[::]")
-        #expect(Evaluator.decodeAddress("B80D0120000000000000000001000000") == "[2001:db8:0:0:0:0:0:1]")
+        #expect(PortCheck.decodeAddress("0100007F") == "127.0.0.1")
+        #expect(PortCheck.decodeAddress("0F02000A") == "10.0.2.15")
+        #expect(PortCheck.decodeAddress("00000000000000000000000000000000") == "[::]")
+        #expect(PortCheck.decodeAddress("B80D0120000000000000000001000000") == "[2001:db8:0:0:0:0:0:1]")
     }
 
     // MARK: find
 
     @Test func findUnownedAndSuidAllowList() {
-        let check = Check.find(FindCheck(paths: ["/"], unowned: false, suidAllowed: ["/usr/bin/su", "/usr/bin/passwd"]))
+        let check = Check(FindCheck(paths: ["/"], unowned: false, suidAllowed: ["/usr/bin/su", "/usr/bin/passwd"]))
         let clean = facts(["find:/": (0, "setid /usr/bin/su\0setid /usr/bin/passwd\0end\0")])
         #expect(status(check, clean).status == .pass)
         let dirty = facts(["find:/": (0, "unowned /opt/app/data\0setid /usr/bin/su\0setid /usr/local/bin/rootshell\0end\0")])
@@ -148,7 +148,7 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
         #expect(result.message.contains("1 file(s) without a known owner or group"))
         #expect(result.message.contains("not in the allow-list: /usr/local/bin/rootshell"))
         #expect(result.evidence.contains("/opt/app/data"))
-        #expect(status(.find(FindCheck(paths: ["/etc"], worldWritable: false)), facts(["find:/etc": (0, "world-writable /etc/x\0end\0")])).status == .fail)
+        #expect(status(Check(FindCheck(paths: ["/etc"], worldWritable: false)), facts(["find:/etc": (0, "world-writable /etc/x\0end\0")])).status == .fail)
     }
 
     // MARK: sysctl
@@ -182,14 +182,14 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
         ("net.ipv4.conf.all.rp_filter", "2", .fail, "expected a value that equals '2'"),
     ])
     func persistedSysctl(key: String, value: String, expected: ResultStatus, fragment: String) {
-        let result = status(.sysctl(SysctlCheck(key: key, value: .equals(value), persisted: true, live: false)),
+        let result = status(Check(SysctlCheck(key: key, value: .equals(value), persisted: true, live: false)),
                             facts(["sysctl-config": (0, Self.sysctlFiles)]))
         #expect(result.status == expected, "\(result.message)")
         #expect(result.message.contains(fragment) || result.evidence.contains(fragment), "\(result.message) / \(result.evidence)")
     }
 
     @Test func liveAndPersistedMustBothHold() {
-        let check = Check.sysctl(SysctlCheck(key: "kernel.randomize_va_space", value: .equals("2"), persisted: true))
+        let check = Check(SysctlCheck(key: "kernel.randomize_va_space", value: .equals("2"), persisted: true))
         #expect(status(check, facts(["sysctl-config": (0, Self.sysctlFiles), "sysctl:kernel.randomize_va_space": (0, "2\n")])).status == .pass)
         let live = status(check, facts(["sysctl-config": (0, Self.sysctlFiles), "sysctl:kernel.randomize_va_space": (0, "1\n")]))
         #expect(live.status == .fail)
@@ -212,22 +212,22 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
 
     @Test func users() {
         let observed = facts(["passwd": (0, Self.passwd)])
-        #expect(status(.user(UserCheck(name: "root", uid: .equals("0"), shell: .matches("/bash$"))), observed).status == .pass)
-        let alice = status(.user(UserCheck(name: "alice", uid: .compare(.lt, 1000), shell: .equals("/usr/sbin/nologin"))), observed)
+        #expect(status(Check(UserCheck(name: "root", uid: .equals("0"), shell: .matches("/bash$"))), observed).status == .pass)
+        let alice = status(Check(UserCheck(name: "alice", uid: .compare(.lt, 1000), shell: .equals("/usr/sbin/nologin"))), observed)
         #expect(alice.status == .fail)
         #expect(alice.message.contains("uid is '1000'") && alice.message.contains("shell is '/bin/bash'"))
-        #expect(status(.user(UserCheck(name: "games", exists: false)), observed).status == .pass)
-        #expect(status(.user(UserCheck(name: "daemon", exists: false)), observed).status == .fail)
-        #expect(status(.user(UserCheck(name: "nobody")), observed).status == .fail)
+        #expect(status(Check(UserCheck(name: "games", exists: false)), observed).status == .pass)
+        #expect(status(Check(UserCheck(name: "daemon", exists: false)), observed).status == .fail)
+        #expect(status(Check(UserCheck(name: "nobody")), observed).status == .fail)
     }
 
     @Test func groups() {
         let observed = facts(["group": (0, Self.group)])
-        let shadow = status(.group(GroupCheck(name: "shadow", members: .equals(""))), observed)
+        let shadow = status(Check(GroupCheck(name: "shadow", members: .equals(""))), observed)
         #expect(shadow.status == .fail)
         #expect(shadow.message.contains("members are 'alice'"))
-        #expect(status(.group(GroupCheck(name: "root", gid: .equals("0"), members: .equals(""))), observed).status == .pass)
-        #expect(status(.group(GroupCheck(name: "wheel", exists: false)), observed).status == .pass)
+        #expect(status(Check(GroupCheck(name: "root", gid: .equals("0"), members: .equals(""))), observed).status == .pass)
+        #expect(status(Check(GroupCheck(name: "wheel", exists: false)), observed).status == .pass)
     }
 
     @Test func accountUniquenessAndConsistency() {
@@ -243,36 +243,36 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
             (AccountsCheck(noEmptyPasswords: true), .pass, "empty password fields: none"),
         ]
         for (check, expected, fragment) in checks {
-            let result = status(.accounts(check), observed)
+            let result = status(Check(check), observed)
             #expect(result.status == expected, "\(check): \(result.message)")
             #expect(result.message.contains(fragment), "\(result.message)")
         }
         let onlyPasswd = facts(["passwd": (0, Self.passwd)])
-        #expect(status(.accounts(AccountsCheck(uniqueGIDs: true)), onlyPasswd).status == .notchecked)
+        #expect(status(Check(AccountsCheck(uniqueGIDs: true)), onlyPasswd).status == .notchecked)
     }
 
     // MARK: packages, severities, commands
 
     @Test func packageVersionConstraints() throws {
         let observed = facts(["packages": (0, "openssh-server\tii \t1:9.2p1-2+deb12u3\nlibssl3\tii \t3.0.11-1~deb12u2\n")])
-        let ok = status(.package(PackageCheck(name: "openssh-server", version: VersionConstraint(">= 1:9.2"))), observed)
+        let ok = status(Check(PackageCheck(name: "openssh-server", version: VersionConstraint(">= 1:9.2"))), observed)
         #expect(ok.status == .pass)
         #expect(ok.message.contains("satisfies >= 1:9.2"))
-        let old = status(.package(PackageCheck(name: "libssl3", version: VersionConstraint(">= 3.0.15-1~deb12u1"))), observed)
+        let old = status(Check(PackageCheck(name: "libssl3", version: VersionConstraint(">= 3.0.15-1~deb12u1"))), observed)
         #expect(old.status == .fail)
         #expect(old.message == "libssl3 3.0.11-1~deb12u2 does not satisfy >= 3.0.15-1~deb12u1")
-        #expect(status(.package(PackageCheck(name: "nginx", version: VersionConstraint(">= 1"))), observed).status == .fail)
+        #expect(status(Check(PackageCheck(name: "nginx", version: VersionConstraint(">= 1"))), observed).status == .fail)
     }
 
     @Test func infoSeverityFailuresAreInformational() {
-        let result = status(.sysctl(SysctlCheck(key: "k", value: .equals("1"))), facts(["sysctl:k": (0, "0\n")]), severity: .info)
+        let result = status(Check(SysctlCheck(key: "k", value: .equals("1"))), facts(["sysctl:k": (0, "0\n")]), severity: .info)
         #expect(result.status == .informational)
         #expect(Evaluator.verdict([result], threshold: .info) == .pass)
-        #expect(status(.sysctl(SysctlCheck(key: "k", value: .equals("0"))), facts(["sysctl:k": (0, "0\n")]), severity: .info).status == .pass)
+        #expect(status(Check(SysctlCheck(key: "k", value: .equals("0"))), facts(["sysctl:k": (0, "0\n")]), severity: .info).status == .pass)
     }
 
     @Test func commandMatchersIncludingStderrAndNotMatches() {
-        let check = Check.command(CommandCheck(run: "x", exitCode: 0, stdout: .notMatches("cbc"), stderr: .equals("")))
+        let check = Check(CommandCheck(run: "x", exitCode: 0, stdout: .notMatches("cbc"), stderr: .equals("")))
         #expect(status(check, facts(["command:x": (0, "aes128-ctr,aes256-gcm\n")])).status == .pass)
         #expect(status(check, facts(["command:x": (0, "aes128-cbc\n")])).status == .fail)
         let noisy = Facts(probes: ["command:x": ProbeOutput(exitCode: 0, stdout: "ok", stderr: "warning\n")])
@@ -282,11 +282,11 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
     @Test func runtimeChecksAreNotCheckedAgainstARootFilesystem() {
         var observed = facts(["packages": (0, "")])
         observed.source = .rootfs
-        let result = status(.mount(MountCheck(path: "/tmp")), observed)
+        let result = status(Check(MountCheck(path: "/tmp")), observed)
         #expect(result.status == .notchecked)
         #expect(result.message.contains("runtime-only"))
         #expect(status(.reboot, observed).message.contains("runtime-only"))
-        #expect(Collector.probes(for: [control("m", .mount(MountCheck(path: "/tmp"))), control("p", .package(PackageCheck(name: "x")))], source: .rootfs)
+        #expect(Collector.probes(for: [control("m", Check(MountCheck(path: "/tmp"))), control("p", Check(PackageCheck(name: "x")))], source: .rootfs)
             .map(\.key) == ["packages"])
     }
 }

@@ -12,9 +12,9 @@ import Testing
     }
 
     static let failing = policy([
-        control("root-login", .sshd(SshdCheck(setting: "permitrootlogin", value: .equals("no")))),
-        control("max-tries", .sshd(SshdCheck(setting: "maxauthtries", value: .compare(.le, 4)))),
-        control("forwarding", .sysctl(SysctlCheck(key: "net.ipv4.ip_forward", value: .equals("0")))),
+        control("root-login", Check(SshdCheck(setting: "permitrootlogin", value: .equals("no")))),
+        control("max-tries", Check(SshdCheck(setting: "maxauthtries", value: .compare(.le, 4)))),
+        control("forwarding", Check(SysctlCheck(key: "net.ipv4.ip_forward", value: .equals("0")))),
     ])
     static let observed = facts(["sshd": (0, "permitrootlogin yes\nmaxauthtries 6\n"), "sysctl:net.ipv4.ip_forward": (0, "1\n")])
 

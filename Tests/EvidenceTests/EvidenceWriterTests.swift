@@ -19,7 +19,7 @@ import Testing
 
     static func result(_ id: String, _ status: ResultStatus, severity: Severity = .medium, policy: String = "baseline",
                        message: String? = nil, evidence: String = "", waiver: String? = nil, original: ResultStatus? = nil,
-                       observedIn: [Facts.Source] = [.guest]) -> ControlResult {
+                       observedIn: [FactSource] = [.guest]) -> ControlResult {
         let control = Control(id: id, title: "\(id) title", severity: severity, rationale: "why \(id)", remediation: "fix \(id)",
                               references: ["cis": ["1.2.3"]], check: .reboot,
                               location: SourceLocation(file: "policies/\(policy).yaml", line: 7, column: 5), tags: ["t"])

@@ -1,3 +1,4 @@
+import Compliance
 import Foundation
 @testable import HallmarkModel
 import HallmarkSupport

@@ -1,3 +1,4 @@
+import Compliance
 import Foundation
 @testable import HallmarkModel
 import HallmarkSupport
@@ -47,7 +48,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         #expect(policy.declaredVariables == ["max_tries", "banner"])
         #expect(policy.includedFiles.map { ($0.path as NSString).lastPathComponent } == ["base.yaml"])
         #expect(policy.sources.count == 2)
-        guard case .sshd(let tries) = policy.controls[0].check, case .sshd(let banner) = policy.controls[1].check else {
+        guard let tries = policy.controls[0].check.as(SshdCheck.self), let banner = policy.controls[1].check.as(SshdCheck.self) else {
             Issue.record("not sshd checks"); return
         }
         #expect(tries.value == .compare(.le, 3))
@@ -55,12 +56,12 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         #expect(banner.value == .equals("/etc/issue.net"))
         #expect(policy.controls[0].tags == ["ssh", "auth"])
         #expect(policy.controls(taggedWithAnyOf: ["auth"]).map(\.id) == ["max-tries"])
-        guard case .package(let precondition) = policy.controls[0].onlyIf else { Issue.record("no only_if"); return }
+        guard let precondition = policy.controls[0].onlyIf?.as(PackageCheck.self) else { Issue.record("no only_if"); return }
         #expect(precondition.name == "openssh-server" && precondition.installed)
 
         // The caller's overrides win over every default and over the includer's values.
         let overridden = try Policy.load(path: tailored, variables: ["max_tries": "2", "banner": "none"])
-        guard case .sshd(let tries2) = overridden.controls[0].check, case .sshd(let banner2) = overridden.controls[1].check else { return }
+        guard let tries2 = overridden.controls[0].check.as(SshdCheck.self), let banner2 = overridden.controls[1].check.as(SshdCheck.self) else { return }
         #expect(tries2.value == .compare(.le, 2))
         #expect(banner2.value == .equals("none"))
         #expect(try Policy.load(path: scratch.directory + "/base.yaml").variables == ["max_tries": "4", "banner": "/etc/issue.net"])

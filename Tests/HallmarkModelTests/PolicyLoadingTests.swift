@@ -1,3 +1,4 @@
+import Compliance
 import Foundation
 @testable import HallmarkModel
 import HallmarkSupport
@@ -24,7 +25,7 @@ import Testing
                   sshd: {setting: PermitRootLogin, value: no}
             """)
         let policy = try Policy.load(path: path)
-        guard case .sshd(let check) = policy.controls[0].check else { Issue.record("not an sshd check"); return }
+        guard let check = policy.controls[0].check.as(SshdCheck.self) else { Issue.record("not an sshd check"); return }
         #expect(check.value == .equals("no"))
         #expect(check.setting == "permitrootlogin")
     }

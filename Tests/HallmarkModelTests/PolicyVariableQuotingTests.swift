@@ -1,3 +1,4 @@
+import Compliance
 import Foundation
 @testable import HallmarkModel
 import HallmarkSupport
@@ -20,7 +21,7 @@ import Testing
     }
 
     static func run(_ check: Check) -> String? {
-        guard case .command(let command) = check else { return nil }
+        guard let command = check.as(CommandCheck.self) else { return nil }
         return command.run
     }
 
@@ -92,7 +93,7 @@ import Testing
             """)
         let control = try Policy.load(path: path).controls[0]
         #expect(control.title == "At most 3 0 days")
-        guard case .command(let command) = control.check else { Issue.record("not a command check"); return }
+        guard let command = control.check.as(CommandCheck.self) else { Issue.record("not a command check"); return }
         #expect(command.run == "echo '3 0'")
         #expect(command.stdout == .equals("3 0"))
     }
