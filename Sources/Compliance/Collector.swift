@@ -5,10 +5,6 @@ import HallmarkSupport
 /// Which probes the controls need; each resource knows its own (`Resource.probes`).
 /// `CollectorPlan` turns a set of probes into the one script that runs in the guest.
 public enum Collector {
-    /// Where the pipeline stores the state `systemctl is-system-running --wait` settled on; boot
-    /// health reports it. It is observed by the pipeline, not by the collector.
-    public static let systemStateKey: ProbeKey = "system-state"
-
     /// The probes the controls need (checks and `only_if` preconditions), without duplicates, in a stable order.
     public static func probes(for controls: [Control]) -> [Probe] {
         var probes: [Probe] = []

@@ -109,6 +109,16 @@ public struct Facts: Codable, Sendable, Equatable {
         self.probeSources = probeSources
     }
 
+    /// The state systemd settled on (`systemctl is-system-running --wait`), observed by the boot
+    /// session rather than by a probe. facts.json keeps it among the probes, under `system-state`,
+    /// as it always has.
+    public var systemState: ProbeOutput? {
+        get { probes[Self.systemStateKey] }
+        set { probes[Self.systemStateKey] = newValue }
+    }
+
+    static let systemStateKey: ProbeKey = "system-state"
+
     /// Where the probe `key` was observed.
     public func source(of key: ProbeKey) -> FactSource {
         probeSources?[key] ?? source ?? .guest

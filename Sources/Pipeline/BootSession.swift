@@ -149,7 +149,7 @@ struct BootSession: Sendable {
                                          timeout: .seconds(120 * scale))
         }
         var facts = collected.facts
-        facts.probes[Collector.systemStateKey] = systemState
+        facts.systemState = systemState
         facts.reboot = reboot
         timings.checks = checkTime.seconds
         timings.imageFacts = collected.imageSeconds

@@ -96,7 +96,7 @@ import Testing
                                       "service:ssh": ProbeOutput(exitCode: 0, stdout: "enabled=enabled\nactive=active\n", stderr: ""),
                                       "file:/etc/shadow": ProbeOutput(exitCode: 0, stdout: "regular file|root|shadow|640\n", stderr: ""),
                                       "failed-units": ProbeOutput(exitCode: 0, stdout: "", stderr: ""),
-                                      Collector.systemStateKey: ProbeOutput(exitCode: 0, stdout: "running\n", stderr: "")],
+                                      Facts.systemStateKey: ProbeOutput(exitCode: 0, stdout: "running\n", stderr: "")],
                              reboot: RebootFact(bootIDBefore: "a", bootIDAfter: "b", secondsToReturn: 1, failure: nil), source: .guest,
                              probeSources: ["packages": .image, "file:/etc/shadow": .image])
         let sources = Dictionary(uniqueKeysWithValues: Evaluator.evaluate(policy(controls), facts: observed).map { ($0.control.id, $0.observedIn) })

@@ -191,7 +191,7 @@ struct SeededGenerator: RandomNumberGenerator {
         // Every resource is covered.
         let kinds = Set(Self.checks.map(\.kind))
         #expect(kinds.count == ResourceKind.allCases.count, "\(kinds.sorted())")
-        for probe in Collector.probes(for: Self.controls) where probe.key != Collector.systemStateKey {
+        for probe in Collector.probes(for: Self.controls) where probe.key != Facts.systemStateKey {
             #expect(Self.seeds[probe.key] != nil, "no seed for \(probe.key)")
         }
 

@@ -19,7 +19,7 @@ public struct BootHealthCheck: Resource {
 
     /// The system state is observed in the guest by the pipeline.
     public func sources(in facts: Facts) -> Set<FactSource> {
-        sourcesOfProbes(in: facts).union(facts.probes[Collector.systemStateKey] == nil ? [] : [.guest])
+        sourcesOfProbes(in: facts).union(facts.systemState == nil ? [] : [.guest])
     }
 
     public func evaluate(_ facts: Facts) -> Outcome {
@@ -29,7 +29,7 @@ public struct BootHealthCheck: Resource {
             return Outcome(.error, "systemctl --failed did not run (exit \(fact.exitCode))", excerpt(fact.stderr + fact.stdout))
         }
         let failed = lines(fact.stdout)
-        let state = facts.probes[Collector.systemStateKey].map { normalizeWhitespace($0.stdout) } ?? "unknown"
+        let state = facts.systemState.map { normalizeWhitespace($0.stdout) } ?? "unknown"
         return failed.isEmpty ? Outcome(.pass, "no failed units (system state: \(state))", "systemctl --failed: (empty); state: \(state)")
             : Outcome(.fail, "\(failed.count) failed unit(s)", excerpt(failed.joined(separator: "\n")))
     }
