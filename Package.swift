@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "HallmarkSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // Recipe, TOE component, policy and waiver models, loaded from YAML with file:line:column errors.
-        .target(name: "HallmarkModel", dependencies: ["HallmarkSupport", "GuestChannel", "Yams"]),
+        .target(name: "HallmarkModel", dependencies: ["HallmarkSupport", "Yams"]),
 
         // Image build: mmdebstrap parent cache, components in a chroot, raw/qcow2 disks.
         .target(name: "ImageBuild", dependencies: ["HallmarkModel", "HallmarkSupport"]),
@@ -70,7 +70,7 @@ let package = Package(
 
         // Chains build → boot → facts → evaluate → report.
         .target(name: "Pipeline", dependencies: [
-            "HallmarkModel", "ImageBuild", "VirtualMachine", "Compliance", "ImageFacts", "Evidence", "HallmarkSupport", "Attestation", "JUnitXML",
+            "HallmarkModel", "ImageBuild", "VirtualMachine", "GuestChannel", "Compliance", "ImageFacts", "Evidence", "HallmarkSupport", "Attestation", "JUnitXML",
         ]),
 
         .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel", "HallmarkSupport"]),
@@ -80,6 +80,8 @@ let package = Package(
         .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "HallmarkModel", "HallmarkSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport"]),
         .testTarget(name: "KeptMachineTests", dependencies: ["VirtualMachine", "HallmarkSupport"]),
+        // The QEMU command line, the VM's lifecycle and the child-process owner; nothing here boots a VM.
+        .testTarget(name: "VirtualMachineUnitTests", dependencies: ["VirtualMachine", "GuestChannel", "HallmarkSupport"]),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "JUnitXML", "VirtualMachine", "ImageBuild"]),
     ],

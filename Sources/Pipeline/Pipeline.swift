@@ -266,7 +266,7 @@ public struct Pipeline: Sendable {
         let configuration = MachineConfiguration(
             name: "hallmark-\(image.name)", kernel: image.path("vmlinuz")!, initrd: image.path("initrd.img")!,
             kernelCommandLine: image.kernelCommandLine, disk: overlay, diskFormat: "qcow2",
-            accelerator: accelerator, runDirectory: runDirectory, consoleLog: consoleLog, channel: loaded.recipe.tests.channel)
+            accelerator: accelerator, runDirectory: runDirectory, consoleLog: consoleLog, channel: .init(loaded.recipe.tests.channel))
         let console = options.console
         let recipe = loaded.recipe
         // Given to checks as HALLMARK_TEST_STARTED: what the guest wrote after it was made during the test.
