@@ -1,5 +1,5 @@
 import Foundation
-import HallmarkSupport
+@testable import HallmarkSupport
 import Testing
 
 /// The child-process owner: its own process group, output to a file, one awaited exit, and
@@ -130,5 +130,30 @@ import Testing
         let adopted = ChildProcess.adopt(pid: real.pid, command: HostCommand("sleep"), isStillTheProcess: { real.termination == nil })
         await adopted.terminate(grace: .seconds(5), killTimeout: .seconds(5))
         #expect(await real.wait() == .signaled(SIGTERM))
+    }
+
+    /// What an interrupt does before exiting 130/143: every registered child ends, one that ignores
+    /// SIGTERM by SIGKILL after the grace, and the registered directories go.
+    @Test func theInterruptTeardownEndsEveryChild() async throws {
+        let output = Self.scratchFile(), directory = Self.scratchFile()
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let polite = try ChildProcess.spawn(HostCommand("/bin/sleep", ["30"]), outputPath: nil)
+        let stubborn = try ChildProcess.spawn(HostCommand("/bin/sh", ["-c", "trap '' TERM; echo ready; exec sleep 30"]), outputPath: output)
+        _ = try await Self.waitForLine(in: output)
+        let registry = ChildRegistry()
+        #expect(registry.add(polite) && registry.add(stubborn))
+        registry.addDirectory(directory)
+        // Blocking, as on the signal handler's queue: off the task pool.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                registry.tearDownEverything(grace: 0.5)
+                done.resume()
+            }
+        }
+        #expect(polite.termination == .signaled(SIGTERM))
+        #expect(stubborn.termination == .signaled(SIGKILL))
+        #expect(!FileManager.default.fileExists(atPath: directory))
+        #expect(!registry.add(try ChildProcess.spawn(HostCommand("/bin/true"), outputPath: nil)), "a child spawned after the teardown is refused")
     }
 }
