@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "HallmarkSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // Recipe, TOE component, policy and waiver models, loaded from YAML with file:line:column errors.
-        .target(name: "HallmarkModel", dependencies: ["HallmarkSupport", "GuestChannel", "Yams"]),
+        .target(name: "HallmarkModel", dependencies: ["HallmarkSupport", "Yams"]),
 
         // The image store in $HALLMARK_HOME/images: built images, their image.json, build numbers.
         // The catalog of tested and released images extends it.
@@ -74,7 +74,7 @@ let package = Package(
 
         // Chains build → boot → facts → evaluate → report.
         .target(name: "Pipeline", dependencies: [
-            "HallmarkModel", "ImageBuild", "ImageStore", "VirtualMachine", "Compliance", "ImageFacts", "Evidence", "HallmarkSupport", "Attestation", "JUnitXML",
+            "HallmarkModel", "ImageBuild", "ImageStore", "VirtualMachine", "GuestChannel", "Compliance", "ImageFacts", "Evidence", "HallmarkSupport", "Attestation", "JUnitXML",
         ]),
 
         // Helpers the test targets share: running the built binary, report.json as a reader sees it,
@@ -96,6 +96,8 @@ let package = Package(
         .testTarget(name: "CommandLineTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport"]),
         // Everything that builds an image or boots a VM, and nothing else: `make test-fast` skips this target.
         .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport", "VirtualMachine", "ImageBuild", "ImageStore"]),
+        // The QEMU command line, the VM's lifecycle and the child-process owner; nothing here boots a VM.
+        .testTarget(name: "VirtualMachineUnitTests", dependencies: ["VirtualMachine", "GuestChannel", "HallmarkSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

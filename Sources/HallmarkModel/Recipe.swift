@@ -1,5 +1,4 @@
 import Foundation
-import GuestChannel
 import HallmarkSupport
 
 /// What to build: the parent, the components applied to it, how to test it and what to output.
@@ -52,9 +51,15 @@ public struct Recipe: Sendable {
         /// Where `variables` is written, for errors about undeclared names.
         public var variablesLocation: SourceLocation?
         /// How Hallmark gets into the test VM (README: guest channels).
-        public var channel: GuestChannelChoice = .auto
+        public var channel: GuestChannelSetting = .auto
         /// Where a booted test reads its static facts (README: where facts are observed).
         public var staticFacts: StaticFactsLocation = .image
+    }
+
+    /// Which way into the test VM the recipe allows (`tests.channel`): `auto` prefers the guest agent
+    /// and falls back to the console shell. The VM layer has its own choice; the pipeline maps one to the other.
+    public enum GuestChannelSetting: String, Sendable, Codable, CaseIterable {
+        case auto, agent, console
     }
 
     /// Where a booted test observes what does not need the running system (files, packages,
@@ -230,10 +235,10 @@ extension Recipe {
         }
         var variables: [String: String] = [:]
         for (key, value) in try tests["variables"]?.freeMapping() ?? [] { variables[key] = try value.string() }
-        var channel = GuestChannelChoice.auto
+        var channel = Recipe.GuestChannelSetting.auto
         if let channelInput = tests["channel"] {
-            guard let choice = GuestChannelChoice(rawValue: try channelInput.string()) else {
-                throw channelInput.error("channel must be one of: \(GuestChannelChoice.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard let choice = Recipe.GuestChannelSetting(rawValue: try channelInput.string()) else {
+                throw channelInput.error("channel must be one of: \(Recipe.GuestChannelSetting.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             channel = choice
         }

@@ -85,9 +85,3 @@ public struct HallmarkError: Error, CustomStringConvertible {
         return String(describing: error)
     }
 }
-
-extension HallmarkError.Code {
-    // The names before the domain codes, so code written against them still compiles; prefer the precise cases.
-    public static var infrastructure: Self { .hostFailure }
-    public static var missingDependency: Self { .missingTool }
-}

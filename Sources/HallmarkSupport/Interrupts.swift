@@ -10,7 +10,7 @@ public final class ChildRegistry: Sendable {
     public static let shared = ChildRegistry()
 
     private struct State {
-        var pids: Set<pid_t> = []
+        var children: [pid_t: ChildProcess] = [:]
         var directories: Set<String> = []
         /// Set by the teardown: a child spawned after it took its list is killed at once.
         var closed = false
@@ -18,14 +18,26 @@ public final class ChildRegistry: Sendable {
     private let state = Mutex(State())
 
     /// False once the teardown has started: the caller must kill the child it just spawned.
-    func add(_ pid: pid_t) -> Bool {
+    func add(_ child: ChildProcess) -> Bool {
         state.withLock { state in
             guard !state.closed else { return false }
-            state.pids.insert(pid)
+            state.children[child.pid] = child
             return true
         }
     }
-    func remove(_ pid: pid_t) { state.withLock { _ = $0.pids.remove(pid) } }
+
+    /// Tracks a bare pid (a process started elsewhere): adopted, so the teardown terminates it too.
+    func add(_ pid: pid_t) -> Bool {
+        add(ChildProcess.adopt(pid: pid, command: HostCommand("pid \(pid)"), isStillTheProcess: { kill(pid, 0) == 0 }))
+    }
+
+    /// Stops tracking `child`; a later child that reuses its pid stays tracked.
+    func remove(_ child: ChildProcess) {
+        state.withLock { state in
+            if state.children[child.pid] === child { state.children[child.pid] = nil }
+        }
+    }
+    func remove(_ pid: pid_t) { state.withLock { _ = $0.children.removeValue(forKey: pid) } }
 
     /// Stops tracking a child that is meant to outlive Hallmark (a VM kept for debugging).
     public func forget(_ pid: pid_t) { remove(pid) }
@@ -34,25 +46,25 @@ public final class ChildRegistry: Sendable {
     public func addDirectory(_ path: String) { state.withLock { _ = $0.directories.insert(path) } }
     public func removeDirectory(_ path: String) { state.withLock { _ = $0.directories.remove(path) } }
 
-    public var livePIDs: Set<pid_t> { state.withLock { $0.pids } }
+    public var livePIDs: Set<pid_t> { state.withLock { Set($0.children.keys) } }
 
-    /// Kills every registered process group (SIGTERM, then SIGKILL after `grace`) and removes the
-    /// registered directories. Blocking: called from the signal handler's own queue, never from a task.
+    /// Terminates every registered child (each owner's `terminate(grace:)`, all at once) and removes
+    /// the registered directories. Blocking: called from the signal handler's own queue, never from a task.
     public func tearDownEverything(grace: TimeInterval = 3) {
-        let (pids, directories) = state.withLock { state in
+        let (children, directories) = state.withLock { state in
             state.closed = true
-            return (state.pids, state.directories)
+            return (Array(state.children.values), state.directories)
         }
-        for pid in pids { kill(-pid, SIGTERM) }
-        let deadline = Date().addingTimeInterval(grace)
-        var remaining = pids
-        while !remaining.isEmpty, Date() < deadline {
-            remaining = remaining.filter { waitpid($0, nil, WNOHANG) == 0 }
-            if !remaining.isEmpty { usleep(20_000) }
+        let finished = DispatchSemaphore(value: 0)
+        Task.detached {
+            await withTaskGroup(of: Void.self) { group in
+                for child in children { group.addTask { await child.terminate(grace: .seconds(grace)) } }
+            }
+            finished.signal()
         }
-        for pid in remaining {
-            kill(-pid, SIGKILL)
-            waitpid(pid, nil, 0)
+        // Should the task pool be stuck (a blocked thread), the groups still die before Hallmark exits.
+        if finished.wait(timeout: .now() + grace + 5) == .timedOut {
+            for child in children { child.signalGroup(SIGKILL) }
         }
         for directory in directories { try? FileManager.default.removeItem(atPath: directory) }
     }

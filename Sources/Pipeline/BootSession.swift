@@ -64,7 +64,7 @@ struct BootSession: Sendable {
         let configuration = MachineConfiguration(
             name: "hallmark-\(image.name)", kernel: image.path("vmlinuz")!, initrd: image.path("initrd.img")!,
             kernelCommandLine: image.kernelCommandLine, disk: overlay, diskFormat: "qcow2",
-            accelerator: accelerator, runDirectory: runDirectory, consoleLog: consoleLog, channel: loaded.recipe.tests.channel)
+            accelerator: accelerator, runDirectory: runDirectory, consoleLog: consoleLog, channel: .init(loaded.recipe.tests.channel))
         // Given to checks as HALLMARK_TEST_STARTED: what the guest wrote after it was made during the test.
         let environment = ["HALLMARK_TEST_STARTED": String(Int(Date().timeIntervalSince1970))]
         let collection = FactCollection(controls: controls, staticFacts: loaded.recipe.tests.staticFacts, environment: environment,

@@ -72,7 +72,7 @@ public final class QMPClient: Sendable {
         }
         do {
             // QEMU accepts no other command until capabilities are negotiated.
-            _ = try await client.execute("qmp_capabilities", timeout: deadline - .now)
+            try await client.negotiateCapabilities(timeout: deadline - .now)
         } catch {
             await client.close()
             throw error
@@ -80,7 +80,22 @@ public final class QMPClient: Sendable {
         return client
     }
 
+    /// `qmp_capabilities`: leaves capabilities negotiation mode, with no optional capability.
+    func negotiateCapabilities(timeout: Duration) async throws {
+        _ = try await execute("qmp_capabilities", timeout: timeout)
+    }
+
+    /// `quit`: QEMU stops the machine and exits (a SHUTDOWN event with reason `host-qmp-quit`).
+    /// QEMU may close the connection before its reply arrives, so `disconnected` counts as success.
+    public func quit(timeout: Duration) async throws {
+        do {
+            _ = try await execute("quit", timeout: timeout)
+        } catch QMPError.disconnected {
+        }
+    }
+
     /// Runs `command` and returns its `return` value; throws `QMPError.commandFailed` for an error reply.
+    /// For commands without a typed method (tests, diagnostics).
     public func execute(
         _ command: String, arguments: [String: JSONValue] = [:], timeout: Duration
     ) async throws -> JSONValue {

@@ -69,3 +69,65 @@ func printable(_ raw: [UInt8], limit: Int = 200) -> String {
     let text = String(decoding: raw.prefix(limit), as: UTF8.self).debugDescription
     return raw.count > limit ? text + "…" : text
 }
+
+/// Why QEMU stopped the machine: the `reason` of a SHUTDOWN event (QAPI `ShutdownCause`).
+public enum QMPShutdownReason: Sendable, Equatable, CustomStringConvertible {
+    /// The guest reset itself (a reboot; with `-no-reboot` QEMU then exits).
+    case guestReset
+    /// The guest powered itself off.
+    case guestShutdown
+    /// The guest panicked (with a pvpanic device).
+    case guestPanic
+    /// A QMP `quit` command.
+    case hostQMPQuit
+    /// QEMU received SIGINT, SIGTERM or SIGHUP.
+    case hostSignal
+    /// Any other cause, as QEMU names it.
+    case other(String)
+
+    public init(rawValue: String) {
+        switch rawValue {
+        case "guest-reset": self = .guestReset
+        case "guest-shutdown": self = .guestShutdown
+        case "guest-panic": self = .guestPanic
+        case "host-qmp-quit": self = .hostQMPQuit
+        case "host-signal": self = .hostSignal
+        default: self = .other(rawValue)
+        }
+    }
+
+    /// QEMU's own name for the cause, e.g. "guest-reset".
+    public var rawValue: String {
+        switch self {
+        case .guestReset: return "guest-reset"
+        case .guestShutdown: return "guest-shutdown"
+        case .guestPanic: return "guest-panic"
+        case .hostQMPQuit: return "host-qmp-quit"
+        case .hostSignal: return "host-signal"
+        case .other(let name): return name
+        }
+    }
+
+    public var description: String { rawValue }
+}
+
+/// The events Hallmark acts on, decoded from a `QMPEvent`; every other event is `other`.
+public enum QMPTypedEvent: Sendable, Equatable {
+    /// SHUTDOWN: the machine stopped; `guest` is true when the guest asked for it.
+    case shutdown(guest: Bool, reason: QMPShutdownReason)
+    /// Any event Hallmark does not act on, by name.
+    case other(name: String)
+}
+
+extension QMPEvent {
+    /// The event as one Hallmark acts on.
+    public var typed: QMPTypedEvent {
+        switch name {
+        case "SHUTDOWN":
+            return .shutdown(guest: data["guest"]?.boolValue ?? false,
+                             reason: QMPShutdownReason(rawValue: data["reason"]?.stringValue ?? "unknown"))
+        default:
+            return .other(name: name)
+        }
+    }
+}

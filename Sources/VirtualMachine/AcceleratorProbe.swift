@@ -102,7 +102,7 @@ public struct AcceleratorProbe: Sendable {
                 await process.terminate(grace: .milliseconds(500))
                 return (true, "a KVM guest printed its kernel banner in \((ContinuousClock.now - start).formattedSeconds)")
             }
-            if process.reap() != nil {
+            if process.termination != nil {
                 let log = (try? String(contentsOfFile: directory + "/qemu.log", encoding: .utf8)) ?? ""
                 return (false, "QEMU could not start a KVM guest: \(log.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))")
             }

@@ -151,16 +151,15 @@ public struct KeptMachine: Codable, Sendable {
         case .other(let reason):
             throw HallmarkError.infrastructure("kept VM \(id): not signalling pid \(pid), it is no longer the kept QEMU (\(reason)); remove \(runDirectory) by hand if the VM is gone")
         }
+        // Checked again before each signal: the pid may have been reused since the last look.
+        let qemu = ChildProcess.adopt(pid: pid, command: HostCommand("qemu-system-x86_64", ["-name", name]),
+                                      isStillTheProcess: { processIdentity() == .running })
         if let qmp = try? await QMPClient.connect(path: qmpSocket, timeout: .seconds(3)) {
-            _ = try? await qmp.execute("quit", timeout: .seconds(2))
+            try? await qmp.quit(timeout: .seconds(2))
             await qmp.close()
         }
-        for signal in [Int32(0), SIGTERM, SIGKILL] {
-            // Checked again before each signal: the pid may have been reused since the last look.
-            guard processIdentity() == .running else { break }
-            if signal != 0 { _ = kill(-pid, signal) }
-            let deadline = ContinuousClock.now + .seconds(3)
-            while processIdentity() == .running, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if processIdentity() == .running, await qemu.exited(within: .seconds(3)) == nil {
+            await qemu.terminate(grace: .seconds(3), killTimeout: .seconds(3))
         }
         try? FileManager.default.removeItem(atPath: runDirectory)
     }

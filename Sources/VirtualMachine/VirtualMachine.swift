@@ -24,9 +24,9 @@ public actor VirtualMachine {
     /// Why the channel in use was chosen, when it is not the agent; for the user and the report.
     public private(set) var channelNote: String?
     /// `SHUTDOWN` events of the current QEMU process, by reason (`guest-reset`, `guest-shutdown`…).
-    private var shutdownReasons: [String] = []
+    private var shutdownReasons: [QMPShutdownReason] = []
     private var eventWatcher: Task<Void, Never>?
-    private var stopped = false
+    private var lifecycle: MachineLifecycle
 
     public var qemuVersion: String { qmp.qemuVersion }
 
@@ -34,7 +34,11 @@ public actor VirtualMachine {
         self.configuration = configuration
         self.process = process
         self.qmp = qmp
+        self.lifecycle = MachineLifecycle(name: configuration.name)
     }
+
+    /// Where the VM is in its life; `exec` is refused once it is stopped or detached.
+    public var state: MachineState { lifecycle.state }
 
     /// Starts QEMU and connects QMP. If anything fails after QEMU started, QEMU is torn down.
     public static func start(_ configuration: MachineConfiguration) async throws -> VirtualMachine {
@@ -73,8 +77,7 @@ public actor VirtualMachine {
     /// process and its run directory for teardown, and writes `run.json` so `hallmark shell`
     /// and `hallmark stop` can find it.
     public func detach() async {
-        guard !stopped else { return }
-        stopped = true
+        guard lifecycle.end(as: .detached) else { return }
         let kind = channel?.kind
         await closeChannels()
         await qmp.close()
@@ -102,7 +105,7 @@ public actor VirtualMachine {
     private static func connectQMP(_ configuration: MachineConfiguration, process: ChildProcess) async throws -> QMPClient {
         let deadline = ContinuousClock.now + .seconds(10)
         while true {
-            if let ended = process.reap() {
+            if let ended = process.termination {
                 let log = (try? String(contentsOfFile: configuration.qemuLog, encoding: .utf8)) ?? ""
                 throw HallmarkError.infrastructure("QEMU exited at start (\(ended)):\n\(lastLines(of: log, count: 20))")
             }
@@ -118,13 +121,13 @@ public actor VirtualMachine {
     private func watchEvents() {
         let events = qmp.events
         eventWatcher = Task { [weak self] in
-            for await event in events where event.name == "SHUTDOWN" {
-                await self?.recordShutdown(event.data["reason"]?.stringValue ?? "unknown")
+            for await event in events {
+                if case .shutdown(_, let reason) = event.typed { await self?.recordShutdown(reason) }
             }
         }
     }
 
-    private func recordShutdown(_ reason: String) { shutdownReasons.append(reason) }
+    private func recordShutdown(_ reason: QMPShutdownReason) { shutdownReasons.append(reason) }
 
     /// The kind of the channel in use, once one answered.
     public var channelKind: GuestChannelKind? { channel?.kind }
@@ -133,6 +136,7 @@ public actor VirtualMachine {
     /// configuration forbids it) the console shell. Fails early if QEMU dies, and on timeout names
     /// what it waited for and shows the console's last 40 lines.
     public func waitForGuest(timeout: Duration) async throws -> any GuestChannel {
+        try lifecycle.requireUsable(for: "commands")
         if let channel { return channel }
         let choice = configuration.channel
         let deadline = ContinuousClock.now + timeout
@@ -140,7 +144,7 @@ public actor VirtualMachine {
         // Set once the shell answered in `auto` mode: how long the agent still gets.
         var agentGrace: ContinuousClock.Instant?
         while true {
-            if let ended = process.reap() {
+            if let ended = process.termination {
                 throw HallmarkError.infrastructure("QEMU exited (\(ended)) before the guest answered.\n\(consoleTail())")
             }
             let attempt = min(Duration.seconds(2), max(deadline - .now, .milliseconds(100)))
@@ -180,6 +184,7 @@ public actor VirtualMachine {
     private func use(_ chosen: any GuestChannel, note: String?) -> any GuestChannel {
         channel = chosen
         channelNote = note
+        lifecycle.guestAnswered()
         return chosen
     }
 
@@ -242,6 +247,7 @@ public actor VirtualMachine {
     /// Runs a shell command in the guest through the chosen channel; `label` names it in errors (a
     /// whole script would be unreadable there).
     public func exec(_ command: String, stdin: [UInt8]? = nil, label: String? = nil, timeout: Duration) async throws -> ExecResult {
+        try lifecycle.requireUsable(for: label ?? Self.firstLine(command))
         let channel = try await waitForGuest(timeout: timeout)
         do {
             return try await channel.exec(command, stdin: stdin, environment: [], timeout: timeout)
@@ -270,6 +276,7 @@ public actor VirtualMachine {
         let deadline = start + timeout
         // In the background, a second later: the channel answers before it goes down with the guest.
         _ = try? await exec("(sleep 1; systemctl reboot) </dev/null >/dev/null 2>&1 &", timeout: .seconds(10))
+        try lifecycle.rebootRequested()
         await closeChannels()
         try await waitForGuestReset(until: deadline)
         try await powerOnAgain()
@@ -282,22 +289,24 @@ public actor VirtualMachine {
 
     /// Waits for QEMU to exit because the guest reset itself (`-no-reboot`), as QMP reports it.
     private func waitForGuestReset(until deadline: ContinuousClock.Instant) async throws {
-        while process.reap() == nil {
-            guard ContinuousClock.now < deadline else {
-                throw HallmarkError.infrastructure(
-                    "the guest did not reset within the timeout after `systemctl reboot` (QMP SHUTDOWN events: \(shutdownReasons.isEmpty ? "none" : shutdownReasons.joined(separator: ", "))).\n\(consoleTail())")
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        if await process.exited(within: max(deadline - .now, .zero)) == nil {
+            try Task.checkCancellation()
+            throw HallmarkError.infrastructure(
+                "the guest did not reset within the timeout after `systemctl reboot` (QMP SHUTDOWN events: \(shutdownEventList)).\n\(consoleTail())")
         }
         // The SHUTDOWN event is the last thing QEMU sends; give the watcher a moment to record it.
         let drain = ContinuousClock.now + .seconds(2)
-        while !shutdownReasons.contains("guest-reset"), ContinuousClock.now < drain {
+        while !shutdownReasons.contains(.guestReset), ContinuousClock.now < drain {
             try await Task.sleep(for: .milliseconds(20))
         }
-        guard shutdownReasons.contains("guest-reset") else {
+        guard shutdownReasons.contains(.guestReset) else {
             throw HallmarkError.infrastructure(
-                "QEMU stopped without a guest reset (QMP SHUTDOWN events: \(shutdownReasons.isEmpty ? "none" : shutdownReasons.joined(separator: ", "))).\n\(consoleTail())")
+                "QEMU stopped without a guest reset (QMP SHUTDOWN events: \(shutdownEventList)).\n\(consoleTail())")
         }
+    }
+
+    private var shutdownEventList: String {
+        shutdownReasons.isEmpty ? "none" : shutdownReasons.map(\.rawValue).joined(separator: ", ")
     }
 
     private func powerOnAgain() async throws {
@@ -307,6 +316,7 @@ public actor VirtualMachine {
         eventWatcher = nil
         shutdownReasons = []
         (process, qmp) = try await Self.launch(configuration)
+        lifecycle.poweredOn()
         watchEvents()
     }
 
@@ -323,17 +333,18 @@ public actor VirtualMachine {
         return "Last lines of the serial console (\(configuration.consoleLog)):\n" + lastLines(of: text, count: 40)
     }
 
-    /// quit → SIGTERM → SIGKILL, then removes the run directory. Idempotent.
+    /// quit → SIGTERM → SIGKILL, then removes the run directory. Idempotent. Runs to the end even
+    /// when the caller is cancelled, so the guest gets its grace and no QEMU is left.
     public func shutdown() async {
-        guard !stopped else { return }
-        stopped = true
+        guard lifecycle.end(as: .stopped) else { return }
+        await Task { await tearDown() }.value
+    }
+
+    private func tearDown() async {
         await closeChannels()
-        if process.reap() == nil {
-            _ = try? await qmp.execute("quit", timeout: .seconds(2))
-            let deadline = ContinuousClock.now + .seconds(3)
-            while process.reap() == nil, ContinuousClock.now < deadline {
-                try? await Task.sleep(for: .milliseconds(20))
-            }
+        if process.termination == nil {
+            try? await qmp.quit(timeout: .seconds(2))
+            _ = await process.exited(within: .seconds(3))
         }
         await process.terminate(grace: .seconds(3))
         await qmp.close()

@@ -210,4 +210,71 @@ import Testing
             try await QMPClient.connect(path: missing, timeout: .seconds(1))
         }
     }
+
+    @Test func quitSendsQuitAndAcceptsQEMUClosingBeforeItsReply() async throws {
+        let server = try StubServer()
+        async let served: Void = server.serve { connection in
+            try await connection.qmpHandshake()
+            let request = try await connection.readJSON()
+            #expect(request["execute"] == "quit")
+            #expect(request["arguments"] == nil)
+            // QEMU may exit before the reply is written: returning closes the connection.
+        }
+        let client = try await QMPClient.connect(path: server.path, timeout: .seconds(2))
+        try await client.quit(timeout: .seconds(2))
+        await client.close()
+        try await served
+    }
+
+    @Test func quitReportsAnErrorReply() async throws {
+        let server = try StubServer()
+        async let served: Void = server.serve { connection in
+            try await connection.qmpHandshake()
+            let request = try await connection.readJSON()
+            try await connection.sendJSON(["error": ["class": "GenericError", "desc": "no"], "id": request["id"] ?? .null])
+            try await connection.waitForClose()
+        }
+        let client = try await QMPClient.connect(path: server.path, timeout: .seconds(2))
+        await #expect(throws: QMPError.commandFailed(class: "GenericError", desc: "no")) { try await client.quit(timeout: .seconds(2)) }
+        await client.close()
+        try await served
+    }
+
+    @Test func shutdownEventsAreTyped() async throws {
+        let server = try StubServer()
+        async let served: Void = server.serve { connection in
+            try await connection.qmpHandshake()
+            try await connection.send("""
+                {"timestamp": {"seconds": 1, "microseconds": 0}, "event": "SHUTDOWN", "data": {"guest": true, "reason": "guest-reset"}}\r
+                {"timestamp": {"seconds": 2, "microseconds": 0}, "event": "STOP"}\r
+                {"timestamp": {"seconds": 3, "microseconds": 0}, "event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}}\r
+                {"timestamp": {"seconds": 4, "microseconds": 0}, "event": "SHUTDOWN", "data": {"guest": false, "reason": "snapshot-load"}}\r
+
+                """)
+            try await connection.waitForClose()
+        }
+        let client = try await QMPClient.connect(path: server.path, timeout: .seconds(2))
+        var events = client.events.makeAsyncIterator()
+        var typed: [QMPTypedEvent] = []
+        for _ in 0..<4 { typed.append(try #require(await events.next()).typed) }
+        #expect(typed == [
+            .shutdown(guest: true, reason: .guestReset),
+            .other(name: "STOP"),
+            .shutdown(guest: false, reason: .hostQMPQuit),
+            .shutdown(guest: false, reason: .other("snapshot-load")),
+        ])
+        await client.close()
+        try await served
+    }
+
+    @Test func shutdownReasonsKeepQEMUsNames() {
+        for name in ["guest-reset", "guest-shutdown", "guest-panic", "host-qmp-quit", "host-signal", "host-error"] {
+            #expect(QMPShutdownReason(rawValue: name).rawValue == name)
+            #expect(QMPShutdownReason(rawValue: name).description == name)
+        }
+        #expect(QMPShutdownReason(rawValue: "guest-shutdown") == .guestShutdown)
+        // A SHUTDOWN without a reason (older QEMU) still decodes.
+        let bare = QMPEvent(name: "SHUTDOWN", data: [:], timestamp: .init(seconds: 0, microseconds: 0))
+        #expect(bare.typed == .shutdown(guest: false, reason: .other("unknown")))
+    }
 }
