@@ -23,10 +23,13 @@ let package = Package(
         .executableTarget(name: "hallmark-sandbox"),
 
         // Command definitions (ArgumentParser), exit codes, progress output.
-        .target(name: "HallmarkCLI", dependencies: [
-            "Pipeline", "HallmarkModel", "HallmarkSupport", "Compliance", "ImageBuild", "ImageStore", "ImageFacts", "VirtualMachine", "JUnitXML", "Attestation",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .target(
+            name: "HallmarkCLI",
+            dependencies: [
+                "Pipeline", "HallmarkModel", "HallmarkSupport", "Compliance", "ImageBuild", "ImageStore", "ImageFacts", "VirtualMachine",
+                "JUnitXML", "Attestation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         // Shared foundation: error type with domain codes (the CLI maps them to exit codes), host command execution, digests.
         .target(name: "HallmarkSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -53,7 +56,8 @@ let package = Package(
         .target(name: "ConsoleShell", dependencies: ["SocketIO", "GuestChannel"]),
 
         // A running QEMU: process, accelerator choice, guest channel, reboot, teardown.
-        .target(name: "VirtualMachine", dependencies: ["QMP", "GuestAgent", "ConsoleShell", "GuestChannel", "SocketIO", "HallmarkSupport"]),
+        .target(
+            name: "VirtualMachine", dependencies: ["QMP", "GuestAgent", "ConsoleShell", "GuestChannel", "SocketIO", "HallmarkSupport"]),
 
         // Pure compliance engine: collector generation, fact parsing, evaluation, gate.
         .target(name: "Compliance", dependencies: ["HallmarkModel", "HallmarkSupport"]),
@@ -73,9 +77,12 @@ let package = Package(
         .target(name: "Attestation", dependencies: ["HallmarkSupport", .product(name: "Crypto", package: "swift-crypto")]),
 
         // Chains build → boot → facts → evaluate → report.
-        .target(name: "Pipeline", dependencies: [
-            "HallmarkModel", "ImageBuild", "ImageStore", "VirtualMachine", "GuestChannel", "Compliance", "ImageFacts", "Evidence", "HallmarkSupport", "Attestation", "JUnitXML",
-        ]),
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "HallmarkModel", "ImageBuild", "ImageStore", "VirtualMachine", "GuestChannel", "Compliance", "ImageFacts", "Evidence",
+                "HallmarkSupport", "Attestation", "JUnitXML",
+            ]),
 
         // Helpers the test targets share: running the built binary, report.json as a reader sees it,
         // scratch directories, fixtures, schema checks, and the tags that say what a test needs.
@@ -85,17 +92,22 @@ let package = Package(
         .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "HallmarkModel", "HallmarkSupport"]),
         .testTarget(name: "ProtocolTests", dependencies: ["QMP", "GuestAgent", "ConsoleShell", "GuestChannel", "SocketIO"]),
         .testTarget(name: "JUnitXMLTests", dependencies: ["JUnitXML"]),
-        .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "ImageStore", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport"]),
+        .testTarget(
+            name: "ImageBuildTests", dependencies: ["ImageBuild", "ImageStore", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport", "HallmarkTestSupport"]),
         .testTarget(name: "KeptMachineTests", dependencies: ["VirtualMachine", "HallmarkSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Evidence", "Attestation", "Compliance", "HallmarkModel", "HallmarkSupport"]),
+        .testTarget(
+            name: "PipelineTests", dependencies: ["Pipeline", "Evidence", "Attestation", "Compliance", "HallmarkModel", "HallmarkSupport"]),
         // Command lines parsed as the CLI parses them, and exit codes: no process started.
         .testTarget(name: "HallmarkCLITests", dependencies: ["HallmarkCLI", "HallmarkSupport", "HallmarkModel", "Compliance"]),
-        .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport", "JUnitXML"]),
+        .testTarget(
+            name: "EvidenceTests",
+            dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport", "JUnitXML"]),
         // The real binary without a VM or a built image: part of `make test-fast`.
         .testTarget(name: "CommandLineTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport"]),
         // Everything that builds an image or boots a VM, and nothing else: `make test-fast` skips this target.
-        .testTarget(name: "EndToEndTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport", "VirtualMachine", "ImageBuild", "ImageStore"]),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport", "VirtualMachine", "ImageBuild", "ImageStore"]),
         // The QEMU command line, the VM's lifecycle and the child-process owner; nothing here boots a VM.
         .testTarget(name: "VirtualMachineUnitTests", dependencies: ["VirtualMachine", "GuestChannel", "HallmarkSupport"]),
     ],

@@ -49,8 +49,10 @@ public struct VerificationRequirements: Sendable, Equatable {
     /// A failure at this severity must have closed the gate: the report's threshold is this or stricter.
     public var gateCovers: String?
 
-    public init(artifacts: [ArtifactFile] = [], coverage: Coverage = .bootDisk, imageName: String? = nil,
-                imageVersion: String? = nil, imageBuild: Int? = nil, gateCovers: String? = nil) {
+    public init(
+        artifacts: [ArtifactFile] = [], coverage: Coverage = .bootDisk, imageName: String? = nil,
+        imageVersion: String? = nil, imageBuild: Int? = nil, gateCovers: String? = nil
+    ) {
         (self.artifacts, self.coverage, self.imageName, self.imageVersion) = (artifacts, coverage, imageName, imageVersion)
         (self.imageBuild, self.gateCovers) = (imageBuild, gateCovers)
     }
@@ -160,8 +162,10 @@ public enum Attestation {
 
         // 5. image
         if let image = result.image {
-            for (what, required, actual) in [("name", requirements.imageName, image.name), ("version", requirements.imageVersion, image.version),
-                                             ("build", requirements.imageBuild.map(String.init), String(image.build))] {
+            for (what, required, actual) in [
+                ("name", requirements.imageName, image.name), ("version", requirements.imageVersion, image.version),
+                ("build", requirements.imageBuild.map(String.init), String(image.build)),
+            ] {
                 if let required, required != actual {
                     return failed(.image, "the envelope is for \(image) (\(what) \(actual)), not \(what) \(required)")
                 }
@@ -173,7 +177,8 @@ public enum Attestation {
         for file in requirements.artifacts {
             let role = file.role ?? (file.path as NSString).lastPathComponent
             guard let subject = result.subjects.first(where: { $0.role == role }) else {
-                let why = file.role == nil
+                let why =
+                    file.role == nil
                     ? "its name does not tell one of the subjects' roles (\(roles.joined(separator: ", "))); give ROLE=FILE"
                     : "the statement has no subject with role \(role) (roles: \(roles.joined(separator: ", ")))"
                 return failed(.artifact, why, artifact: file.path)
@@ -204,9 +209,11 @@ public enum Attestation {
                 return failed(.binding, "the statement has no boot disk subject (disk.qcow2 or disk.raw)")
             }
             guard bound.contains(bootDisk) else {
-                return failed(.binding, bound.isEmpty
-                    ? "no file was checked against the subjects; the boot disk \(bootDisk) must be"
-                    : "the boot disk \(bootDisk) was not checked (checked: \(bound.sorted().joined(separator: ", ")))")
+                return failed(
+                    .binding,
+                    bound.isEmpty
+                        ? "no file was checked against the subjects; the boot disk \(bootDisk) must be"
+                        : "the boot disk \(bootDisk) was not checked (checked: \(bound.sorted().joined(separator: ", ")))")
             }
         case .everySubject:
             let missing = roles.filter { !bound.contains($0) }
@@ -254,7 +261,7 @@ public enum Attestation {
     /// of that image, no role appears twice, and a digest the report lists for a role is the subject's.
     private static func parseImage(_ statement: [String: Any], subjects: [Subject]) throws(StatementError) -> VerificationResult.Image {
         guard let image = (statement["predicate"] as? [String: Any])?["image"] as? [String: Any],
-              let name = image["name"] as? String, let version = image["version"] as? String, let build = image["build"] as? Int
+            let name = image["name"] as? String, let version = image["version"] as? String, let build = image["build"] as? Int
         else { throw StatementError("the predicate has no image name, version and build") }
         let identity = VerificationResult.Image(name: name, version: version, build: build)
         var seen: Set<String> = []
@@ -266,7 +273,8 @@ public enum Attestation {
         }
         for artifact in image["artifacts"] as? [[String: Any]] ?? [] {
             guard let role = artifact["role"] as? String, let digest = artifact["sha256"] as? String,
-                  let subject = subjects.first(where: { $0.role == role }) else { continue }
+                let subject = subjects.first(where: { $0.role == role })
+            else { continue }
             guard digest.lowercased() == subject.sha256 else {
                 throw StatementError("the report's \(role) digest \(digest) differs from subject \(subject.name)'s")
             }
@@ -387,7 +395,9 @@ public struct VerificationResult: Sendable, Equatable, CustomStringConvertible {
             "subjects": subjects.map { ["name": $0.name, "role": $0.role ?? NSNull(), "sha256": $0.sha256] as [String: Any] },
             "artifacts": artifacts.map { ["path": $0.path, "role": $0.role, "subject": $0.subject.name, "sha256": $0.subject.sha256] },
         ]
-        object["failure"] = failure.map { ["check": $0.check.rawValue, "artifact": $0.artifact ?? NSNull(), "reason": $0.reason] as [String: Any] } ?? NSNull()
+        object["failure"] =
+            failure.map { ["check": $0.check.rawValue, "artifact": $0.artifact ?? NSNull(), "reason": $0.reason] as [String: Any] }
+            ?? NSNull()
         object["image"] = image.map { ["name": $0.name, "version": $0.version, "build": $0.build] as [String: Any] } ?? NSNull()
         object["coverage"] = coverage?.rawValue ?? NSNull()
         object["gateThreshold"] = gateThreshold ?? NSNull()

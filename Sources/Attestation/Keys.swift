@@ -1,8 +1,9 @@
 import Crypto
 import Foundation
 import HallmarkSupport
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An Ed25519 private key, stored as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), the form
@@ -63,7 +64,8 @@ public struct SigningKey: Sendable {
                 at: SourceLocation(file: path))
         }
         if mode & 0o044 != 0 {
-            return "the signing key \(path) is readable by \(mode & 0o004 != 0 ? "everyone" : "its group") (mode \(octal)); run chmod 600 on it"
+            return
+                "the signing key \(path) is readable by \(mode & 0o004 != 0 ? "everyone" : "its group") (mode \(octal)); run chmod 600 on it"
         }
         return nil
     }

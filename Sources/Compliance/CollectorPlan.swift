@@ -76,23 +76,24 @@ public struct CollectorPlan: Sendable {
     // MARK: Script
 
     static func script(sections: [Section], lanes: Int, boundary: String, exports: [String]) -> String {
-        var lines = [
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH",
-            "export PATH",
-        ] + exports + [
-            "hm_b=\(boundary)",
-            // cat(1) with builtins only, for small files: starting cat costs 50–90 ms in a TCG
-            // guest, reading byte by byte about 20 µs a byte. A missing final newline is kept;
-            // NUL bytes are not (these are /proc and /etc text files).
-            "hm_cat() {",
-            "  [ -e \"$1\" ] || { printf 'cat: %s: No such file or directory\\n' \"$1\" >&2; return 1; }",
-            "  [ -r \"$1\" ] && [ ! -d \"$1\" ] || { printf 'cat: %s: cannot read\\n' \"$1\" >&2; return 1; }",
-            "  hm_l=; while IFS= read -r hm_l; do printf '%s\\n' \"$hm_l\"; hm_l=; done <\"$1\"",
-            "  [ -z \"$hm_l\" ] || printf '%s' \"$hm_l\"",
-            "}",
-            "hm_begin() { printf '%s %s out\\n' \"$hm_b\" \"$1\"; printf '%s %s err\\n' \"$hm_b\" \"$1\" >&2; }",
-            "hm_end() { printf '\\n%s %s end %s\\n' \"$hm_b\" \"$1\" \"$2\"; printf '\\n%s %s end\\n' \"$hm_b\" \"$1\" >&2; }",
-        ]
+        var lines =
+            [
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH",
+                "export PATH",
+            ] + exports + [
+                "hm_b=\(boundary)",
+                // cat(1) with builtins only, for small files: starting cat costs 50–90 ms in a TCG
+                // guest, reading byte by byte about 20 µs a byte. A missing final newline is kept;
+                // NUL bytes are not (these are /proc and /etc text files).
+                "hm_cat() {",
+                "  [ -e \"$1\" ] || { printf 'cat: %s: No such file or directory\\n' \"$1\" >&2; return 1; }",
+                "  [ -r \"$1\" ] && [ ! -d \"$1\" ] || { printf 'cat: %s: cannot read\\n' \"$1\" >&2; return 1; }",
+                "  hm_l=; while IFS= read -r hm_l; do printf '%s\\n' \"$hm_l\"; hm_l=; done <\"$1\"",
+                "  [ -z \"$hm_l\" ] || printf '%s' \"$hm_l\"",
+                "}",
+                "hm_begin() { printf '%s %s out\\n' \"$hm_b\" \"$1\"; printf '%s %s err\\n' \"$hm_b\" \"$1\" >&2; }",
+                "hm_end() { printf '\\n%s %s end %s\\n' \"$hm_b\" \"$1\" \"$2\"; printf '\\n%s %s end\\n' \"$hm_b\" \"$1\" >&2; }",
+            ]
         var preludes: [String] = []
         for prelude in sections.flatMap({ $0.probes.compactMap(\.prelude) }) where !preludes.contains(prelude) {
             preludes.append(prelude)
@@ -105,7 +106,8 @@ public struct CollectorPlan: Sendable {
         let order = sections.indices.sorted { cost(sections[$0]) > cost(sections[$1]) }.map(String.init).joined(separator: " ")
         // `true`, not `:`: a failed redirection of a special builtin such as `:` ends a POSIX shell.
         for lane in 0..<min(lanes, max(sections.count, 1)) {
-            lines.append("""
+            lines.append(
+                """
                 ( set -C; for hm_i in \(order); do { true >"$hm_dir/claim.$hm_i"; } 2>/dev/null && hm_p$hm_i; done ) \
                   >"$hm_dir/\(lane).out" 2>"$hm_dir/\(lane).err" </dev/null &
                 """)

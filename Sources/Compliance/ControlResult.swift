@@ -17,8 +17,10 @@ public struct ControlResult: Sendable {
     /// Where the facts behind the result were observed: the guest, the disk artifact, a root filesystem.
     public var observedIn: [FactSource] = []
 
-    public init(control: Control, policyID: String, status: ResultStatus, message: String, evidence: String,
-                waiver: String? = nil, originalStatus: ResultStatus? = nil) {
+    public init(
+        control: Control, policyID: String, status: ResultStatus, message: String, evidence: String,
+        waiver: String? = nil, originalStatus: ResultStatus? = nil
+    ) {
         self.control = control
         self.policyID = policyID
         self.status = status

@@ -49,16 +49,19 @@ public enum Evaluator {
             case .pass:
                 break
             case .fail, .informational, .notapplicable:
-                return ControlResult(control: control, policyID: policyID, status: .notapplicable,
-                                     message: "not applicable: only_if does not hold (\(precondition.message))", evidence: precondition.evidence)
+                return ControlResult(
+                    control: control, policyID: policyID, status: .notapplicable,
+                    message: "not applicable: only_if does not hold (\(precondition.message))", evidence: precondition.evidence)
             case .error, .notchecked, .waived:
-                return ControlResult(control: control, policyID: policyID, status: precondition.status == .error ? .error : .notchecked,
-                                     message: "only_if could not be evaluated: \(precondition.message)", evidence: precondition.evidence)
+                return ControlResult(
+                    control: control, policyID: policyID, status: precondition.status == .error ? .error : .notchecked,
+                    message: "only_if could not be evaluated: \(precondition.message)", evidence: precondition.evidence)
             }
         }
         var outcome = evaluate(control.check, facts: facts)
         if outcome.status == .fail && control.severity == .info { outcome.status = .informational }
-        return ControlResult(control: control, policyID: policyID, status: outcome.status, message: outcome.message, evidence: outcome.evidence)
+        return ControlResult(
+            control: control, policyID: policyID, status: outcome.status, message: outcome.message, evidence: outcome.evidence)
     }
 
     /// A check's rule, once every probe it reads was collected (a rule that decides on part of its

@@ -101,8 +101,10 @@ public struct Facts: Codable, Sendable, Equatable {
     /// probes from the disk artifact (`image`). nil when every probe comes from `source`.
     public var probeSources: [ProbeKey: FactSource]?
 
-    public init(probes: [ProbeKey: ProbeOutput] = [:], reboot: RebootFact? = nil, source: FactSource? = nil,
-                probeSources: [ProbeKey: FactSource]? = nil) {
+    public init(
+        probes: [ProbeKey: ProbeOutput] = [:], reboot: RebootFact? = nil, source: FactSource? = nil,
+        probeSources: [ProbeKey: FactSource]? = nil
+    ) {
         self.probes = probes
         self.reboot = reboot
         self.source = source

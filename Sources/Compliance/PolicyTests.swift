@@ -18,7 +18,8 @@ public enum PolicyTestRunner {
     public static func run(_ policy: Policy, waivers: Waivers? = nil, today: Date = Date()) -> [PolicyTestOutcome] {
         policy.tests.map { test in
             let facts = Self.facts(for: test)
-            let results = waivers.map { Evaluator.evaluate(policy, facts: facts, waivers: $0, today: today) }
+            let results =
+                waivers.map { Evaluator.evaluate(policy, facts: facts, waivers: $0, today: today) }
                 ?? Evaluator.evaluate(policy, facts: facts)
             var mismatches: [String] = []
             for expectation in test.expectations {
@@ -27,7 +28,9 @@ public enum PolicyTestRunner {
                     continue
                 }
                 if result.status != expectation.status {
-                    mismatches.append("\(expectation.controlID): expected \(expectation.status.rawValue), got \(result.status.rawValue) (\(result.message)) at \(expectation.location)")
+                    mismatches.append(
+                        "\(expectation.controlID): expected \(expectation.status.rawValue), got \(result.status.rawValue) (\(result.message)) at \(expectation.location)"
+                    )
                 }
             }
             return PolicyTestOutcome(name: test.name, location: test.location, mismatches: mismatches, results: results)
@@ -37,10 +40,13 @@ public enum PolicyTestRunner {
     /// The facts a test case describes, as the collector would have reported them.
     public static func facts(for test: PolicyTestCase) -> Facts {
         Facts(
-            probes: Dictionary(uniqueKeysWithValues: test.facts.map { coded, fact in
-                (ProbeKey(coded: coded), ProbeOutput(exitCode: fact.exitCode, stdout: fact.stdout, stderr: fact.stderr))
-            }),
-            reboot: test.reboot.map { RebootFact(bootIDBefore: $0.bootIDBefore, bootIDAfter: $0.bootIDAfter, secondsToReturn: nil, failure: $0.failure) },
+            probes: Dictionary(
+                uniqueKeysWithValues: test.facts.map { coded, fact in
+                    (ProbeKey(coded: coded), ProbeOutput(exitCode: fact.exitCode, stdout: fact.stdout, stderr: fact.stderr))
+                }),
+            reboot: test.reboot.map {
+                RebootFact(bootIDBefore: $0.bootIDBefore, bootIDAfter: $0.bootIDAfter, secondsToReturn: nil, failure: $0.failure)
+            },
             source: .guest)
     }
 }

@@ -43,10 +43,11 @@ extension Check {
 
 /// The policy language: every resource, read through the policy loader.
 extension CheckLanguage {
-    public static let resources = CheckLanguage(entries: ResourceKind.allCases.map { kind in
-        let type = kind.resource
-        return Entry(name: kind.rawValue, shellFields: type.shellFields) { body in try type.init(yaml: body) }
-    })
+    public static let resources = CheckLanguage(
+        entries: ResourceKind.allCases.map { kind in
+            let type = kind.resource
+            return Entry(name: kind.rawValue, shellFields: type.shellFields) { body in try type.init(yaml: body) }
+        })
 }
 
 /// Policies loaded with every resource of the language.

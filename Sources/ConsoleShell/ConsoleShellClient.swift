@@ -67,8 +67,10 @@ public actor ConsoleShellClient: GuestChannel {
     public func exec(_ shellCommand: String, stdin: [UInt8]?, environment: [String], timeout: Duration) async throws -> ExecResult {
         let deadline = ContinuousClock.now + timeout
         return try await exchange { id in
-            try await send(Self.request(id: id, command: shellCommand, stdin: stdin ?? [], environment: environment,
-                                        seconds: Int(timeout.components.seconds) + 1), deadline: deadline)
+            try await send(
+                Self.request(
+                    id: id, command: shellCommand, stdin: stdin ?? [], environment: environment,
+                    seconds: Int(timeout.components.seconds) + 1), deadline: deadline)
             var stdout: [UInt8] = [], stderr: [UInt8] = []
             // The guest's `timeout` ends the command just after ours; wait a little longer for its status.
             let answerDeadline = deadline + .seconds(5)
@@ -79,9 +81,13 @@ public actor ConsoleShellClient: GuestChannel {
                 case "stderr": stderr = try Self.decode(fields, id: id)
                 case "failed": throw ConsoleShellError.setupFailed(fields.dropFirst().joined(separator: " "))
                 case "status":
-                    guard fields.count == 2, let code = Int32(fields[1]) else { throw ConsoleShellError.malformedAnswer(fields.joined(separator: " ")) }
+                    guard fields.count == 2, let code = Int32(fields[1]) else {
+                        throw ConsoleShellError.malformedAnswer(fields.joined(separator: " "))
+                    }
                     // 137: killed by the guest-side `timeout -s KILL`.
-                    if code == 137, ContinuousClock.now >= deadline { throw ConsoleShellError.timeout(what: "exec of `\(shellCommand.prefix(80))`") }
+                    if code == 137, ContinuousClock.now >= deadline {
+                        throw ConsoleShellError.timeout(what: "exec of `\(shellCommand.prefix(80))`")
+                    }
                     return ExecResult(exitCode: code, signal: nil, stdout: stdout, stderr: stderr)
                 default: continue
                 }
@@ -98,9 +104,11 @@ public actor ConsoleShellClient: GuestChannel {
             return "export \(entry[..<equals])=\(quoted(String(entry[entry.index(after: equals)...])))\n"
         }.joined()
         let script = Array("PATH=\(path); export PATH\n\(exports)\(command)".utf8)
-        let answer = "printf '\(tag) %s stdout ' \(id); base64 -w0 \"$hm_d/o\"; printf '\\n\(tag) %s stderr ' \(id); base64 -w0 \"$hm_d/e\"; "
+        let answer =
+            "printf '\(tag) %s stdout ' \(id); base64 -w0 \"$hm_d/o\"; printf '\\n\(tag) %s stderr ' \(id); base64 -w0 \"$hm_d/e\"; "
             + "printf '\\n\(tag) %s status %s\\n' \(id) \"$hm_rc\""
-        return "hm_d=$(mktemp -d) && printf %s \(base64(script)) | base64 -d >\"$hm_d/s\" && printf %s \(base64(stdin)) | base64 -d >\"$hm_d/i\" "
+        return
+            "hm_d=$(mktemp -d) && printf %s \(base64(script)) | base64 -d >\"$hm_d/s\" && printf %s \(base64(stdin)) | base64 -d >\"$hm_d/i\" "
             + "&& { hm_t=; command -v timeout >/dev/null 2>&1 && hm_t='timeout -s KILL \(seconds)'; "
             + "(cd / && $hm_t sh \"$hm_d/s\" <\"$hm_d/i\" >\"$hm_d/o\" 2>\"$hm_d/e\"); hm_rc=$?; \(answer); rm -rf \"$hm_d\"; } "
             + "|| printf '\\n\(tag) %s failed could not stage the command (mktemp or base64 missing, or no writable /tmp)\\n' \(id)\n"
@@ -112,7 +120,8 @@ public actor ConsoleShellClient: GuestChannel {
 
     static func decode(_ fields: [String], id: String) throws -> [UInt8] {
         guard let data = Data(base64Encoded: fields.count > 1 ? fields[1] : "") else {
-            throw ConsoleShellError.malformedAnswer("\(tag) \(id) \(fields.first ?? "") <\(fields.count > 1 ? fields[1].count : 0) bytes of invalid base64>")
+            throw ConsoleShellError.malformedAnswer(
+                "\(tag) \(id) \(fields.first ?? "") <\(fields.count > 1 ? fields[1].count : 0) bytes of invalid base64>")
         }
         return Array(data)
     }

@@ -22,7 +22,8 @@ public enum ConsoleShellGuest {
         if let index = words.firstIndex(where: { $0.hasPrefix("init=") }) {
             initPath = String(words.remove(at: index).dropFirst("init=".count))
         }
-        let loop = "while :; do for d in /sys/class/virtio-ports/*; do n=; read -r n <$d/name 2>/dev/null; "
+        let loop =
+            "while :; do for d in /sys/class/virtio-ports/*; do n=; read -r n <$d/name 2>/dev/null; "
             + "case $n in \(portName)) { sh <&3 >&3 2>&3 3>&-; } 3<>/dev/${d##*/};; esac; done; sleep 1; done"
         words.append("init=/bin/sh")
         words.append("--")

@@ -68,9 +68,13 @@ public struct AuditReport: Codable, Sendable {
         public var staticFacts: String?
         public var staticFactsNote: String?
 
-        public init(hostname: String, qemuVersion: String?, accelerator: String?, qemuCommandLine: String? = nil,
-                    guestChannel: String? = nil, guestChannelNote: String? = nil, staticFacts: String? = nil, staticFactsNote: String? = nil) {
-            (self.hostname, self.qemuVersion, self.accelerator, self.qemuCommandLine) = (hostname, qemuVersion, accelerator, qemuCommandLine)
+        public init(
+            hostname: String, qemuVersion: String?, accelerator: String?, qemuCommandLine: String? = nil,
+            guestChannel: String? = nil, guestChannelNote: String? = nil, staticFacts: String? = nil, staticFactsNote: String? = nil
+        ) {
+            (self.hostname, self.qemuVersion, self.accelerator, self.qemuCommandLine) = (
+                hostname, qemuVersion, accelerator, qemuCommandLine
+            )
             (self.guestChannel, self.guestChannelNote) = (guestChannel, guestChannelNote)
             (self.staticFacts, self.staticFactsNote) = (staticFacts, staticFactsNote)
         }
@@ -116,9 +120,11 @@ public struct AuditReport: Codable, Sendable {
         public var observedIn: [String]?
     }
 
-    public init(tool: Tool, image: Image, host: Host, inputs: [InputFile], timings: StageTimings,
-                results: [ControlResult], threshold: Severity, verdictSummary: String? = nil,
-                startedAt: Date, finishedAt: Date, factsSHA256: String?, forcedVerdict: Verdict? = nil) {
+    public init(
+        tool: Tool, image: Image, host: Host, inputs: [InputFile], timings: StageTimings,
+        results: [ControlResult], threshold: Severity, verdictSummary: String? = nil,
+        startedAt: Date, finishedAt: Date, factsSHA256: String?, forcedVerdict: Verdict? = nil
+    ) {
         self.tool = tool
         self.image = image
         self.host = host
@@ -138,13 +144,15 @@ public struct AuditReport: Codable, Sendable {
                 observedIn: result.observedIn.isEmpty ? nil : result.observedIn.map(\.rawValue))
         }
         let failing = results.filter { $0.status == .fail && $0.control.severity >= threshold }.map(\.control.id)
-        let summary = verdictSummary ?? {
-            switch verdict {
-            case .pass: return "gate open: \(results.count) control(s) evaluated, none at or above \(threshold.rawValue) failed"
-            case .fail: return "gate closed: \(failing.count) control(s) failed: \(failing.joined(separator: ", "))"
-            case .incomplete: return "gate closed: some controls could not be evaluated"
-            }
-        }()
+        let summary =
+            verdictSummary
+            ?? {
+                switch verdict {
+                case .pass: return "gate open: \(results.count) control(s) evaluated, none at or above \(threshold.rawValue) failed"
+                case .fail: return "gate closed: \(failing.count) control(s) failed: \(failing.joined(separator: ", "))"
+                case .incomplete: return "gate closed: some controls could not be evaluated"
+                }
+            }()
         self.gate = Gate(threshold: threshold, verdict: verdict, summary: summary)
         self.startedAt = startedAt
         self.finishedAt = finishedAt

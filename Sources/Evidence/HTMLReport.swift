@@ -35,7 +35,8 @@ public enum HTMLReport {
         }.joined(separator: "\n")
         let options = { (values: [String]) in values.map { "<option value=\"\($0)\">\($0)</option>" }.joined() }
         let artifacts = audit.image.artifacts.map { "<tr><td>\(escape($0.role))</td><td><code>\($0.sha256)</code></td></tr>" }.joined()
-        let timings = audit.timings.measured.map { "<tr><td>\(escape($0.stage))</td><td>\(String(format: "%.1f s", $0.seconds))</td></tr>" }.joined()
+        let timings = audit.timings.measured.map { "<tr><td>\(escape($0.stage))</td><td>\(String(format: "%.1f s", $0.seconds))</td></tr>" }
+            .joined()
         return """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
@@ -84,6 +85,7 @@ public enum HTMLReport {
 
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;").replacingOccurrences(of: "'", with: "&#39;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;").replacingOccurrences(
+                of: "'", with: "&#39;")
     }
 }

@@ -18,7 +18,9 @@ public enum JUnitExport {
                     time: 0,
                     outcome: outcome(control),
                     properties: [JUnitProperty(name: "severity", value: control.severity.rawValue)]
-                        + control.references.sorted { $0.key < $1.key }.map { JUnitProperty(name: $0.key, value: $0.value.joined(separator: ", ")) }
+                        + control.references.sorted { $0.key < $1.key }.map {
+                            JUnitProperty(name: $0.key, value: $0.value.joined(separator: ", "))
+                        }
                         + (control.waiver.map { [JUnitProperty(name: "waiver", value: $0)] } ?? []),
                     systemOut: control.evidence.isEmpty ? nil : control.evidence,
                     file: control.policyFile, line: control.line)
@@ -36,8 +38,10 @@ public enum JUnitExport {
     }
 
     static func outcome(_ control: AuditReport.ControlEntry) -> JUnitCase.Outcome {
-        let details = [control.message, control.evidence.isEmpty ? nil : "Evidence: \(control.evidence)",
-                       control.remediation.map { "Remediation: \($0)" }].compactMap { $0 }.joined(separator: "\n")
+        let details = [
+            control.message, control.evidence.isEmpty ? nil : "Evidence: \(control.evidence)",
+            control.remediation.map { "Remediation: \($0)" },
+        ].compactMap { $0 }.joined(separator: "\n")
         switch control.result {
         case .pass, .informational: return .passed
         case .fail: return .failure(message: control.message, type: control.severity.rawValue, details: details)

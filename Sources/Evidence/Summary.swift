@@ -18,7 +18,9 @@ public enum MarkdownSummary {
         if !problems.isEmpty {
             lines += ["", "## Failing controls", "", "| control | severity | result | why |", "| --- | --- | --- | --- |"]
             for control in problems {
-                lines.append("| `\(control.id)` \(escape(control.title)) | \(control.severity.rawValue) | \(control.result.rawValue) | \(escape(control.message)) |")
+                lines.append(
+                    "| `\(control.id)` \(escape(control.title)) | \(control.severity.rawValue) | \(control.result.rawValue) | \(escape(control.message)) |"
+                )
             }
         }
         return lines.joined(separator: "\n") + "\n"

@@ -2,9 +2,9 @@ import GuestChannel
 import SocketIO
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A QEMU guest agent client: strictly one request and one reply at a time, resynchronised with
@@ -228,9 +228,10 @@ public actor GuestAgentClient: GuestChannel {
         var line: [UInt8] = []
         while line.isEmpty {
             // Only sync replies are delimited, but a stray leading delimiter must not hide a good reply.
-            line = Array(try await readLine(what: command, deadline: deadline).drop {
-                $0 == Self.delimiter || $0 == 0x20 || $0 == 0x09
-            })
+            line = Array(
+                try await readLine(what: command, deadline: deadline).drop {
+                    $0 == Self.delimiter || $0 == 0x20 || $0 == 0x09
+                })
         }
         guard let reply = try? JSONValue.parse(line) else { throw GuestAgentError.malformedReply(line) }
         if let value = reply["return"] {

@@ -64,7 +64,6 @@ public struct ExecResult: Sendable, Equatable {
     public var succeeded: Bool { exitCode == 0 && signal == nil }
 }
 
-
 /// Which channel a test VM may use: `auto` prefers the agent and falls back to the console shell
 /// when the image has no agent, or its agent blocks guest-exec.
 public enum GuestChannelChoice: String, Sendable, Codable, CaseIterable {

@@ -12,7 +12,10 @@ public struct HallmarkCommand: AsyncParsableCommand {
             70 internal error, 77 needs root, 130 interrupted, 143 terminated.
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, BuildCommand.self, TestCommand.self, ShellCommand.self, StopCommand.self, PolicyCommand.self, KeyCommand.self, VerifyCommand.self])
+        subcommands: [
+            RunCommand.self, BuildCommand.self, TestCommand.self, ShellCommand.self, StopCommand.self, PolicyCommand.self, KeyCommand.self,
+            VerifyCommand.self,
+        ])
 
     public init() {}
 }

@@ -9,8 +9,13 @@ func printVerdict(_ outcome: TestOutcome) {
     print("\(report.image.name) \(report.image.version)/\(report.image.build): \(report.gate.summary)")
     print("controls: \(counts)")
     for control in report.controls where control.result == .fail || control.result == .error {
-        print("  \(control.result.rawValue.uppercased()) [\(control.severity.rawValue)] \(control.id): \(UntrustedText.forTerminal(control.message))")
+        print(
+            "  \(control.result.rawValue.uppercased()) [\(control.severity.rawValue)] \(control.id): \(UntrustedText.forTerminal(control.message))"
+        )
     }
-    let files = (outcome.signed ? ["report.dsse.json"] : []) + ["report.json", "report.html", "junit.xml", "summary.md", "facts.json", "console.log", "build.log"]
+    let files =
+        (outcome.signed ? ["report.dsse.json"] : []) + [
+            "report.json", "report.html", "junit.xml", "summary.md", "facts.json", "console.log", "build.log",
+        ]
     print("reports: \(outcome.reportDirectory)/ (\(files.joined(separator: ", ")))\(outcome.signed ? "" : " — unsigned")")
 }

@@ -94,7 +94,8 @@ extension Component {
         let fields = try body.mapping(allowed: ["type", "default", "description"])
         let type = try fields.required("type").string()
         guard type == "string" else { throw try fields.required("type").error("parameter type must be 'string', got '\(type)'") }
-        return Parameter(name: name, type: type, defaultValue: try fields["default"]?.string(), description: try fields["description"]?.string())
+        return Parameter(
+            name: name, type: type, defaultValue: try fields["default"]?.string(), description: try fields["description"]?.string())
     }
 
     private static func parseConstants(_ input: YAMLInput?) throws -> [String: String] {
@@ -129,7 +130,8 @@ extension Component {
         let stepName = try fields.required("name").string()
         let actionInput = try fields.required("action")
         guard let action = Action(rawValue: try actionInput.string()) else {
-            throw actionInput.error("unsupported action '\(try actionInput.string())'; supported: \(Action.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw actionInput.error(
+                "unsupported action '\(try actionInput.string())'; supported: \(Action.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         var onFailure = OnFailure.abort
         if let input = fields["onFailure"] {
@@ -159,12 +161,13 @@ extension Component {
             }
         case .createFile, .appendFile, .deleteFile, .createFolder, .setFilePermissions:
             guard let entries = inputs?.list, !entries.isEmpty else { throw fail("inputs must be a list of entries with 'path'") }
-            let allowed: [String] = switch action {
-            case .createFile: ["path", "content", "permissions", "owner", "group", "overwrite"]
-            case .appendFile: ["path", "content"]
-            case .setFilePermissions: ["path", "permissions"]
-            default: ["path", "recursive", "force"]
-            }
+            let allowed: [String] =
+                switch action {
+                case .createFile: ["path", "content", "permissions", "owner", "group", "overwrite"]
+                case .appendFile: ["path", "content"]
+                case .setFilePermissions: ["path", "permissions"]
+                default: ["path", "recursive", "force"]
+                }
             for entry in entries {
                 guard entry["path"]?.string != nil else { throw fail("each entry needs a 'path'", entry.location) }
                 if let unknown = entry.keys.first(where: { !allowed.contains($0) }) {

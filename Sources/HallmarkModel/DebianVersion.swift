@@ -31,7 +31,8 @@ public struct DebianVersion: Sendable, Hashable, Comparable, CustomStringConvert
         guard let first = upstream.unicodeScalars.first, CharacterSet.decimalDigits.contains(first) else { return nil }
         let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+~-:")
         guard upstream.unicodeScalars.allSatisfy(allowed.contains),
-              revision.unicodeScalars.allSatisfy({ allowed.contains($0) && $0 != "-" && $0 != ":" }) else { return nil }
+            revision.unicodeScalars.allSatisfy({ allowed.contains($0) && $0 != "-" && $0 != ":" })
+        else { return nil }
     }
 
     public var description: String {

@@ -45,9 +45,11 @@ public struct Policy: Sendable {
     /// The policy's own test cases (`tests:`), run by `hallmark policy test FILE`.
     public var tests: [PolicyTestCase]
 
-    public init(id: String, title: String, version: String?, controls: [Control], path: String, digest: String,
-                description: String? = nil, variables: [String: String] = [:], declaredVariables: Set<String> = [],
-                includedFiles: [PolicySource] = [], tests: [PolicyTestCase] = []) {
+    public init(
+        id: String, title: String, version: String?, controls: [Control], path: String, digest: String,
+        description: String? = nil, variables: [String: String] = [:], declaredVariables: Set<String> = [],
+        includedFiles: [PolicySource] = [], tests: [PolicyTestCase] = []
+    ) {
         self.id = id
         self.title = title
         self.version = version
@@ -86,9 +88,11 @@ public struct Control: Sendable {
     /// A precondition: when it does not hold, the control is not applicable.
     public var onlyIf: Check?
 
-    public init(id: String, title: String, severity: Severity, rationale: String?, remediation: String?,
-                references: [String: [String]], check: Check, location: SourceLocation,
-                tags: [String] = [], onlyIf: Check? = nil) {
+    public init(
+        id: String, title: String, severity: Severity, rationale: String?, remediation: String?,
+        references: [String: [String]], check: Check, location: SourceLocation,
+        tags: [String] = [], onlyIf: Check? = nil
+    ) {
         self.id = id
         self.title = title
         self.severity = severity
@@ -228,11 +232,14 @@ extension Policy {
         var loader = PolicyLoader(overrides: variables, language: checks)
         let absolute = absolutePath(path)
         do {
-            let file = try loader.loadFile(path: URL(fileURLWithPath: absolute).standardizedFileURL.path,
-                                           inherited: variables, stack: [], includedAt: nil)
+            let file = try loader.loadFile(
+                path: URL(fileURLWithPath: absolute).standardizedFileURL.path,
+                inherited: variables, stack: [], includedAt: nil)
             loader.checkDuplicateIDs(file.controls)
             if file.controls.isEmpty {
-                loader.report(HallmarkError.invalidInput("policy has no controls (neither its own nor included)", at: SourceLocation(file: path, line: 1, column: 1)))
+                loader.report(
+                    HallmarkError.invalidInput(
+                        "policy has no controls (neither its own nor included)", at: SourceLocation(file: path, line: 1, column: 1)))
             }
             let policy = Policy(
                 id: file.id, title: file.title, version: file.version, controls: file.controls, path: path, digest: file.digest,
@@ -252,7 +259,8 @@ extension Policy {
         let unknown = undeclared(variables, in: policies)
         if !unknown.isEmpty {
             throw HallmarkError.invalidInput(
-                "variable\(unknown.count == 1 ? "" : "s") \(unknown.map { "'\($0)'" }.joined(separator: ", ")) not declared by any policy (declared: \(policies.flatMap(\.declaredVariables).sorted().joined(separator: ", ")))")
+                "variable\(unknown.count == 1 ? "" : "s") \(unknown.map { "'\($0)'" }.joined(separator: ", ")) not declared by any policy (declared: \(policies.flatMap(\.declaredVariables).sorted().joined(separator: ", ")))"
+            )
         }
         return policies
     }

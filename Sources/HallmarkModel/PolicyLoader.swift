@@ -99,7 +99,8 @@ struct PolicyLoader {
                         continue
                     }
                     let childInherited = values.merging(itemVariables.mapValues(\.value)) { $1 }.merging(overrides) { $1 }
-                    let child = try loadFile(path: childPath, inherited: childInherited, stack: stack + [path], includedAt: pathInput.location)
+                    let child = try loadFile(
+                        path: childPath, inherited: childInherited, stack: stack + [path], includedAt: pathInput.location)
                     for (name, entry) in itemVariables where !child.declared.contains(name) {
                         report(entry.input.error("variable '\(name)' is not declared by \((childPath as NSString).lastPathComponent)"))
                     }
@@ -131,8 +132,9 @@ struct PolicyLoader {
         let ids = Set(controls.map(\.id))
         for test in tests {
             for expectation in test.expectations where !ids.contains(expectation.controlID) {
-                report(HallmarkError.invalidInput(
-                    "test '\(test.name)' expects a result for unknown control '\(expectation.controlID)'", at: expectation.location))
+                report(
+                    HallmarkError.invalidInput(
+                        "test '\(test.name)' expects a result for unknown control '\(expectation.controlID)'", at: expectation.location))
             }
         }
 
@@ -167,8 +169,10 @@ struct PolicyLoader {
     /// Replaces `{{ name }}` in every scalar under `node`; a name the file does not declare is an
     /// error at that scalar. In a resource's shell fields (a command check's `run`) each value is
     /// quoted for the place it lands in, so it stays one literal piece of text and never becomes shell syntax.
-    static func substitute(_ node: Node, values: [String: String], declared: Set<String>, file: String, language: CheckLanguage,
-                           shellFields: Set<String> = [], isShell: Bool = false) throws -> Node {
+    static func substitute(
+        _ node: Node, values: [String: String], declared: Set<String>, file: String, language: CheckLanguage,
+        shellFields: Set<String> = [], isShell: Bool = false
+    ) throws -> Node {
         switch node {
         case .scalar(var scalar):
             guard scalar.string.contains("{{") else { return node }
@@ -197,9 +201,12 @@ struct PolicyLoader {
                 var key: String?
                 if case .scalar(let scalar) = pair.key { key = scalar.string }
                 let resourceShellFields = language.entries.first { $0.name == key }?.shellFields ?? []
-                mapping[index] = (key: pair.key, value: try substitute(
-                    pair.value, values: values, declared: declared, file: file, language: language,
-                    shellFields: resourceShellFields, isShell: key.map(shellFields.contains) ?? false))
+                mapping[index] = (
+                    key: pair.key,
+                    value: try substitute(
+                        pair.value, values: values, declared: declared, file: file, language: language,
+                        shellFields: resourceShellFields, isShell: key.map(shellFields.contains) ?? false)
+                )
             }
             return .mapping(mapping)
         case .sequence(var sequence):
@@ -247,7 +254,8 @@ struct PolicyLoader {
     static func parseCheck(_ input: YAMLInput, language: CheckLanguage) throws -> Check {
         let wrapper = try input.mapping(allowed: language.names)
         guard wrapper.keys.count == 1, let kind = wrapper.keys.first, let body = wrapper[kind],
-              let entry = language.entries.first(where: { $0.name == kind }) else {
+            let entry = language.entries.first(where: { $0.name == kind })
+        else {
             throw input.error("check must name exactly one resource: \(language.names.joined(separator: ", "))")
         }
         return Check(try entry.read(body))
@@ -281,7 +289,8 @@ struct PolicyLoader {
         for (controlID, value) in try expectInput.freeMapping() {
             let text = try value.string()
             guard let status = ResultStatus(rawValue: text) else {
-                throw value.error("expected result must be one of: \(ResultStatus.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+                throw value.error(
+                    "expected result must be one of: \(ResultStatus.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
             }
             expectations.append(PolicyTestCase.Expectation(controlID: controlID, status: status, location: value.location))
         }

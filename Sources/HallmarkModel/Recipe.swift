@@ -109,7 +109,8 @@ public struct SemanticVersion: Sendable, Equatable, Comparable, CustomStringConv
     public init?(_ text: String) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
         guard parts.count == 3, let major = parts[0], let minor = parts[1], let patch = parts[2],
-              major >= 0, minor >= 0, patch >= 0 else { return nil }
+            major >= 0, minor >= 0, patch >= 0
+        else { return nil }
         (self.major, self.minor, self.patch) = (major, minor, patch)
     }
 
@@ -125,7 +126,9 @@ extension Recipe {
     public static func load(path: String) throws -> Recipe {
         let absolute = absolutePath(path)
         let input = try YAMLInput.load(path: absolute, context: "recipe")
-        let root = try input.mapping(allowed: ["name", "version", "description", "parent", "components", "build", "tests", "outputs", "disk", "evidence"])
+        let root = try input.mapping(allowed: [
+            "name", "version", "description", "parent", "components", "build", "tests", "outputs", "disk", "evidence",
+        ])
         let directory = (absolute as NSString).deletingLastPathComponent
 
         let nameInput = try root.required("name")
@@ -138,21 +141,22 @@ extension Recipe {
             throw versionInput.error("version must be major.minor.patch (e.g. 1.0.0), got '\(try versionInput.string())'")
         }
 
-        let components = try root["components"].map { list in
-            try list.sequence().map { item -> ComponentReference in
-                let fields = try item.mapping(allowed: ["path", "parameters"])
-                let pathInput = try fields.required("path")
-                let componentPath = resolve(try pathInput.string(), relativeTo: directory)
-                guard FileManager.default.fileExists(atPath: componentPath) else {
-                    throw pathInput.error("component file not found: \(componentPath)")
+        let components =
+            try root["components"].map { list in
+                try list.sequence().map { item -> ComponentReference in
+                    let fields = try item.mapping(allowed: ["path", "parameters"])
+                    let pathInput = try fields.required("path")
+                    let componentPath = resolve(try pathInput.string(), relativeTo: directory)
+                    guard FileManager.default.fileExists(atPath: componentPath) else {
+                        throw pathInput.error("component file not found: \(componentPath)")
+                    }
+                    var parameters: [String: String] = [:]
+                    for (key, value) in try fields["parameters"]?.freeMapping() ?? [] {
+                        parameters[key] = try value.string()
+                    }
+                    return ComponentReference(path: componentPath, parameters: parameters, location: item.location)
                 }
-                var parameters: [String: String] = [:]
-                for (key, value) in try fields["parameters"]?.freeMapping() ?? [] {
-                    parameters[key] = try value.string()
-                }
-                return ComponentReference(path: componentPath, parameters: parameters, location: item.location)
-            }
-        } ?? []
+            } ?? []
 
         let data = try Data(contentsOf: URL(fileURLWithPath: absolute))
         return Recipe(
@@ -182,20 +186,24 @@ extension Recipe {
         for (index, package) in packages.enumerated()
         where package.range(of: #"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?$"#, options: .regularExpression) == nil {
             throw try debian.required("packages").sequence()[index].error(
-                "'\(package)' is not a Debian package name (two or more of lowercase letters, digits, '+', '-', '.', starting with a letter or digit; optionally ':arch')")
+                "'\(package)' is not a Debian package name (two or more of lowercase letters, digits, '+', '-', '.', starting with a letter or digit; optionally ':arch')"
+            )
         }
         // Suite and mirror end up on mmdebstrap's command line: a value that looks like an
         // option (`--customize-hook=…`) would run a host command as root.
         let suiteInput = try debian.required("suite")
         let suite = try suiteInput.string()
         guard suite.range(of: #"^[a-z0-9][a-z0-9.+-]*$"#, options: .regularExpression) != nil else {
-            throw suiteInput.error("suite must be a Debian suite or codename (lowercase letters, digits, '.', '+', '-'; e.g. bookworm), got '\(suite)'")
+            throw suiteInput.error(
+                "suite must be a Debian suite or codename (lowercase letters, digits, '.', '+', '-'; e.g. bookworm), got '\(suite)'")
         }
         var mirror: String?
         if let mirrorInput = debian["mirror"] {
             let text = try mirrorInput.string()
             guard isMirror(text) else {
-                throw mirrorInput.error("mirror must be an http://, https:// or file:// URL, or a one-line sources.list entry ('deb [options] URL suite component…'), got '\(text)'")
+                throw mirrorInput.error(
+                    "mirror must be an http://, https:// or file:// URL, or a one-line sources.list entry ('deb [options] URL suite component…'), got '\(text)'"
+                )
             }
             mirror = text
         }
@@ -215,11 +223,12 @@ extension Recipe {
     private static func parseTests(_ input: YAMLInput?, directory: String) throws -> TestSettings {
         guard let input else { return TestSettings(reboot: false, policies: [], gate: .info, waivers: nil, variables: [:]) }
         let tests = try input.mapping(allowed: ["reboot", "policies", "gate", "waivers", "variables", "channel", "static_facts"])
-        let policies = try tests["policies"]?.sequence().map { item -> String in
-            let path = resolve(try item.string(), relativeTo: directory)
-            guard FileManager.default.fileExists(atPath: path) else { throw item.error("policy file not found: \(path)") }
-            return path
-        } ?? []
+        let policies =
+            try tests["policies"]?.sequence().map { item -> String in
+                let path = resolve(try item.string(), relativeTo: directory)
+                guard FileManager.default.fileExists(atPath: path) else { throw item.error("policy file not found: \(path)") }
+                return path
+            } ?? []
         var gate = Severity.info
         if let gateInput = tests["gate"] {
             guard let severity = Severity(rawValue: try gateInput.string()) else {
@@ -238,19 +247,22 @@ extension Recipe {
         var channel = Recipe.GuestChannelSetting.auto
         if let channelInput = tests["channel"] {
             guard let choice = Recipe.GuestChannelSetting(rawValue: try channelInput.string()) else {
-                throw channelInput.error("channel must be one of: \(Recipe.GuestChannelSetting.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw channelInput.error(
+                    "channel must be one of: \(Recipe.GuestChannelSetting.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             channel = choice
         }
         var staticFacts = StaticFactsLocation.image
         if let staticFactsInput = tests["static_facts"] {
             guard let location = FactSource(rawValue: try staticFactsInput.string()), Self.staticFactsChoices.contains(location) else {
-                throw staticFactsInput.error("static_facts must be one of: \(Self.staticFactsChoices.map(\.rawValue).joined(separator: ", "))")
+                throw staticFactsInput.error(
+                    "static_facts must be one of: \(Self.staticFactsChoices.map(\.rawValue).joined(separator: ", "))")
             }
             staticFacts = location
         }
-        return TestSettings(reboot: try tests["reboot"]?.bool() ?? false, policies: policies, gate: gate, waivers: waivers,
-                            variables: variables, variablesLocation: tests["variables"]?.location, channel: channel, staticFacts: staticFacts)
+        return TestSettings(
+            reboot: try tests["reboot"]?.bool() ?? false, policies: policies, gate: gate, waivers: waivers,
+            variables: variables, variablesLocation: tests["variables"]?.location, channel: channel, staticFacts: staticFacts)
     }
 
     private static func parseBuild(_ input: YAMLInput?) throws -> BuildSettings {
@@ -277,7 +289,9 @@ extension Recipe {
             settings.signingKey = path
         }
         if let junitInput = evidence["junit"] {
-            guard let flavour = JUnitFlavour(rawValue: try junitInput.string()) else { throw junitInput.error("junit must be standard or rich") }
+            guard let flavour = JUnitFlavour(rawValue: try junitInput.string()) else {
+                throw junitInput.error("junit must be standard or rich")
+            }
             settings.junit = flavour
         }
         return settings
@@ -287,7 +301,9 @@ extension Recipe {
         guard let input else { return [.qcow2] }
         let outputs = try input.sequence().map { item in
             guard let format = OutputFormat(rawValue: try item.string()) else {
-                throw item.error("unsupported output '\(try item.string())'; expected one of: \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw item.error(
+                    "unsupported output '\(try item.string())'; expected one of: \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             return format
         }
@@ -307,7 +323,9 @@ extension Recipe {
             throw sizeInput.error("size must be a number with an optional M or G suffix (e.g. 4G), got '\(try sizeInput.string())'")
         }
         guard bytes >= 256 << 20 else { throw sizeInput.error("disk size must be at least 256M") }
-        guard bytes <= maximumDiskSize else { throw sizeInput.error("disk size must be at most 16T (ext4's limit with 4 KiB blocks), got '\(text)'") }
+        guard bytes <= maximumDiskSize else {
+            throw sizeInput.error("disk size must be at most 16T (ext4's limit with 4 KiB blocks), got '\(text)'")
+        }
         return DiskSettings(sizeBytes: bytes)
     }
 }

@@ -51,22 +51,36 @@ enum ShellText {
             case .singleQuoted:
                 if character == "'" { stack.removeLast() }
             case .doubleQuoted:
-                if character == "\\" { step = 2 }
-                else if character == "\"" { stack.removeLast() }
-                else if character == "$" && next() == "(" { stack.append(.unquoted(parentheses: 0, inSubstitution: true)); step = 2 }
-                else if character == "$" && next() == "{" { stack.append(.braced); step = 2 }
-                else if character == "`" { stack.append(.backquoted) }
+                if character == "\\" {
+                    step = 2
+                } else if character == "\"" {
+                    stack.removeLast()
+                } else if character == "$" && next() == "(" {
+                    stack.append(.unquoted(parentheses: 0, inSubstitution: true)); step = 2
+                } else if character == "$" && next() == "{" {
+                    stack.append(.braced); step = 2
+                } else if character == "`" {
+                    stack.append(.backquoted)
+                }
             case .unquoted(let parentheses, let inSubstitution):
-                if character == "\\" { step = 2 }
-                else if character == "'" { stack.append(.singleQuoted) }
-                else if character == "\"" { stack.append(.doubleQuoted) }
-                else if character == "$" && next() == "(" { stack.append(.unquoted(parentheses: 0, inSubstitution: true)); step = 2 }
-                else if character == "$" && next() == "{" { stack.append(.braced); step = 2 }
-                else if character == "`" { stack.append(.backquoted) }
-                else if inSubstitution && character == "(" {
+                if character == "\\" {
+                    step = 2
+                } else if character == "'" {
+                    stack.append(.singleQuoted)
+                } else if character == "\"" {
+                    stack.append(.doubleQuoted)
+                } else if character == "$" && next() == "(" {
+                    stack.append(.unquoted(parentheses: 0, inSubstitution: true)); step = 2
+                } else if character == "$" && next() == "{" {
+                    stack.append(.braced); step = 2
+                } else if character == "`" {
+                    stack.append(.backquoted)
+                } else if inSubstitution && character == "(" {
                     stack[stack.count - 1] = .unquoted(parentheses: parentheses + 1, inSubstitution: true)
                 } else if inSubstitution && character == ")" {
-                    if parentheses == 0 { stack.removeLast() } else {
+                    if parentheses == 0 {
+                        stack.removeLast()
+                    } else {
                         stack[stack.count - 1] = .unquoted(parentheses: parentheses - 1, inSubstitution: true)
                     }
                 }

@@ -12,8 +12,10 @@ public enum Template {
 
     /// `text` with every reference replaced by what `value` gives for it; `unclosed` is thrown
     /// for a `{{` without a `}}` after it.
-    public static func substitute(_ text: String, unclosed: @autoclosure () -> any Error,
-                                  value: (Reference) throws -> String) throws -> String {
+    public static func substitute(
+        _ text: String, unclosed: @autoclosure () -> any Error,
+        value: (Reference) throws -> String
+    ) throws -> String {
         var result = ""
         var rest = text[...]
         while let open = rest.range(of: "{{") {

@@ -10,7 +10,8 @@ public struct CalendarDay: Sendable, Hashable, Comparable, CustomStringConvertib
     public init?(_ text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]) else { return nil }
+            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2])
+        else { return nil }
         var components = DateComponents()
         (components.year, components.month, components.day) = (year, month, day)
         guard (1...12).contains(month), (1...31).contains(day), components.isValidDate(in: Self.calendar) else { return nil }
@@ -122,7 +123,8 @@ public struct Waivers: Sendable {
                 }
                 mode = parsed
             }
-            waivers.append(Waiver(controlID: controlID, justification: justification, expires: expires, mode: mode, location: controlInput.location))
+            waivers.append(
+                Waiver(controlID: controlID, justification: justification, expires: expires, mode: mode, location: controlInput.location))
         }
         return Waivers(waivers: waivers, path: input.file)
     }
@@ -131,7 +133,8 @@ public struct Waivers: Sendable {
     public func validate(against controlIDs: some Sequence<String>) throws {
         let known = Set(controlIDs)
         if let unknown = waivers.first(where: { !known.contains($0.controlID) }) {
-            throw HallmarkError.invalidInput("waiver for unknown control '\(unknown.controlID)' (no selected policy has it)", at: unknown.location)
+            throw HallmarkError.invalidInput(
+                "waiver for unknown control '\(unknown.controlID)' (no selected policy has it)", at: unknown.location)
         }
     }
 

@@ -71,7 +71,8 @@ public struct YAMLInput {
     /// as small as the text.
     private func refuseAnchors(depth: Int) throws {
         if let anchor = node.anchor {
-            throw error("YAML anchors and aliases are not allowed in \(context) files (found anchor '&\(anchor.rawValue)'); write the value out")
+            throw error(
+                "YAML anchors and aliases are not allowed in \(context) files (found anchor '&\(anchor.rawValue)'); write the value out")
         }
         guard depth < Self.maximumDepth else { throw error("\(context) file nests deeper than \(Self.maximumDepth) levels") }
         for child in children { try YAMLInput(node: child, file: file, context: context).refuseAnchors(depth: depth + 1) }
@@ -126,8 +127,9 @@ public struct YAMLInput {
             let key = keyNode.scalar?.string ?? ""
             let keyLocation = SourceLocation(file: file, line: keyNode.mark?.line, column: keyNode.mark?.column)
             guard allowed.contains(key) else {
-                try report(HallmarkError.invalidInput(
-                    "unknown key '\(key)' in \(context); expected one of: \(allowed.joined(separator: ", "))", at: keyLocation))
+                try report(
+                    HallmarkError.invalidInput(
+                        "unknown key '\(key)' in \(context); expected one of: \(allowed.joined(separator: ", "))", at: keyLocation))
                 continue
             }
             if entries.contains(where: { $0.key == key }) {
@@ -200,7 +202,9 @@ public struct YAMLInput {
     }
 
     public var isNull: Bool {
-        if case .scalar(let scalar) = node { return scalar.tag.description.hasSuffix("null") || (scalar.string.isEmpty && scalar.style == .plain) || scalar.string == "~" }
+        if case .scalar(let scalar) = node {
+            return scalar.tag.description.hasSuffix("null") || (scalar.string.isEmpty && scalar.style == .plain) || scalar.string == "~"
+        }
         return false
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How a child process ended.
@@ -46,7 +47,8 @@ public final class ChildProcess: Sendable {
     /// (or discarded when nil); stderr goes to `errorPath` instead when given. Output never goes
     /// to a pipe nobody reads.
     public static func spawn(_ command: HostCommand, outputPath: String?, errorPath: String? = nil) throws -> ChildProcess {
-        let executable = command.executable.contains("/")
+        let executable =
+            command.executable.contains("/")
             ? command.executable : try HostTool(command.executable, package: command.executable).resolve()
 
         var fileActions = posix_spawn_file_actions_t()

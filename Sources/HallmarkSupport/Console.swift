@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Progress for long steps on stderr: a live elapsed-time line on a terminal, one plain line per
@@ -44,13 +45,15 @@ public final class Console: Sendable {
         let name = UntrustedText.forTerminal(name)
         let start = ContinuousClock.now
         if !quiet { emit(isTerminal ? "… \(name)" : "\(prefix): \(name)…\n") }
-        let ticker: Task<Void, Never>? = (isTerminal && !quiet) ? Task { [self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
-                if Task.isCancelled { break }
-                emit("\r… \(name) (\(Int((ContinuousClock.now - start).seconds))s)")
-            }
-        } : nil
+        let ticker: Task<Void, Never>? =
+            (isTerminal && !quiet)
+            ? Task { [self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    if Task.isCancelled { break }
+                    emit("\r… \(name) (\(Int((ContinuousClock.now - start).seconds))s)")
+                }
+            } : nil
         defer { ticker?.cancel() }
         do {
             let value = try await body()
@@ -62,7 +65,11 @@ public final class Console: Sendable {
         } catch {
             ticker?.cancel()
             await ticker?.value
-            if !quiet { emit((isTerminal ? "\r\u{1B}[K" : "") + "\(prefix): \(name): failed after \((ContinuousClock.now - start).formattedSeconds)\n") }
+            if !quiet {
+                emit(
+                    (isTerminal ? "\r\u{1B}[K" : "")
+                        + "\(prefix): \(name): failed after \((ContinuousClock.now - start).formattedSeconds)\n")
+            }
             throw error
         }
     }

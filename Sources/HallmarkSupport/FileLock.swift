@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An exclusive `flock` on a file, shared by every Hallmark process on the host. The lock goes
@@ -19,8 +20,10 @@ public final class FileLock: Sendable {
     /// Takes the lock on `path` (created if missing), waiting while another process holds it.
     /// Polls rather than blocking in `flock`, so a waiting task neither ties up one of the few
     /// cooperative threads nor ignores cancellation; `waiting` is called once if it has to wait.
-    public static func acquire(_ path: String, poll: Duration = .milliseconds(200),
-                               waiting: () -> Void = {}) async throws -> FileLock {
+    public static func acquire(
+        _ path: String, poll: Duration = .milliseconds(200),
+        waiting: () -> Void = {}
+    ) async throws -> FileLock {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else {
             throw HallmarkError(.hostFailure, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")

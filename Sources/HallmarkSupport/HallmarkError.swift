@@ -14,8 +14,8 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch (line, column) {
-        case let (line?, column?): return "\(file):\(line):\(column)"
-        case let (line?, nil): return "\(file):\(line)"
+        case (let line?, let column?): return "\(file):\(line):\(column)"
+        case (let line?, nil): return "\(file):\(line)"
         default: return file
         }
     }

@@ -59,8 +59,10 @@ public struct Sandbox: Sendable, Equatable {
     /// Capabilities a package manager needs to install into a tree as root; none of them lets a
     /// process mount, load modules, make device nodes, trace, open files by handle or change the
     /// host's network (the set container engines grant builds, less mknod and net_raw).
-    public static let buildCapabilities = ["chown", "dac_override", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap",
-                                           "net_bind_service", "sys_chroot", "audit_write", "setfcap"]
+    public static let buildCapabilities = [
+        "chown", "dac_override", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap",
+        "net_bind_service", "sys_chroot", "audit_write", "setfcap",
+    ]
 
     /// The command that runs it, with `helper` the path of `hallmark-sandbox`.
     public func command(helper: String) -> HostCommand {
@@ -86,18 +88,23 @@ public struct Sandbox: Sendable, Equatable {
         var namespaces = ["--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--ipc", "--uts"]
         if !network { namespaces.append("--net") }
         guard case .ext4Disk(let disk) = rootMount else {
-            return HostCommand("unshare", namespaces + ["--"] + sandboxed, environment: Self.hostToolsEnvironment, inheritsEnvironment: false)
+            return HostCommand(
+                "unshare", namespaces + ["--"] + sandboxed, environment: Self.hostToolsEnvironment, inheritsEnvironment: false)
         }
         // The loop device goes with the namespace's last mount: nothing stays attached however the run ends.
         let mountDisk = #"set -e; mount -t ext4 -o loop,ro,noload,nosuid,nodev -- "$1" "$2"; shift 2; exec "$@""#
-        return HostCommand("unshare", namespaces + ["--", "/bin/sh", "-c", mountDisk, "hallmark-mount", disk, root] + sandboxed,
-                           environment: Self.hostToolsEnvironment, inheritsEnvironment: false)
+        return HostCommand(
+            "unshare", namespaces + ["--", "/bin/sh", "-c", mountDisk, "hallmark-mount", disk, root] + sandboxed,
+            environment: Self.hostToolsEnvironment, inheritsEnvironment: false)
     }
 
     /// What unshare and mount get: the user's PATH (they are the host's tools), and nothing else of
     /// Hallmark's environment (tokens, keys, agent sockets).
     static var hostToolsEnvironment: [String: String] {
-        ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"]
+        [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LC_ALL": "C",
+        ]
     }
 
     /// `hallmark-sandbox`, built beside the binary that is running (hallmark, or the test runner).

@@ -47,20 +47,24 @@ public struct ComponentRunner: Sendable {
         for parameter in component.parameters {
             guard let value = parameters[parameter.name] ?? parameter.defaultValue else {
                 throw HallmarkError.invalidInput(
-                    "component '\(component.name)' needs the parameter '\(parameter.name)', which has no default and is not set in the recipe")
+                    "component '\(component.name)' needs the parameter '\(parameter.name)', which has no default and is not set in the recipe"
+                )
             }
             values[parameter.name] = value
         }
         if let unknown = parameters.keys.sorted().first(where: { name in !component.parameters.contains { $0.name == name } }) {
             throw HallmarkError.invalidInput(
-                "component '\(component.name)' has no parameter '\(unknown)'; it takes: \(component.parameters.map(\.name).joined(separator: ", "))")
+                "component '\(component.name)' has no parameter '\(unknown)'; it takes: \(component.parameters.map(\.name).joined(separator: ", "))"
+            )
         }
         return values
     }
 
     /// Runs every step of the phase; throws when a step fails and its onFailure is Abort.
-    public func run(_ phaseName: Component.PhaseName, on executor: some StepExecutor,
-                    outputs: inout [String: String]) async throws -> [StepRecord] {
+    public func run(
+        _ phaseName: Component.PhaseName, on executor: some StepExecutor,
+        outputs: inout [String: String]
+    ) async throws -> [StepRecord] {
         guard let phase = component.phase(phaseName) else { return [] }
         var variables = try variables()
         var records: [StepRecord] = []
@@ -90,11 +94,13 @@ public struct ComponentRunner: Sendable {
             outputs["\(phaseName.rawValue).\(step.name).outputs.stdout"] = result.stdout.trimmingCharacters(in: .newlines)
             let succeeded = result.exitCode == 0
             let outcome = succeeded ? "success" : (step.onFailure == .ignore ? "ignored" : "failed")
-            records.append(StepRecord(
-                component: component.name, phase: phaseName.rawValue, step: step.name, action: step.action.rawValue,
-                attempts: attempts, exitCode: result.exitCode, outcome: outcome, seconds: (ContinuousClock.now - start).seconds))
+            records.append(
+                StepRecord(
+                    component: component.name, phase: phaseName.rawValue, step: step.name, action: step.action.rawValue,
+                    attempts: attempts, exitCode: result.exitCode, outcome: outcome, seconds: (ContinuousClock.now - start).seconds))
             guard !succeeded else { continue }
-            let message = "component '\(component.name)' \(phaseName.rawValue) step '\(step.name)' failed with exit code \(result.exitCode) after \(attempts) attempt(s)"
+            let message =
+                "component '\(component.name)' \(phaseName.rawValue) step '\(step.name)' failed with exit code \(result.exitCode) after \(attempts) attempt(s)"
                 + (result.stderr.isEmpty ? "" : ":\n\(lastLines(of: result.stderr, count: 10))")
             switch step.onFailure {
             case .abort: throw ComponentStepFailure(message: message, location: step.location)
@@ -135,9 +141,11 @@ enum StepScript {
                 return lines.joined(separator: "\n")
             }.joined(separator: "\n") + "\n"
         case .deleteFile:
-            return try (step.inputs?.list ?? []).map { "rm -f -- \(shellQuoted(try substitute($0["path"]!)))" }.joined(separator: "\n") + "\n"
+            return try (step.inputs?.list ?? []).map { "rm -f -- \(shellQuoted(try substitute($0["path"]!)))" }.joined(separator: "\n")
+                + "\n"
         case .createFolder:
-            return try (step.inputs?.list ?? []).map { "mkdir -p -- \(shellQuoted(try substitute($0["path"]!)))" }.joined(separator: "\n") + "\n"
+            return try (step.inputs?.list ?? []).map { "mkdir -p -- \(shellQuoted(try substitute($0["path"]!)))" }.joined(separator: "\n")
+                + "\n"
         case .setFilePermissions:
             return try (step.inputs?.list ?? []).map { entry in
                 guard let permissions = entry["permissions"] else {

@@ -28,7 +28,8 @@ public struct ImageBuilder: Sendable {
 
     /// Builds the recipe as build number `build`, logging to `logPath`. The image appears in the
     /// store only when complete: it is assembled in a scratch directory and renamed into place.
-    public func build(_ recipe: Recipe, components: [Component], build: Int, logPath: String) async throws -> (ImageArtifacts, BuildTimings) {
+    public func build(_ recipe: Recipe, components: [Component], build: Int, logPath: String) async throws -> (ImageArtifacts, BuildTimings)
+    {
         for tool in [HostTool.mmdebstrap, .mkfsExt4, .qemuImg, .unshare, .tar] { _ = try tool.resolve() }
         var timings = BuildTimings()
         let log = BuildLog(path: logPath)
@@ -60,8 +61,9 @@ public struct ImageBuilder: Sendable {
 
         let (steps, componentTime) = try await console.step("run \(components.count) component(s) in a chroot") {
             try prepareForBoot(rootfs: rootfs, hostname: recipe.name)
-            let executor = ChrootExecutor(root: rootfs, scratch: scratch + "/step", network: recipe.build.network,
-                                          environment: recipe.build.environment)
+            let executor = ChrootExecutor(
+                root: rootfs, scratch: scratch + "/step", network: recipe.build.network,
+                environment: recipe.build.environment)
             var records: [StepRecord] = []
             for (component, reference) in zip(components, recipe.components) {
                 let runner = ComponentRunner(component: component, parameters: reference.parameters, log: log.write)
@@ -97,7 +99,8 @@ public struct ImageBuilder: Sendable {
             builtAt: Date(), kernelVersion: kernel, kernelCommandLine: Self.kernelCommandLine, files: files,
             packages: try await installedPackages(rootfs: rootfs, scratch: scratch), steps: steps)
         try artifacts.write(to: output)
-        try FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try FileManager.default.moveItem(atPath: output, toPath: destination)
         artifacts.directory = destination
         return (artifacts, timings)

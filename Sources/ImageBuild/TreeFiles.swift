@@ -1,7 +1,8 @@
 import Foundation
 import HallmarkSupport
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Host-side reads and writes of files inside an image's tree that component steps have already
@@ -140,7 +141,9 @@ struct TreeFiles {
     }
 
     private func failure(_ action: String, _ path: String) -> HallmarkError {
-        let reason = errno == ELOOP || errno == ENOTDIR ? "a symbolic link or not a directory on the way, which Hallmark does not follow"
+        let reason =
+            errno == ELOOP || errno == ENOTDIR
+            ? "a symbolic link or not a directory on the way, which Hallmark does not follow"
             : String(cString: strerror(errno))
         return HallmarkError(.buildFailed, "cannot \(action) the image's \(path.hasPrefix("/") ? path : "/" + path): \(reason)")
     }

@@ -78,7 +78,8 @@ public struct ImageCollector: Sendable {
         case .directory(let path):
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
-                  FileManager.default.fileExists(atPath: path + "/bin/sh") else {
+                FileManager.default.fileExists(atPath: path + "/bin/sh")
+            else {
                 throw HallmarkError(.usage, "\(path) is not an unpacked root filesystem (no bin/sh)")
             }
             rootMount = .readOnlyDirectory
@@ -90,7 +91,8 @@ public struct ImageCollector: Sendable {
             _ = try HostTool.qemuImg.resolve()
             try await Self.refuseExternalFiles(qcow2: path)
             let raw = scratch + "/disk.raw"
-            try await HostCommand("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", "--", path, raw]).run(logPath: scratch + "/convert.log")
+            try await HostCommand("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", "--", path, raw]).run(
+                logPath: scratch + "/convert.log")
             rootMount = .ext4Disk(raw)
         case .disk(let path, let format):
             throw HallmarkError(.usage, "\(path): cannot read a \(format) disk; raw and qcow2 are supported")
@@ -98,7 +100,8 @@ public struct ImageCollector: Sendable {
         if case .ext4Disk(let disk) = rootMount {
             guard let ext4 = Self.holdsExt4(disk) else { throw HallmarkError(.usage, "\(root): cannot read it") }
             guard ext4 else {
-                throw HallmarkError(.usage, "\(root) is not an ext4 filesystem image (Hallmark's disks hold one ext4 filesystem, no partition table)")
+                throw HallmarkError(
+                    .usage, "\(root) is not an ext4 filesystem image (Hallmark's disks hold one ext4 filesystem, no partition table)")
             }
             try FileManager.default.createDirectory(atPath: sandboxRoot, withIntermediateDirectories: true)
         }
@@ -109,8 +112,9 @@ public struct ImageCollector: Sendable {
         let sandbox = Self.sandbox(root: sandboxRoot, mount: rootMount, script: scriptPath).command(helper: helper)
         let seconds = Int(timeout.components.seconds)
         // Below the guest's priority: this runs while QEMU boots it on the same cores.
-        let command = HostCommand("timeout", ["-k", "5", String(seconds), "nice", "-n", "10", sandbox.executable] + sandbox.arguments,
-                                  environment: sandbox.environment, inheritsEnvironment: false)
+        let command = HostCommand(
+            "timeout", ["-k", "5", String(seconds), "nice", "-n", "10", sandbox.executable] + sandbox.arguments,
+            environment: sandbox.environment, inheritsEnvironment: false)
         let child = try ChildProcess.spawn(command, outputPath: outputPath, errorPath: errorPath)
         let termination = await child.wait()
         try Task.checkCancellation()
@@ -148,7 +152,8 @@ public struct ImageCollector: Sendable {
         }
         let specific = (info["format-specific"] as? [String: Any])?["data"] as? [String: Any]
         if let dataFile = specific?["data-file"] as? String {
-            throw HallmarkError(.usage, "\(path) keeps its data in an external file (\(dataFile)); Hallmark reads only self-contained qcow2 images")
+            throw HallmarkError(
+                .usage, "\(path) keeps its data in an external file (\(dataFile)); Hallmark reads only self-contained qcow2 images")
         }
     }
 

@@ -25,8 +25,10 @@ public struct ImageArtifacts: Codable, Sendable {
         case name, version, build, recipeDigest, builtAt, kernelVersion, kernelCommandLine, files, packages, steps
     }
 
-    public init(name: String, version: String, build: Int, recipeDigest: String, builtAt: Date, kernelVersion: String,
-                kernelCommandLine: String, files: [String: String], packages: [String], steps: [StepRecord]) {
+    public init(
+        name: String, version: String, build: Int, recipeDigest: String, builtAt: Date, kernelVersion: String,
+        kernelCommandLine: String, files: [String: String], packages: [String], steps: [StepRecord]
+    ) {
         self.name = name
         self.version = version
         self.build = build
@@ -78,8 +80,10 @@ public struct StepRecord: Sendable, Codable {
     public var outcome: String
     public var seconds: Double
 
-    public init(component: String, phase: String, step: String, action: String, attempts: Int, exitCode: Int32, outcome: String,
-                seconds: Double) {
+    public init(
+        component: String, phase: String, step: String, action: String, attempts: Int, exitCode: Int32, outcome: String,
+        seconds: Double
+    ) {
         self.component = component
         self.phase = phase
         self.step = step

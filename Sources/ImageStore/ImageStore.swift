@@ -21,7 +21,9 @@ public struct ImageStore: Sendable {
     public func reserveNextBuild(name: String, version: String) throws -> Int {
         let claims = home.images + "/\(name)/.claimed"
         try FileManager.default.createDirectory(atPath: claims, withIntermediateDirectories: true)
-        let claimed = ((try? FileManager.default.contentsOfDirectory(atPath: claims)) ?? []).compactMap { Self.build(in: $0, version: version) }
+        let claimed = ((try? FileManager.default.contentsOfDirectory(atPath: claims)) ?? []).compactMap {
+            Self.build(in: $0, version: version)
+        }
         var build = max(builds(name: name, version: version).last ?? 0, claimed.max() ?? 0) + 1
         while mkdir(claims + "/\(version)-\(build)", 0o755) != 0 {
             guard errno == EEXIST else {

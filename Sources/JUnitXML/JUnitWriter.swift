@@ -1,10 +1,11 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Writes JUnit XML with libxml2's xmlTextWriter.
@@ -147,7 +148,8 @@ enum AtomicFile {
     static func store(_ bytes: [UInt8], at path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let base = (path as NSString).lastPathComponent
-        let temporary = (directory.isEmpty ? "" : directory + "/")
+        let temporary =
+            (directory.isEmpty ? "" : directory + "/")
             + ".\(base).\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
 
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)

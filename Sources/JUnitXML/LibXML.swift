@@ -110,13 +110,14 @@ final class XMLErrorCollector {
         default: level = .fatal
         }
         let text = error.message.map { String(cString: $0) } ?? "libxml2 error \(error.code)"
-        messages.append(JUnitXMLError.Message(
-            level: level,
-            file: error.file.map { String(cString: $0) },
-            line: Int(error.line),
-            column: Int(error.int2),
-            text: text.trimmingTrailingNewlines()
-        ))
+        messages.append(
+            JUnitXMLError.Message(
+                level: level,
+                file: error.file.map { String(cString: $0) },
+                line: Int(error.line),
+                column: Int(error.int2),
+                text: text.trimmingTrailingNewlines()
+            ))
     }
 
     /// Routes libxml2's thread-local structured error handler (used by the XML parser) to
@@ -164,7 +165,8 @@ enum SchemaValidation {
 
             let rc = xmlSchemaValidateDoc(validation, document)
             if rc != 0 {
-                let summary = rc < 0
+                let summary =
+                    rc < 0
                     ? "libxml2 could not validate \(source.name) against \(schemaFile) (internal error \(rc))"
                     : "\(source.name) does not conform to \(schemaFile)"
                 throw JUnitXMLError(kind: .invalidDocument, summary: summary, messages: collector.messages)

@@ -67,8 +67,9 @@ struct BootSession: Sendable {
             accelerator: accelerator, runDirectory: runDirectory, consoleLog: consoleLog, channel: .init(loaded.recipe.tests.channel))
         // Given to checks as HALLMARK_TEST_STARTED: what the guest wrote after it was made during the test.
         let environment = ["HALLMARK_TEST_STARTED": String(Int(Date().timeIntervalSince1970))]
-        let collection = FactCollection(controls: controls, staticFacts: loaded.recipe.tests.staticFacts, environment: environment,
-                                        console: console)
+        let collection = FactCollection(
+            controls: controls, staticFacts: loaded.recipe.tests.staticFacts, environment: environment,
+            console: console)
         let artifactReading = collection.startReadingArtifact(of: image, scratch: runDirectory + "/image-facts")
 
         let console = self.console
@@ -77,7 +78,8 @@ struct BootSession: Sendable {
             guard Self.keepsVM(onFailure: keepVMOnFailure, outcome: result.map(\.verdict)) else { return false }
             kept.value = true
             let id = (runDirectory as NSString).lastPathComponent
-            console.warning("""
+            console.warning(
+                """
                 the test failed; its VM is still running (--keep-vm-on-failure):
                   hallmark shell \(id) -- systemctl --failed     # run a command in it
                   hallmark shell \(id)                           # one command per line from stdin
@@ -87,8 +89,9 @@ struct BootSession: Sendable {
         }
         do {
             return try await VirtualMachine.with(configuration, keepRunning: keepRunning) { machine in
-                try await observe(machine, configuration: configuration, collection: collection, artifactReading: artifactReading,
-                                  agentTimeout: agentTimeout, scale: scale)
+                try await observe(
+                    machine, configuration: configuration, collection: collection, artifactReading: artifactReading,
+                    agentTimeout: agentTimeout, scale: scale)
             }
         } catch {
             // A failed boot ends the artifact's reading too: a cancelled wait kills its processes.
@@ -98,9 +101,11 @@ struct BootSession: Sendable {
         }
     }
 
-    private func observe(_ machine: VirtualMachine, configuration: MachineConfiguration, collection: FactCollection,
-                         artifactReading: Task<FactCollection.ArtifactReading, Never>?, agentTimeout: Duration,
-                         scale: Double) async throws -> Observation {
+    private func observe(
+        _ machine: VirtualMachine, configuration: MachineConfiguration, collection: FactCollection,
+        artifactReading: Task<FactCollection.ArtifactReading, Never>?, agentTimeout: Duration,
+        scale: Double
+    ) async throws -> Observation {
         var timings = StageTimings()
         // Boot time runs from QEMU's launch to the guest channel's first answer, comparable to a bare
         // launch (the artifact's reading runs beside it, at a lower priority).
@@ -145,8 +150,9 @@ struct BootSession: Sendable {
 
         let label = "collect facts for \(controls.count) control(s) in one guest round trip"
         let (collected, checkTime) = try await console.step(label) {
-            try await collection.collect(in: machine, artifactReading: artifactReading, lanes: configuration.cpus,
-                                         timeout: .seconds(120 * scale))
+            try await collection.collect(
+                in: machine, artifactReading: artifactReading, lanes: configuration.cpus,
+                timeout: .seconds(120 * scale))
         }
         var facts = collected.facts
         facts.systemState = systemState
@@ -184,8 +190,9 @@ struct BootSession: Sendable {
     /// Waits until systemd has finished starting units (`systemctl is-system-running --wait`) and
     /// returns what it printed and its exit code: the state boot health reports.
     static func settle(_ machine: VirtualMachine, scale: Double) async throws -> ProbeOutput {
-        let result = try await machine.exec("timeout \(Int(120 * scale)) systemctl is-system-running --wait",
-                                            label: "systemctl is-system-running --wait", timeout: .seconds(130 * scale))
+        let result = try await machine.exec(
+            "timeout \(Int(120 * scale)) systemctl is-system-running --wait",
+            label: "systemctl is-system-running --wait", timeout: .seconds(130 * scale))
         return ProbeOutput(exitCode: result.exitCode ?? -1, stdout: result.stdoutText, stderr: result.stderrText)
     }
 }

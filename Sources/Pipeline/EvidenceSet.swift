@@ -10,8 +10,10 @@ import JUnitXML
 /// and never a report or an all-green junit.xml without the rest (the envelope above all).
 struct EvidenceSet {
     /// What a test writes into its report directory (build.log and console.log aside).
-    static let files = ["report.json", "junit.xml", "summary.md", "report.html", "facts.json", "collector.sh", "image-collector.sh",
-                        "report.dsse.json"]
+    static let files = [
+        "report.json", "junit.xml", "summary.md", "report.html", "facts.json", "collector.sh", "image-collector.sh",
+        "report.dsse.json",
+    ]
 
     /// The files every published set holds; the collector of the artifact and the envelope are optional.
     static let requiredFiles = Set(files).subtracting(["image-collector.sh", "report.dsse.json"])
@@ -61,11 +63,14 @@ struct EvidenceSet {
     /// is then published without an envelope, so none from an earlier test survives it.
     func sign(in directory: String, with key: SigningKey?, console: Console) throws {
         guard let key else {
-            console.warning("reports are unsigned: pass --signing-key, set evidence.signing_key in the recipe or HALLMARK_SIGNING_KEY to sign them")
+            console.warning(
+                "reports are unsigned: pass --signing-key, set evidence.signing_key in the recipe or HALLMARK_SIGNING_KEY to sign them")
             return
         }
         let reportJSON = try Data(contentsOf: URL(fileURLWithPath: directory + "/report.json"))
-        let subjects = report.image.artifacts.map { Subject(name: "\(report.image.name)-\(report.image.version)-\(report.image.build)/\($0.role)", sha256: $0.sha256) }
+        let subjects = report.image.artifacts.map {
+            Subject(name: "\(report.image.name)-\(report.image.version)-\(report.image.build)/\($0.role)", sha256: $0.sha256)
+        }
         let envelope = try Attestation.signReport(reportJSON: reportJSON, subjects: subjects, key: key)
         try envelope.write(to: URL(fileURLWithPath: directory + "/report.dsse.json"), options: .atomic)
         console.info("signed report.dsse.json with key \(key.publicKey.keyID.prefix(16))…")

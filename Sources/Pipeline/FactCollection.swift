@@ -60,8 +60,10 @@ struct FactCollection: Sendable {
             case (.image?, .success?):
                 return StaticFactsSource(location: .image, note: nil)
             case (.image?, .failure(let error)?):
-                return StaticFactsSource(location: .guest, note: "the disk artifact could not be read on the host, so static facts were collected in the guest: "
-                    + ((error as? HallmarkError)?.message ?? "\(error)"))
+                return StaticFactsSource(
+                    location: .guest,
+                    note: "the disk artifact could not be read on the host, so static facts were collected in the guest: "
+                        + ((error as? HallmarkError)?.message ?? "\(error)"))
             case (.image?, nil):
                 return StaticFactsSource(location: .guest, note: nil)
             case (.rootfs?, _):
@@ -81,7 +83,8 @@ struct FactCollection: Sendable {
             let start = ContinuousClock.now
             let outputs: Result<[ProbeKey: ProbeOutput], any Error>
             do {
-                outputs = .success(try await ImageCollector(scratch: scratch).collect(plan, from: .disk(path: disk.path, format: disk.format.rawValue)))
+                outputs = .success(
+                    try await ImageCollector(scratch: scratch).collect(plan, from: .disk(path: disk.path, format: disk.format.rawValue)))
             } catch {
                 outputs = .failure(error)
             }
@@ -93,15 +96,21 @@ struct FactCollection: Sendable {
 
     /// Waits for the artifact's reading, then collects the rest (everything, when the artifact
     /// could not be read) in one guest round trip.
-    func collect(in machine: VirtualMachine, artifactReading: Task<ArtifactReading, Never>?, lanes: Int,
-                 timeout: Duration) async throws -> Collected {
+    func collect(
+        in machine: VirtualMachine, artifactReading: Task<ArtifactReading, Never>?, lanes: Int,
+        timeout: Duration
+    ) async throws -> Collected {
         var imageOutputs: [ProbeKey: ProbeOutput] = [:]
         var guestProbes = probes
         var imageScript: String?
         var imageSeconds: Double?
         var reading: Result<Void, any Error>?
         if let artifactReading {
-            let outcome = await withTaskCancellationHandler { await artifactReading.value } onCancel: { artifactReading.cancel() }
+            let outcome = await withTaskCancellationHandler {
+                await artifactReading.value
+            } onCancel: {
+                artifactReading.cancel()
+            }
             try Task.checkCancellation()
             imageSeconds = outcome.seconds
             switch outcome.outputs {
@@ -110,8 +119,10 @@ struct FactCollection: Sendable {
                 guestProbes = runtimeProbes
                 imageScript = outcome.plan.script
                 reading = .success(())
-                console.info(String(format: "%d static probe(s) were read from the disk artifact in %.1fs, during the boot",
-                                    outputs.count, outcome.seconds))
+                console.info(
+                    String(
+                        format: "%d static probe(s) were read from the disk artifact in %.1fs, during the boot",
+                        outputs.count, outcome.seconds))
             case .failure(let error):
                 reading = .failure(error)
             }
@@ -123,7 +134,9 @@ struct FactCollection: Sendable {
         // On standard input: the script's frame boundary must not show in any guest process's argv.
         let result = try await machine.exec(CollectorPlan.command, stdin: plan.stdin, label: "the fact collector", timeout: timeout)
         guard result.exitCode == 0 else {
-            throw HallmarkError.infrastructure("the fact collector failed in the guest (exit \(result.exitCode.map(String.init) ?? "signal")): \(result.stderrText.prefix(500))")
+            throw HallmarkError.infrastructure(
+                "the fact collector failed in the guest (exit \(result.exitCode.map(String.init) ?? "signal")): \(result.stderrText.prefix(500))"
+            )
         }
         var facts = Facts(source: .guest)
         facts.probes = try plan.parse(result.stdoutText).merging(imageOutputs) { guest, _ in guest }

@@ -41,7 +41,8 @@ public struct Pipeline: Sendable {
         let reports = try reportDirectory(for: loaded.recipe, build: build)
         options.console.info("building \(loaded.recipe.name) \(loaded.recipe.version)/\(build) (log: \(reports)/build.log)")
         let builder = ImageBuilder(home: options.home, console: options.console)
-        let (artifacts, timings) = try await builder.build(loaded.recipe, components: loaded.components, build: build, logPath: reports + "/build.log")
+        let (artifacts, timings) = try await builder.build(
+            loaded.recipe, components: loaded.components, build: build, logPath: reports + "/build.log")
         options.console.info("image stored in \(artifacts.directory)")
         return (artifacts, timings, reports)
     }
@@ -56,7 +57,8 @@ public struct Pipeline: Sendable {
 
     /// `hallmark test`: boots the image on a throw-away overlay, runs the components' test phases,
     /// reboots, collects facts in one round trip, evaluates the policies and writes the evidence.
-    public func test(_ loaded: LoadedRecipe, image: ImageArtifacts, buildTimings: StageTimings = StageTimings()) async throws -> TestOutcome {
+    public func test(_ loaded: LoadedRecipe, image: ImageArtifacts, buildTimings: StageTimings = StageTimings()) async throws -> TestOutcome
+    {
         let startedAt = Date()
         // A bad key must stop the run before the boot, not after it; the key itself is held only
         // while signing, once the VM is gone and no image or policy code runs any more.
@@ -72,9 +74,10 @@ public struct Pipeline: Sendable {
 
         let accelerator = try await AcceleratorProbe(home: options.home, console: options.console)
             .resolve(options.accelerator, kernel: image.path("vmlinuz")!)
-        let session = BootSession(loaded: loaded, image: image, accelerator: accelerator, controls: loaded.controlsToCollect(on: startedAt),
-                                  startedAt: startedAt, threshold: threshold, keepVMOnFailure: options.keepVMOnFailure,
-                                  home: options.home, console: options.console)
+        let session = BootSession(
+            loaded: loaded, image: image, accelerator: accelerator, controls: loaded.controlsToCollect(on: startedAt),
+            startedAt: startedAt, threshold: threshold, keepVMOnFailure: options.keepVMOnFailure,
+            home: options.home, console: options.console)
         let observation = try await session.run(consoleLog: reports + "/console.log")
 
         // The artifact must be byte-for-byte what was built: tests only ever wrote to the overlay.
@@ -83,38 +86,46 @@ public struct Pipeline: Sendable {
         var forced: Verdict?
         if digestAfter != digestsBefore.first(where: { $0.path == testedDisk.path })?.sha256 {
             forced = .fail
-            results = results.map { var result = $0; result.message += " (artifact changed during test)"; return result }
+            results = results.map {
+                var result = $0; result.message += " (artifact changed during test)"; return result
+            }
         }
         var timings = buildTimings
         timings.merge(observation.timings)
         let factsData = try JSONEncoder.hallmark.encode(observation.facts)
         let report = AuditReport(
             tool: .init(version: Self.toolVersion),
-            image: .init(name: image.name, version: image.version, build: image.build, artifacts: digestsBefore.map { artifact in
-                var artifact = artifact
-                if artifact.path == testedDisk.path { artifact.sha256AfterTest = digestAfter }
-                return artifact
-            }),
-            host: .init(hostname: ProcessInfo.processInfo.hostName, qemuVersion: observation.qemuVersion, accelerator: accelerator.rawValue,
-                        qemuCommandLine: observation.qemuCommandLine, guestChannel: observation.guestChannel,
-                        guestChannelNote: observation.guestChannelNote, staticFacts: observation.staticFacts.location?.rawValue,
-                        staticFactsNote: observation.staticFacts.note),
+            image: .init(
+                name: image.name, version: image.version, build: image.build,
+                artifacts: digestsBefore.map { artifact in
+                    var artifact = artifact
+                    if artifact.path == testedDisk.path { artifact.sha256AfterTest = digestAfter }
+                    return artifact
+                }),
+            host: .init(
+                hostname: ProcessInfo.processInfo.hostName, qemuVersion: observation.qemuVersion, accelerator: accelerator.rawValue,
+                qemuCommandLine: observation.qemuCommandLine, guestChannel: observation.guestChannel,
+                guestChannelNote: observation.guestChannelNote, staticFacts: observation.staticFacts.location?.rawValue,
+                staticFactsNote: observation.staticFacts.note),
             inputs: loaded.inputFiles, timings: timings, results: results, threshold: threshold,
             startedAt: startedAt, finishedAt: Date(), factsSHA256: Digest.sha256(factsData), forcedVerdict: forced)
-        let evidence = EvidenceSet(report: report, facts: factsData, collectorScript: observation.collectorScript,
-                                   imageCollectorScript: observation.imageCollectorScript, junit: junitFlavour)
+        let evidence = EvidenceSet(
+            report: report, facts: factsData, collectorScript: observation.collectorScript,
+            imageCollectorScript: observation.imageCollectorScript, junit: junitFlavour)
         var signed = false
-        try evidence.publish(into: reports, signingKey: {
-            let key = try signingKeyPath.map { path in
-                let key = try SigningKey(pemFile: path, warn: { _ in })
-                guard key.publicKey.keyID == signingKeyID else {
-                    throw HallmarkError(.invalidInput, "\(path) holds another key than when the test started; nothing was signed")
+        try evidence.publish(
+            into: reports,
+            signingKey: {
+                let key = try signingKeyPath.map { path in
+                    let key = try SigningKey(pemFile: path, warn: { _ in })
+                    guard key.publicKey.keyID == signingKeyID else {
+                        throw HallmarkError(.invalidInput, "\(path) holds another key than when the test started; nothing was signed")
+                    }
+                    return key
                 }
+                signed = key != nil
                 return key
-            }
-            signed = key != nil
-            return key
-        }, console: options.console)
+            }, console: options.console)
         return TestOutcome(report: report, reportDirectory: reports, signed: signed)
     }
 

@@ -19,8 +19,10 @@ public struct PipelineOptions: Sendable {
     public var keepVMOnFailure = false
     public var console: Console
 
-    public init(home: HallmarkHome, reportsDirectory: String, accelerator: AcceleratorProbe.Choice, gate: Severity?,
-                signingKey: String?, console: Console) {
+    public init(
+        home: HallmarkHome, reportsDirectory: String, accelerator: AcceleratorProbe.Choice, gate: Severity?,
+        signingKey: String?, console: Console
+    ) {
         self.home = home
         self.reportsDirectory = reportsDirectory
         self.accelerator = accelerator

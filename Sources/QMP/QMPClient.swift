@@ -147,7 +147,7 @@ public final class QMPClient: Sendable {
                 let qemu = message["QMP"]?["version"]?["qemu"]
                 guard message["QMP"] != nil else { throw QMPError.greetingMissing(received: message.description) }
                 guard let major = qemu?["major"]?.intValue, let minor = qemu?["minor"]?.intValue,
-                      let micro = qemu?["micro"]?.intValue
+                    let micro = qemu?["micro"]?.intValue
                 else { throw QMPError.greetingMissing(received: message.description) }
                 return "\(major).\(minor).\(micro)"
             }

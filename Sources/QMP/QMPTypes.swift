@@ -124,8 +124,9 @@ extension QMPEvent {
     public var typed: QMPTypedEvent {
         switch name {
         case "SHUTDOWN":
-            return .shutdown(guest: data["guest"]?.boolValue ?? false,
-                             reason: QMPShutdownReason(rawValue: data["reason"]?.stringValue ?? "unknown"))
+            return .shutdown(
+                guest: data["guest"]?.boolValue ?? false,
+                reason: QMPShutdownReason(rawValue: data["reason"]?.stringValue ?? "unknown"))
         default:
             return .other(name: name)
         }

@@ -250,7 +250,7 @@ private struct JSONParser {
     mutating func expect(_ literal: String, _ value: JSONValue) throws(JSONParseError) -> JSONValue {
         let expected = Array(literal.utf8)
         guard bytes.count - position >= expected.count,
-              Array(bytes[position..<position + expected.count]) == expected
+            Array(bytes[position..<position + expected.count]) == expected
         else { throw fail("expected \(literal)") }
         position += expected.count
         return value
@@ -394,8 +394,8 @@ private struct JSONParser {
         let first = try parseHex4()
         var scalarValue = UInt32(first)
         if (0xD800..<0xDC00).contains(first),
-           bytes.count - position >= 6,
-           bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u")
+            bytes.count - position >= 6,
+            bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u")
         {
             let saved = position
             position += 2

@@ -1,9 +1,9 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A connected Unix-domain stream socket with deadline-bounded, cancellable async I/O.
@@ -62,9 +62,9 @@ public final class UnixSocket: Sendable {
             throw .systemCallFailed("fcntl(O_NONBLOCK)", errno: code)
         }
         #if canImport(Darwin)
-        // Darwin has no MSG_NOSIGNAL; without this a write to a dead peer kills the process.
-        var on: Int32 = 1
-        _ = setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, socklen_t(MemoryLayout<Int32>.size))
+            // Darwin has no MSG_NOSIGNAL; without this a write to a dead peer kills the process.
+            var on: Int32 = 1
+            _ = setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, socklen_t(MemoryLayout<Int32>.size))
         #endif
         descriptor = Mutex(fd)
     }
@@ -197,34 +197,34 @@ private enum IOOutcome {
 
 // Thin wrappers: the class's own `connect`/`read`/`write`/`close` shadow the C functions.
 #if canImport(Glibc)
-private func systemSocket() -> Int32 {
-    // SOCK_CLOEXEC atomically, so a QEMU child forked by another thread never inherits the socket.
-    Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-}
-private func systemConnect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
-    Glibc.connect(fd, address, length)
-}
-private func systemSend(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
-    Glibc.send(fd, pointer, count, Int32(MSG_NOSIGNAL))
-}
-private func systemRead(_ fd: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-    Glibc.read(fd, pointer, count)
-}
-private func systemClose(_ fd: Int32) -> Int32 { Glibc.close(fd) }
+    private func systemSocket() -> Int32 {
+        // SOCK_CLOEXEC atomically, so a QEMU child forked by another thread never inherits the socket.
+        Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    }
+    private func systemConnect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
+        Glibc.connect(fd, address, length)
+    }
+    private func systemSend(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
+        Glibc.send(fd, pointer, count, Int32(MSG_NOSIGNAL))
+    }
+    private func systemRead(_ fd: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        Glibc.read(fd, pointer, count)
+    }
+    private func systemClose(_ fd: Int32) -> Int32 { Glibc.close(fd) }
 #elseif canImport(Darwin)
-private func systemSocket() -> Int32 {
-    let fd = Darwin.socket(AF_UNIX, SOCK_STREAM, 0)
-    if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-    return fd
-}
-private func systemConnect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
-    Darwin.connect(fd, address, length)
-}
-private func systemSend(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
-    Darwin.send(fd, pointer, count, 0)
-}
-private func systemRead(_ fd: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-    Darwin.read(fd, pointer, count)
-}
-private func systemClose(_ fd: Int32) -> Int32 { Darwin.close(fd) }
+    private func systemSocket() -> Int32 {
+        let fd = Darwin.socket(AF_UNIX, SOCK_STREAM, 0)
+        if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return fd
+    }
+    private func systemConnect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
+        Darwin.connect(fd, address, length)
+    }
+    private func systemSend(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
+        Darwin.send(fd, pointer, count, 0)
+    }
+    private func systemRead(_ fd: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        Darwin.read(fd, pointer, count)
+    }
+    private func systemClose(_ fd: Int32) -> Int32 { Darwin.close(fd) }
 #endif

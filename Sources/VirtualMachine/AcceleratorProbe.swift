@@ -30,7 +30,8 @@ public struct AcceleratorProbe: Sendable {
         case .auto:
             let (works, reason) = try await kvmWorks(kernel: kernel)
             if works { return .kvm }
-            console.warning("using TCG (software emulation, several times slower; timeouts scaled ×\(Int(Accelerator.tcg.timeoutScale))): \(reason)")
+            console.warning(
+                "using TCG (software emulation, several times slower; timeouts scaled ×\(Int(Accelerator.tcg.timeoutScale))): \(reason)")
             return .tcg
         }
     }
@@ -46,8 +47,9 @@ public struct AcceleratorProbe: Sendable {
         let cacheFile = home.hostCache + "/kvm-\(Digest.sha256("\(release)|\(qemu)|\(qemuStamp)").prefix(16)).json"
         let bootID = Self.bootID()
         if let data = FileManager.default.contents(atPath: cacheFile),
-           let cached = try? JSONDecoder().decode(CachedProbe.self, from: data),
-           cached.isReusable(bootID: bootID, now: Date()) {
+            let cached = try? JSONDecoder().decode(CachedProbe.self, from: data),
+            cached.isReusable(bootID: bootID, now: Date())
+        {
             return (cached.works, cached.reason + " (cached from an earlier probe)")
         }
         let result = try await probe(kernel: kernel)
@@ -90,11 +92,13 @@ public struct AcceleratorProbe: Sendable {
             ChildRegistry.shared.removeDirectory(directory)
         }
         let serial = directory + "/console.log"
-        let command = HostCommand("qemu-system-x86_64", [
-            "-accel", "kvm", "-cpu", "host", "-m", "256", "-nodefaults", "-no-user-config", "-display", "none",
-            "-no-reboot", "-kernel", kernel, "-append", "console=ttyS0 earlyprintk=ttyS0 panic=-1",
-            "-serial", "file:\(serial)",
-        ])
+        let command = HostCommand(
+            "qemu-system-x86_64",
+            [
+                "-accel", "kvm", "-cpu", "host", "-m", "256", "-nodefaults", "-no-user-config", "-display", "none",
+                "-no-reboot", "-kernel", kernel, "-append", "console=ttyS0 earlyprintk=ttyS0 panic=-1",
+                "-serial", "file:\(serial)",
+            ])
         let process = try ChildProcess.spawn(command, outputPath: directory + "/qemu.log")
         let start = ContinuousClock.now
         while ContinuousClock.now - start < Self.deadline {

@@ -19,8 +19,10 @@ public struct KeptMachine: Codable, Sendable {
     /// told apart from the QEMU that was kept (nil in older run.json: the command line alone decides).
     public var processStartTime: UInt64?
 
-    public init(pid: Int32, runDirectory: String, name: String, consoleLog: String, keptAt: Date,
-                channel: GuestChannelKind?, processStartTime: UInt64? = nil) {
+    public init(
+        pid: Int32, runDirectory: String, name: String, consoleLog: String, keptAt: Date,
+        channel: GuestChannelKind?, processStartTime: UInt64? = nil
+    ) {
         (self.pid, self.runDirectory, self.name, self.consoleLog, self.keptAt) = (pid, runDirectory, name, consoleLog, keptAt)
         (self.channel, self.processStartTime) = (channel, processStartTime)
     }
@@ -55,9 +57,10 @@ public struct KeptMachine: Codable, Sendable {
         let expected = resolvedPath(home.run + "/" + id)
         let runRoot = resolvedPath(home.run)
         guard let expected, let runRoot, expected.hasPrefix(runRoot + "/"),
-              resolvedPath(machine.runDirectory) == expected
+            resolvedPath(machine.runDirectory) == expected
         else {
-            throw HallmarkError(.usage, "\(path) names run directory \(machine.runDirectory), which is not \(home.run)/\(id); refusing to use it")
+            throw HallmarkError(
+                .usage, "\(path) names run directory \(machine.runDirectory), which is not \(home.run)/\(id); refusing to use it")
         }
         return machine
     }
@@ -136,7 +139,7 @@ public struct KeptMachine: Codable, Sendable {
         await connection.close()
         do {
             return try result.get()
-        } catch where error is GuestAgentError || error is ConsoleShellError {
+        } catch  where error is GuestAgentError || error is ConsoleShellError {
             throw HallmarkError.infrastructure("in the kept VM \(id): \(error)")
         }
     }
@@ -149,11 +152,14 @@ public struct KeptMachine: Codable, Sendable {
         switch processIdentity() {
         case .running, .gone: break
         case .other(let reason):
-            throw HallmarkError.infrastructure("kept VM \(id): not signalling pid \(pid), it is no longer the kept QEMU (\(reason)); remove \(runDirectory) by hand if the VM is gone")
+            throw HallmarkError.infrastructure(
+                "kept VM \(id): not signalling pid \(pid), it is no longer the kept QEMU (\(reason)); remove \(runDirectory) by hand if the VM is gone"
+            )
         }
         // Checked again before each signal: the pid may have been reused since the last look.
-        let qemu = ChildProcess.adopt(pid: pid, command: HostCommand("qemu-system-x86_64", ["-name", name]),
-                                      isStillTheProcess: { processIdentity() == .running })
+        let qemu = ChildProcess.adopt(
+            pid: pid, command: HostCommand("qemu-system-x86_64", ["-name", name]),
+            isStillTheProcess: { processIdentity() == .running })
         if let qmp = try? await QMPClient.connect(path: qmpSocket, timeout: .seconds(3)) {
             try? await qmp.quit(timeout: .seconds(2))
             await qmp.close()

@@ -30,9 +30,11 @@ public struct MachineConfiguration: Sendable {
     /// Which guest channels the VM gets: the agent's port always, the console shell unless `agent`.
     public var channel: GuestChannelChoice
 
-    public init(name: String, kernel: String, initrd: String, kernelCommandLine: String, disk: String, diskFormat: String,
-                memoryMiB: Int = 1024, cpus: Int = 2, accelerator: Accelerator, runDirectory: String, consoleLog: String,
-                channel: GuestChannelChoice = .auto) {
+    public init(
+        name: String, kernel: String, initrd: String, kernelCommandLine: String, disk: String, diskFormat: String,
+        memoryMiB: Int = 1024, cpus: Int = 2, accelerator: Accelerator, runDirectory: String, consoleLog: String,
+        channel: GuestChannelChoice = .auto
+    ) {
         self.name = name
         self.kernel = kernel
         self.initrd = initrd
@@ -99,8 +101,9 @@ public struct MachineConfiguration: Sendable {
             ]
         }
         // Nothing of Hallmark's environment (the signing key's path, CI tokens) is QEMU's business.
-        return HostCommand("qemu-system-x86_64", arguments, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"],
-                           inheritsEnvironment: false)
+        return HostCommand(
+            "qemu-system-x86_64", arguments, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"],
+            inheritsEnvironment: false)
     }
 
     /// QEMU's option syntax doubles commas inside values.

@@ -33,7 +33,8 @@ struct MachineLifecycle: Sendable {
         case .stopped:
             throw HallmarkError.infrastructure("cannot run \(action) in \(name): the VM has been shut down")
         case .detached:
-            throw HallmarkError.infrastructure("cannot run \(action) in \(name): the VM was left running for debugging and is no longer driven by this run")
+            throw HallmarkError.infrastructure(
+                "cannot run \(action) in \(name): the VM was left running for debugging and is no longer driven by this run")
         case .starting, .running, .rebooting:
             return
         }

@@ -83,9 +83,10 @@ public actor VirtualMachine {
         await qmp.close()
         eventWatcher?.cancel()
         await eventWatcher?.value
-        let record = KeptMachine(pid: process.pid, runDirectory: configuration.runDirectory, name: configuration.name,
-                                 consoleLog: configuration.consoleLog, keptAt: Date(), channel: kind,
-                                 processStartTime: KeptMachine.startTime(of: process.pid))
+        let record = KeptMachine(
+            pid: process.pid, runDirectory: configuration.runDirectory, name: configuration.name,
+            consoleLog: configuration.consoleLog, keptAt: Date(), channel: kind,
+            processStartTime: KeptMachine.startTime(of: process.pid))
         try? record.write()
         ChildRegistry.shared.forget(process.pid)
         ChildRegistry.shared.removeDirectory(configuration.runDirectory)
@@ -110,7 +111,8 @@ public actor VirtualMachine {
                 throw HallmarkError.infrastructure("QEMU exited at start (\(ended)):\n\(lastLines(of: log, count: 20))")
             }
             if FileManager.default.fileExists(atPath: configuration.qmpSocket),
-               let qmp = try? await QMPClient.connect(path: configuration.qmpSocket, timeout: .seconds(5)) {
+                let qmp = try? await QMPClient.connect(path: configuration.qmpSocket, timeout: .seconds(5))
+            {
                 return qmp
             }
             guard ContinuousClock.now < deadline else { throw HallmarkError.infrastructure("QEMU's QMP socket never answered") }
@@ -165,15 +167,20 @@ public actor VirtualMachine {
                     }
                     agentGrace = .now + .seconds(60)
                 } else if let grace = agentGrace, ContinuousClock.now >= grace {
-                    return use(shell, note: "the guest agent is installed but did not answer within 60 s of the console shell; using the console shell")
+                    return use(
+                        shell,
+                        note: "the guest agent is installed but did not answer within 60 s of the console shell; using the console shell")
                 }
             }
             guard ContinuousClock.now < deadline else {
-                let awaited = switch choice {
-                case .agent: "the guest agent (\(MachineConfiguration.agentPortName)) did not answer within \(timeout.formattedSeconds); is qemu-guest-agent installed in the image?"
-                case .console: "the console shell (\(ConsoleShellGuest.portName)) did not answer within \(timeout.formattedSeconds)"
-                case .auto: "neither the guest agent (\(MachineConfiguration.agentPortName)) nor the console shell (\(ConsoleShellGuest.portName)) answered within \(timeout.formattedSeconds); is qemu-guest-agent installed, and does the image honour init= (see README, guest channels)?"
-                }
+                let awaited =
+                    switch choice {
+                    case .agent:
+                        "the guest agent (\(MachineConfiguration.agentPortName)) did not answer within \(timeout.formattedSeconds); is qemu-guest-agent installed in the image?"
+                    case .console: "the console shell (\(ConsoleShellGuest.portName)) did not answer within \(timeout.formattedSeconds)"
+                    case .auto:
+                        "neither the guest agent (\(MachineConfiguration.agentPortName)) nor the console shell (\(ConsoleShellGuest.portName)) answered within \(timeout.formattedSeconds); is qemu-guest-agent installed, and does the image honour init= (see README, guest channels)?"
+                    }
                 throw HallmarkError.infrastructure("\(awaited)\n\(consoleTail())")
             }
             if choice == .agent { continue }
@@ -239,7 +246,8 @@ public actor VirtualMachine {
         guard disabled.isEmpty else {
             await client.close()
             throw HallmarkError.infrastructure(
-                "the image's guest agent (\(info.version)) has \(disabled.joined(separator: ", ")) disabled (see qemu-ga's --block-rpcs and --allow-rpcs in the image)")
+                "the image's guest agent (\(info.version)) has \(disabled.joined(separator: ", ")) disabled (see qemu-ga's --block-rpcs and --allow-rpcs in the image)"
+            )
         }
         return true
     }
@@ -251,7 +259,7 @@ public actor VirtualMachine {
         let channel = try await waitForGuest(timeout: timeout)
         do {
             return try await channel.exec(command, stdin: stdin, environment: [], timeout: timeout)
-        } catch where error is GuestAgentError || error is ConsoleShellError {
+        } catch  where error is GuestAgentError || error is ConsoleShellError {
             throw HallmarkError.infrastructure("in the guest, \(label ?? Self.firstLine(command)): \(error)")
         }
     }
@@ -292,7 +300,8 @@ public actor VirtualMachine {
         if await process.exited(within: max(deadline - .now, .zero)) == nil {
             try Task.checkCancellation()
             throw HallmarkError.infrastructure(
-                "the guest did not reset within the timeout after `systemctl reboot` (QMP SHUTDOWN events: \(shutdownEventList)).\n\(consoleTail())")
+                "the guest did not reset within the timeout after `systemctl reboot` (QMP SHUTDOWN events: \(shutdownEventList)).\n\(consoleTail())"
+            )
         }
         // The SHUTDOWN event is the last thing QEMU sends; give the watcher a moment to record it.
         let drain = ContinuousClock.now + .seconds(2)

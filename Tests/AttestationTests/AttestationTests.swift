@@ -1,6 +1,7 @@
 import Foundation
 import HallmarkSupport
 import Testing
+
 @testable import Attestation
 
 @Suite struct KeyTests {
@@ -77,7 +78,8 @@ import Testing
 
         // A public key where a private key is expected, and the other way round.
         error = #expect(throws: HallmarkError.self) { try SigningKey(pemFile: files.publicKeyPath) }
-        #expect(error?.description == "\(files.publicKeyPath): expected an Ed25519 private key (PKCS#8 PEM), found a PEM \"PUBLIC KEY\" block")
+        #expect(
+            error?.description == "\(files.publicKeyPath): expected an Ed25519 private key (PKCS#8 PEM), found a PEM \"PUBLIC KEY\" block")
         error = #expect(throws: HallmarkError.self) { try VerifyingKey(pemFile: files.privateKeyPath) }
         #expect(error?.description.contains("found a PEM \"PRIVATE KEY\" block") == true)
 
@@ -85,17 +87,21 @@ import Testing
         error = #expect(throws: HallmarkError.self) { try VerifyingKey(pemFile: badBase64) }
         #expect(error?.description == "\(badBase64): malformed PEM: the body between the BEGIN and END lines is not base64")
 
-        let truncated = try scratch.write("short.pem", Data("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n".utf8))
+        let truncated = try scratch.write(
+            "short.pem", Data("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n".utf8))
         error = #expect(throws: HallmarkError.self) { try VerifyingKey(pemFile: truncated) }
         #expect(error?.description.hasPrefix("\(truncated): not an Ed25519 public key") == true)
 
         // A P-256 key (not Ed25519) in the right kind of block.
-        let p256 = try scratch.write("p256.pub", Data("""
-            -----BEGIN PUBLIC KEY-----
-            MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEl+MiWMrMNPEYN7ejaNW11VlJmanw
-            LlNN4tWA3BXpwPPDW8F7wNTPZhHcZc5hOxgU7FfpP1XbEwC5SN51ll1j/w==
-            -----END PUBLIC KEY-----
-            """.utf8))
+        let p256 = try scratch.write(
+            "p256.pub",
+            Data(
+                """
+                -----BEGIN PUBLIC KEY-----
+                MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEl+MiWMrMNPEYN7ejaNW11VlJmanw
+                LlNN4tWA3BXpwPPDW8F7wNTPZhHcZc5hOxgU7FfpP1XbEwC5SN51ll1j/w==
+                -----END PUBLIC KEY-----
+                """.utf8))
         error = #expect(throws: HallmarkError.self) { try VerifyingKey(pemFile: p256) }
         #expect(error?.description.hasPrefix("\(p256): not an Ed25519 public key") == true)
 
@@ -171,7 +177,9 @@ import Testing
         #expect(result.artifacts.map(\.role) == ["disk.qcow2", "disk.raw", "vmlinuz"])
         #expect(result.image?.description == "debian-12-minimal 1.0.0/1")
         #expect(result.gateThreshold == "info")
-        #expect(result.description.hasPrefix("verified: signature by key \(fixture.keys.keyID); image debian-12-minimal 1.0.0/1; files match: disk.qcow2 = "))
+        #expect(
+            result.description.hasPrefix(
+                "verified: signature by key \(fixture.keys.keyID); image debian-12-minimal 1.0.0/1; files match: disk.qcow2 = "))
         #expect(result.description.hasSuffix("; gate threshold: info; verdict: pass"))
         // Checking the envelope alone is allowed only when asked for; signature, statement and verdict still count.
         let alone = try await fixture.verify(requiring: .init(coverage: .nothing))
@@ -216,7 +224,8 @@ import Testing
         let result = try await fixture.verify()
         #expect(result.failure?.check == .artifact)
         #expect(result.failure?.artifact == disk)
-        #expect(result.failure?.description == "artifact \(disk): sha256 \(digest) is not the digest of debian-12-minimal-1.0.0-1/disk.qcow2")
+        #expect(
+            result.failure?.description == "artifact \(disk): sha256 \(digest) is not the digest of debian-12-minimal-1.0.0-1/disk.qcow2")
 
         // An unreadable artifact fails the same check rather than throwing.
         let missing = fixture.scratch.file("gone/disk.qcow2")
@@ -271,8 +280,10 @@ import Testing
             (Data("not json".utf8), "envelope: not a DSSE envelope: not JSON"),
             (try editEnvelope(fixture.envelope) { $0["payload"] = nil }, "envelope: not a DSSE envelope: missing \"payload\""),
             (try editEnvelope(fixture.envelope) { $0["payload"] = "%%%" }, "envelope: not a DSSE envelope: \"payload\" is not base64"),
-            (try editEnvelope(fixture.envelope) { $0["signatures"] = [["sig": "%%%"]] },
-             "envelope: not a DSSE envelope: \"signatures[0].sig\" is not base64"),
+            (
+                try editEnvelope(fixture.envelope) { $0["signatures"] = [["sig": "%%%"]] },
+                "envelope: not a DSSE envelope: \"signatures[0].sig\" is not base64"
+            ),
         ]
         for (envelope, expected) in cases {
             let result = try await fixture.verify(envelope)
@@ -286,12 +297,18 @@ import Testing
         let key = SigningKey.generate()
         let payloads: [(String, String)] = [
             ("[]", "statement: the payload is not a JSON object"),
-            (#"{"_type":"https://in-toto.io/Statement/v0.1","subject":[],"predicateType":"x","predicate":{}}"#,
-             "statement: _type \"https://in-toto.io/Statement/v0.1\" is not https://in-toto.io/Statement/v1"),
-            (#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"00"}}],"predicateType":"https://slsa.dev/provenance/v1","predicate":{}}"#,
-             "statement: predicateType \"https://slsa.dev/provenance/v1\" is not https://hallmark.dev/audit-report/v1"),
-            (#"{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"https://hallmark.dev/audit-report/v1","predicate":{}}"#,
-             "statement: \"subject\" is not a non-empty list"),
+            (
+                #"{"_type":"https://in-toto.io/Statement/v0.1","subject":[],"predicateType":"x","predicate":{}}"#,
+                "statement: _type \"https://in-toto.io/Statement/v0.1\" is not https://in-toto.io/Statement/v1"
+            ),
+            (
+                #"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"00"}}],"predicateType":"https://slsa.dev/provenance/v1","predicate":{}}"#,
+                "statement: predicateType \"https://slsa.dev/provenance/v1\" is not https://hallmark.dev/audit-report/v1"
+            ),
+            (
+                #"{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"https://hallmark.dev/audit-report/v1","predicate":{}}"#,
+                "statement: \"subject\" is not a non-empty list"
+            ),
         ]
         for (payload, expected) in payloads {
             let envelope = try DSSEEnvelope.sign(payload: Data(payload.utf8), payloadType: Attestation.payloadType, with: key).encoded()

@@ -1,6 +1,7 @@
 import Foundation
 import HallmarkSupport
 import Testing
+
 @testable import Attestation
 
 /// A passing envelope proves something only about the image it names: files are matched to the
@@ -22,7 +23,9 @@ import Testing
         // Offered as A's disk, it fails: a file must match the subject of its own role.
         let asDisk = try await imageA.verify(requiring: .init(artifacts: [.init(role: "disk.qcow2", path: kernelB)]))
         #expect(asDisk.failure?.check == .artifact)
-        #expect(asDisk.failure?.reason.contains("is not the digest of image-a-1.0.0-1/disk.qcow2 (it is the image-a-1.0.0-1/vmlinuz subject's file)") == true)
+        #expect(
+            asDisk.failure?.reason.contains(
+                "is not the digest of image-a-1.0.0-1/disk.qcow2 (it is the image-a-1.0.0-1/vmlinuz subject's file)") == true)
 
         // B's whole image directory is not A's image.
         let imageBFiles = try await imageA.verify(artifacts: imageB.artifacts)
@@ -37,7 +40,9 @@ import Testing
         let swapped = try await fixture.verify(requiring: .init(artifacts: [.init(role: "disk.qcow2", path: raw)]))
         #expect(swapped.failure?.check == .artifact)
         let unknownRole = try await fixture.verify(requiring: .init(artifacts: [.init(role: "disk.vmdk", path: raw)]))
-        #expect(unknownRole.failure?.description == "artifact \(raw): the statement has no subject with role disk.vmdk (roles: disk.qcow2, disk.raw, vmlinuz)")
+        #expect(
+            unknownRole.failure?.description
+                == "artifact \(raw): the statement has no subject with role disk.vmdk (roles: disk.qcow2, disk.raw, vmlinuz)")
         let unnamed = try fixture.scratch.write("copy-of-disk", try Data(contentsOf: URL(fileURLWithPath: fixture.artifacts[0])))
         let unnamedResult = try await fixture.verify(artifacts: [unnamed])
         #expect(unnamedResult.failure?.check == .artifact)
@@ -64,7 +69,9 @@ import Testing
         #expect(try await fixture.verify(requiring: .init(artifacts: diskOnly)).passed)
         let strict = try await fixture.verify(requiring: .init(artifacts: diskOnly, coverage: .everySubject))
         #expect(strict.failure?.description == "binding: no file was checked for disk.raw, vmlinuz")
-        #expect(try await fixture.verify(requiring: .init(artifacts: fixture.artifacts.map { .init(path: $0) }, coverage: .everySubject)).passed)
+        #expect(
+            try await fixture.verify(requiring: .init(artifacts: fixture.artifacts.map { .init(path: $0) }, coverage: .everySubject)).passed
+        )
     }
 
     @Test func theVerifierCanRequireImageNameVersionAndBuild() async throws {
@@ -95,14 +102,20 @@ import Testing
         let key = SigningKey.generate()
         let digest = String(repeating: "a", count: 64)
         for (name, expected) in [
-            ("other-1.0.0-1/disk.qcow2", "subject other-1.0.0-1/disk.qcow2 is not named debian-12-minimal-1.0.0-1/<role> after the report's image"),
+            (
+                "other-1.0.0-1/disk.qcow2",
+                "subject other-1.0.0-1/disk.qcow2 is not named debian-12-minimal-1.0.0-1/<role> after the report's image"
+            ),
             ("disk.qcow2", "subject disk.qcow2 is not named debian-12-minimal-1.0.0-1/<role> after the report's image"),
         ] {
             let envelope = try Attestation.signReport(reportJSON: sampleReport(), subjects: [Subject(name: name, sha256: digest)], key: key)
             let result = try await Attestation.verify(envelope: envelope, publicKey: key.publicKey, requirements: .init(coverage: .nothing))
             #expect(result.failure?.description == "statement: " + expected)
         }
-        let twice = [Subject(name: "debian-12-minimal-1.0.0-1/vmlinuz", sha256: digest), Subject(name: "debian-12-minimal-1.0.0-1/vmlinuz", sha256: digest)]
+        let twice = [
+            Subject(name: "debian-12-minimal-1.0.0-1/vmlinuz", sha256: digest),
+            Subject(name: "debian-12-minimal-1.0.0-1/vmlinuz", sha256: digest),
+        ]
         let envelope = try Attestation.signReport(reportJSON: sampleReport(), subjects: twice, key: key)
         let result = try await Attestation.verify(envelope: envelope, publicKey: key.publicKey, requirements: .init(coverage: .nothing))
         #expect(result.failure?.description == "statement: two subjects have role vmlinuz")

@@ -1,6 +1,7 @@
 import Foundation
 import HallmarkSupport
 import Testing
+
 @testable import Attestation
 
 /// The README's recipe for checking report.dsse.json with jq, base64, printf and openssl alone.
@@ -52,13 +53,15 @@ let securesystemslibScript = """
         let scratch = fixture.scratch, pub = fixture.keys.publicKeyPath
 
         let good = try Self.writePAEAndSignature(of: fixture.envelope, into: scratch, prefix: "good-")
-        let accepted = try await run("openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", pub, "-rawin", "-in", good.pae, "-sigfile", good.sig])
+        let accepted = try await run(
+            "openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", pub, "-rawin", "-in", good.pae, "-sigfile", good.sig])
         #expect(accepted.status == .exited(0), "\(accepted.output)")
         #expect(accepted.output.contains("Signature Verified Successfully"))
 
         let tampered = try editEnvelope(fixture.envelope) { $0["payload"] = flipByte(inBase64: $0["payload"] as! String, at: 10) }
         let bad = try Self.writePAEAndSignature(of: tampered, into: scratch, prefix: "bad-")
-        let rejected = try await run("openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", pub, "-rawin", "-in", bad.pae, "-sigfile", bad.sig])
+        let rejected = try await run(
+            "openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", pub, "-rawin", "-in", bad.pae, "-sigfile", bad.sig])
         #expect(rejected.status != .exited(0))
         #expect(rejected.output.contains("Signature Verification Failure"))
     }
@@ -70,13 +73,16 @@ let securesystemslibScript = """
         let payload = try DSSEEnvelope.decode(fixture.envelope).payloadBytes()
         let pae = try scratch.write("openssl-pae.bin", DSSEEnvelope.pae(payloadType: Attestation.payloadType, payload: payload))
         let sig = scratch.file("openssl-sig.bin")
-        _ = try await HostCommand("openssl", ["pkeyutl", "-sign", "-inkey", fixture.keys.privateKeyPath, "-rawin", "-in", pae, "-out", sig]).output()
+        _ = try await HostCommand(
+            "openssl", ["pkeyutl", "-sign", "-inkey", fixture.keys.privateKeyPath, "-rawin", "-in", pae, "-out", sig]
+        ).output()
 
         let signature = try scratch.read("openssl-sig.bin")
         #expect(signature.count == 64)
         let envelope = try DSSEEnvelope(
             payload: payload, payloadType: Attestation.payloadType,
-            signatures: [.init(keyid: fixture.keys.keyID, sig: signature.base64EncodedString())]).encoded()
+            signatures: [.init(keyid: fixture.keys.keyID, sig: signature.base64EncodedString())]
+        ).encoded()
         let result = try await fixture.verify(envelope)
         #expect(result.passed, "\(result)")
     }
@@ -100,7 +106,8 @@ let securesystemslibScript = """
         let subject = Subject(name: "debian-12-minimal-1.0.0-1/disk.raw", sha256: String(repeating: "0", count: 64))
         let envelope = try Attestation.signReport(reportJSON: sampleReport(), subjects: [subject], privateKeyPEMPath: keyPath)
         let files = try Self.writePAEAndSignature(of: envelope, into: scratch, prefix: "")
-        let verified = try await run("openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", pubPath, "-rawin", "-in", files.pae, "-sigfile", files.sig])
+        let verified = try await run(
+            "openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", pubPath, "-rawin", "-in", files.pae, "-sigfile", files.sig])
         #expect(verified.status == .exited(0), "\(verified.output)")
         #expect(try await Attestation.verify(envelope: envelope, publicKeyPEMPath: pubPath, requirements: .init(coverage: .nothing)).passed)
     }
@@ -134,10 +141,12 @@ let securesystemslibScript = """
 
         let failing = try await SignedFixture(verdict: "fail")
         defer { failing.scratch.remove() }
-        let failedVerdict = try await run("/bin/bash", [
-            "-euo", "pipefail", "-c",
-            "cd \(shellQuoted(failing.scratch.path))\nenv=\(shellQuoted(failing.envelopePath)) pub=\(shellQuoted(failing.keys.publicKeyPath)) disk=\(shellQuoted(failing.artifacts[0]))\n\(opensslRecipe)",
-        ])
+        let failedVerdict = try await run(
+            "/bin/bash",
+            [
+                "-euo", "pipefail", "-c",
+                "cd \(shellQuoted(failing.scratch.path))\nenv=\(shellQuoted(failing.envelopePath)) pub=\(shellQuoted(failing.keys.publicKeyPath)) disk=\(shellQuoted(failing.artifacts[0]))\n\(opensslRecipe)",
+            ])
         #expect(failedVerdict.status != .exited(0))
         #expect(failedVerdict.output.contains("Signature Verified Successfully"))
     }
@@ -150,8 +159,9 @@ let securesystemslibScript = """
         let script = try fixture.scratch.write("verify.py", Data(securesystemslibScript.utf8))
 
         let verified = try await run("python3", [script, fixture.envelopePath, fixture.keys.publicKeyPath])
-        #expect(verified.status == .exited(0),
-                "securesystemslib could not verify (install it with scripts/install-deps.sh): \(verified.output)")
+        #expect(
+            verified.status == .exited(0),
+            "securesystemslib could not verify (install it with scripts/install-deps.sh): \(verified.output)")
         #expect(verified.output.contains("verified ed25519 ed25519 \(fixture.keys.keyID) https://in-toto.io/Statement/v1 pass"))
 
         let tampered = try editEnvelope(fixture.envelope) { $0["payload"] = flipByte(inBase64: $0["payload"] as! String, at: 7) }

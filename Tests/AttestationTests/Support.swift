@@ -1,6 +1,7 @@
 import Foundation
 import HallmarkSupport
 import HallmarkTestSupport
+
 @testable import Attestation
 
 /// A scratch directory removed by the caller (`defer { scratch.remove() }`).
@@ -8,9 +9,12 @@ typealias Scratch = TemporaryDirectory
 
 /// A report.json shaped like Evidence's AuditReport (pretty-printed, sorted keys), with awkward values:
 /// fractional timings, a slash, non-ASCII text, nulls.
-func sampleReport(verdict: String = "pass", image: String = "debian-12-minimal", version: String = "1.0.0", build: Int = 1,
-                  threshold: String = "info") -> Data {
-    Data("""
+func sampleReport(
+    verdict: String = "pass", image: String = "debian-12-minimal", version: String = "1.0.0", build: Int = 1,
+    threshold: String = "info"
+) -> Data {
+    Data(
+        """
         {
           "controls" : [
             {
@@ -58,8 +62,10 @@ struct SignedFixture {
     let imageDirectory: String
     let subjectPrefix: String
 
-    init(verdict: String = "pass", image: String = "debian-12-minimal", version: String = "1.0.0", build: Int = 1,
-         threshold: String = "info", diskSeed: UInt8 = 31, keys existingKeys: KeyFiles? = nil) async throws {
+    init(
+        verdict: String = "pass", image: String = "debian-12-minimal", version: String = "1.0.0", build: Int = 1,
+        threshold: String = "info", diskSeed: UInt8 = 31, keys existingKeys: KeyFiles? = nil
+    ) async throws {
         scratch = try Scratch()
         keys = try existingKeys ?? KeyFiles.generate(in: scratch.file("keys"))
         imageDirectory = scratch.file("image")

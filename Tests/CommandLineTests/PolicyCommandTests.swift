@@ -10,14 +10,14 @@ import Testing
         try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
         let policy = reports + "/p.yaml"
         try """
-            id: p
-            title: P
-            controls:
-              - id: root-login
-                title: SSH root login is disabled
-                severity: high
-                check: {sshd: {setting: PermitRootLogin, value: "no"}}
-            """.write(toFile: policy, atomically: true, encoding: .utf8)
+        id: p
+        title: P
+        controls:
+          - id: root-login
+            title: SSH root login is disabled
+            severity: high
+            check: {sshd: {setting: PermitRootLogin, value: "no"}}
+        """.write(toFile: policy, atomically: true, encoding: .utf8)
         let facts = reports + "/facts.json"
         try #"{"probes": {"sshd": {"exitCode": 0, "stdout": "permitrootlogin yes\n", "stderr": ""}}}"#
             .write(toFile: facts, atomically: true, encoding: .utf8)

@@ -21,8 +21,13 @@ import Testing
         let key = scratch + "/keys/hallmark.key"
         _ = try await Hallmark.run(["key", "generate", "--out", scratch + "/keys"], reports: scratch, passReports: false)
         let keyText = try String(contentsOfFile: key, encoding: .utf8)
-        try await HostCommand("gcc", ["-static", "-O1", "-DMARKER=\"\(marker)\"", "-DSECRET=\"\(key)\"", "-o", tree + "/bin/sh",
-                                      Repository.root + "/Tests/Fixtures/hostile/escape.c"]).run()
+        try await HostCommand(
+            "gcc",
+            [
+                "-static", "-O1", "-DMARKER=\"\(marker)\"", "-DSECRET=\"\(key)\"", "-o", tree + "/bin/sh",
+                Repository.root + "/Tests/Fixtures/hostile/escape.c",
+            ]
+        ).run()
 
         let run = try await Hallmark.run(
             ["policy", "test", Repository.root + "/policies/debian-baseline.yaml", "--rootfs", tree],
@@ -49,7 +54,8 @@ import Testing
         try await HostCommand("qemu-img", ["create", "-q", "-f", "qcow2", "-o", "data_file=\(host),data_file_raw=on", external, "1M"]).run()
         for (disk, reason) in [(backed, "has a backing file"), (external, "keeps its data in an external file")] {
             let run = try await Hallmark.run(
-                ["policy", "test", Repository.root + "/policies/debian-baseline.yaml", "--rootfs", disk], reports: scratch, passReports: false)
+                ["policy", "test", Repository.root + "/policies/debian-baseline.yaml", "--rootfs", disk], reports: scratch,
+                passReports: false)
             #expect(run.status == .exited(64), "\(run.output)")
             #expect(run.output.contains(reason), "\(run.output)")
         }

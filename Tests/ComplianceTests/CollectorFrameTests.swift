@@ -1,8 +1,9 @@
-@testable import Compliance
 import Foundation
-@testable import HallmarkModel
 import HallmarkSupport
 import Testing
+
+@testable import Compliance
+@testable import HallmarkModel
 
 /// The collector's frames can be neither forged nor overridden: every frame appears once, and
 /// the boundary is sent on standard input, where no process in the guest can read it.

@@ -1,8 +1,9 @@
-@testable import Compliance
 import Foundation
-@testable import HallmarkModel
 import HallmarkSupport
 import Testing
+
+@testable import Compliance
+@testable import HallmarkModel
 
 /// Runs the generated collector for the new probes under this host's /bin/sh (the probes that only
 /// read /proc, /etc and the filesystem are safe to run here) and evaluates what they report.
@@ -31,8 +32,9 @@ import Testing
         #expect(observed.probes["sysctl-config"]?.exitCode == 0)
         let results = Evaluator.evaluate(policy(controls), facts: observed)
         for result in results {
-            #expect(result.status == (result.control.id == "persisted" ? .fail : .pass),
-                    "\(result.control.id): \(result.status) \(result.message) \(result.evidence)")
+            #expect(
+                result.status == (result.control.id == "persisted" ? .fail : .pass),
+                "\(result.control.id): \(result.status) \(result.message) \(result.evidence)")
         }
     }
 
@@ -72,8 +74,9 @@ import Testing
             control("f", Check(SshdCheck(setting: "x", value: .equals("y")))),
             control("g", .bootHealth),
         ]
-        #expect(Collector.probes(for: controls, source: .rootfs).map(\.key)
-            == ["sysctl-config", "kernel-module:cramfs", "command:cat /etc/os-release", "sshd"])
+        #expect(
+            Collector.probes(for: controls, source: .rootfs).map(\.key)
+                == ["sysctl-config", "kernel-module:cramfs", "command:cat /etc/os-release", "sshd"])
         #expect(Collector.probes(for: controls, source: .guest).count == 9)
 
         // A booted test reads the static probes from the artifact and asks the guest for the rest, each once.
@@ -92,14 +95,18 @@ import Testing
             control("reboot", .reboot),
             control("health", .bootHealth),
         ]
-        let observed = Facts(probes: ["packages": ProbeOutput(exitCode: 0, stdout: "openssh-server\tii \t1\n", stderr: ""),
-                                      "service:ssh": ProbeOutput(exitCode: 0, stdout: "enabled=enabled\nactive=active\n", stderr: ""),
-                                      "file:/etc/shadow": ProbeOutput(exitCode: 0, stdout: "regular file|root|shadow|640\n", stderr: ""),
-                                      "failed-units": ProbeOutput(exitCode: 0, stdout: "", stderr: ""),
-                                      Facts.systemStateKey: ProbeOutput(exitCode: 0, stdout: "running\n", stderr: "")],
-                             reboot: RebootFact(bootIDBefore: "a", bootIDAfter: "b", secondsToReturn: 1, failure: nil), source: .guest,
-                             probeSources: ["packages": .image, "file:/etc/shadow": .image])
-        let sources = Dictionary(uniqueKeysWithValues: Evaluator.evaluate(policy(controls), facts: observed).map { ($0.control.id, $0.observedIn) })
+        let observed = Facts(
+            probes: [
+                "packages": ProbeOutput(exitCode: 0, stdout: "openssh-server\tii \t1\n", stderr: ""),
+                "service:ssh": ProbeOutput(exitCode: 0, stdout: "enabled=enabled\nactive=active\n", stderr: ""),
+                "file:/etc/shadow": ProbeOutput(exitCode: 0, stdout: "regular file|root|shadow|640\n", stderr: ""),
+                "failed-units": ProbeOutput(exitCode: 0, stdout: "", stderr: ""),
+                Facts.systemStateKey: ProbeOutput(exitCode: 0, stdout: "running\n", stderr: ""),
+            ],
+            reboot: RebootFact(bootIDBefore: "a", bootIDAfter: "b", secondsToReturn: 1, failure: nil), source: .guest,
+            probeSources: ["packages": .image, "file:/etc/shadow": .image])
+        let sources = Dictionary(
+            uniqueKeysWithValues: Evaluator.evaluate(policy(controls), facts: observed).map { ($0.control.id, $0.observedIn) })
         #expect(sources == ["mixed": [.guest, .image], "file": [.image], "reboot": [.guest], "health": [.guest]])
 
         let rootfs = Facts(probes: observed.probes, source: .rootfs)
@@ -130,15 +137,15 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/p.yaml"
         try """
-            id: p
-            title: P
-            controls:
-              - {id: fwd, title: F, severity: low, check: {sysctl: {key: net.ipv4.ip_forward, value: "0"}}}
-            tests:
-              - name: wrong
-                facts: {"sysctl:net.ipv4.ip_forward": "1"}
-                expect: {fwd: pass}
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        id: p
+        title: P
+        controls:
+          - {id: fwd, title: F, severity: low, check: {sysctl: {key: net.ipv4.ip_forward, value: "0"}}}
+        tests:
+          - name: wrong
+            facts: {"sysctl:net.ipv4.ip_forward": "1"}
+            expect: {fwd: pass}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let outcomes = PolicyTestRunner.run(try Policy.load(path: path))
         #expect(outcomes.count == 1 && !outcomes[0].passed)
         #expect(outcomes[0].mismatches[0].contains("fwd: expected pass, got fail"), "\(outcomes[0].mismatches)")

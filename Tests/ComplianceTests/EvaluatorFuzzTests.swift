@@ -1,8 +1,9 @@
-@testable import Compliance
 import Foundation
-@testable import HallmarkModel
 import HallmarkSupport
 import Testing
+
+@testable import Compliance
+@testable import HallmarkModel
 
 /// SplitMix64: a small seeded generator, so every run sees the same fact sets.
 struct SeededGenerator: RandomNumberGenerator {
@@ -25,7 +26,10 @@ struct SeededGenerator: RandomNumberGenerator {
     /// At least one control of every resource, with the options that take other parsing paths.
     static let checks: [Check] = [
         Check(FileCheck(path: "/etc/shadow", owner: "root", group: "shadow", modeCeiling: 0o640)),
-        Check(FileCheck(path: "/etc/ssh/sshd_config", contains: ["^Port 22"], notContains: ["^PermitRootLogin yes"], sha256: String(repeating: "a", count: 64))),
+        Check(
+            FileCheck(
+                path: "/etc/ssh/sshd_config", contains: ["^Port 22"], notContains: ["^PermitRootLogin yes"],
+                sha256: String(repeating: "a", count: 64))),
         Check(FileCheck(path: "/etc/hosts.equiv", exists: false)),
         Check(PackageCheck(name: "openssh-server", version: VersionConstraint(">= 1:9.2, << 2:0"))),
         Check(PackageCheck(name: "telnetd", installed: false)),
@@ -36,8 +40,10 @@ struct SeededGenerator: RandomNumberGenerator {
         Check(SysctlCheck(key: "fs.suid_dumpable", value: .not("1"), persisted: true, live: false)),
         Check(SshdCheck(setting: "maxauthtries", value: .compare(.le, 4))),
         Check(SshdCheck(setting: "permitrootlogin", value: .oneOf(["no", "prohibit-password"]))),
-        Check(AccountsCheck(noEmptyPasswords: true, uidZero: ["root"], gidZero: ["root", "sync"], uniqueUIDs: true, uniqueGIDs: true,
-                                uniqueUserNames: true, uniqueGroupNames: true, shadowedPasswords: true, groupsExist: true)),
+        Check(
+            AccountsCheck(
+                noEmptyPasswords: true, uidZero: ["root"], gidZero: ["root", "sync"], uniqueUIDs: true, uniqueGIDs: true,
+                uniqueUserNames: true, uniqueGroupNames: true, shadowedPasswords: true, groupsExist: true)),
         Check(FindCheck(paths: ["/"], worldWritable: false, unowned: false, suidAllowed: ["/usr/bin/passwd", "/usr/bin/su"])),
         Check(KernelModuleCheck(name: "cramfs", loadable: false)),
         Check(KernelModuleCheck(name: "usb-storage", loadable: false, loaded: false)),
@@ -78,7 +84,8 @@ struct SeededGenerator: RandomNumberGenerator {
         "service:telnet": "enabled=\nactive=inactive\n",
         "sysctl:net.ipv4.ip_forward": "0\n",
         "sysctl:kernel.randomize_va_space": "2\n",
-        "sysctl-config": "==> /etc/sysctl.d/99-hardening.conf <==\nnet.ipv4.ip_forward = 0\nfs.suid_dumpable=0\n==> /etc/sysctl.conf <==\n# none\n",
+        "sysctl-config":
+            "==> /etc/sysctl.d/99-hardening.conf <==\nnet.ipv4.ip_forward = 0\nfs.suid_dumpable=0\n==> /etc/sysctl.conf <==\n# none\n",
         "sshd": "port 22\nmaxauthtries 4\npermitrootlogin no\n",
         "passwd": "root:x:0:0:root:/root:/bin/bash\nsync:x:4:65534:sync:/bin:/bin/sync\ngames:x:5:60::/usr/games:/usr/sbin/nologin\n",
         "group": "root:x:0:\nshadow:x:42:\nsync:x:4:\n",
@@ -89,16 +96,16 @@ struct SeededGenerator: RandomNumberGenerator {
         "modules-loaded": "ext4 1015808 1 - Live 0x0000000000000000\nusb_storage 65536 0 - Live 0x0\n",
         "mounts": "/dev/vda / ext4 rw,relatime 0 0\ntmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n/dev/x /mnt\\040point ext4 ro 0 0\n",
         "sockets": """
-            == tcp
-              sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-               0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 17455 1
-            == tcp6
-               0: 00000000000000000000000001000000:0CEA 00000000000000000000000000000000:0000 0A 00000000:00000000
-            == udp
-              12: 00000000:0044 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 16001 2
-            == udp6 absent
+        == tcp
+          sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+           0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 17455 1
+        == tcp6
+           0: 00000000000000000000000001000000:0CEA 00000000000000000000000000000000:0000 0A 00000000:00000000
+        == udp
+          12: 00000000:0044 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 16001 2
+        == udp6 absent
 
-            """,
+        """,
         "failed-units": "ssh.service loaded failed failed OpenBSD Secure Shell server\n",
         "system-state": "running\n",
         "command:awk PASS_MAX_DAYS": "99999\n",
@@ -153,7 +160,9 @@ struct SeededGenerator: RandomNumberGenerator {
                 bytes[position] = UInt8.random(in: 0...0xFF, using: &generator)
             case 4:
                 var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-                if lines.count > 1 { lines.swapAt(Int.random(in: 0..<lines.count, using: &generator), Int.random(in: 0..<lines.count, using: &generator)) }
+                if lines.count > 1 {
+                    lines.swapAt(Int.random(in: 0..<lines.count, using: &generator), Int.random(in: 0..<lines.count, using: &generator))
+                }
                 bytes = Array(lines.joined(separator: [UInt8(ascii: "\n")]))
             default:
                 bytes.removeSubrange(position...)
@@ -174,18 +183,24 @@ struct SeededGenerator: RandomNumberGenerator {
         for (key, pool) in pools where Int.random(in: 0..<10, using: &generator) != 0 {
             let stdout = pool[Int.random(in: 0..<pool.count, using: &generator)]
             let stderr = Int.random(in: 0..<4, using: &generator) == 0 ? stderrs[Int.random(in: 0..<stderrs.count, using: &generator)] : ""
-            probes[key] = ProbeOutput(exitCode: exitCodes[Int.random(in: 0..<exitCodes.count, using: &generator)], stdout: stdout, stderr: stderr)
+            probes[key] = ProbeOutput(
+                exitCode: exitCodes[Int.random(in: 0..<exitCodes.count, using: &generator)], stdout: stdout, stderr: stderr)
         }
-        let reboot: RebootFact? = Bool.random(using: &generator) ? nil : RebootFact(
-            bootIDBefore: "a", bootIDAfter: [nil, "a", "b", ""][Int.random(in: 0..<4, using: &generator)],
-            secondsToReturn: [nil, .nan, -1, 1e300, 2.5][Int.random(in: 0..<5, using: &generator)],
-            failure: Int.random(in: 0..<4, using: &generator) == 0 ? "did not come back" : nil)
+        let reboot: RebootFact? =
+            Bool.random(using: &generator)
+            ? nil
+            : RebootFact(
+                bootIDBefore: "a", bootIDAfter: [nil, "a", "b", ""][Int.random(in: 0..<4, using: &generator)],
+                secondsToReturn: [nil, .nan, -1, 1e300, 2.5][Int.random(in: 0..<5, using: &generator)],
+                failure: Int.random(in: 0..<4, using: &generator) == 0 ? "did not come back" : nil)
         let sources: [FactSource?] = [nil, .guest, .rootfs, .image]
         return Facts(probes: probes, reboot: reboot, source: sources[Int.random(in: 0..<sources.count, using: &generator)])
     }
 
-    static let stderrs = ["stat: cannot statx '/etc/hosts.equiv': No such file or directory\n", "truncated: /etc/ssh/sshd_config has 9 bytes\n",
-                          "No such file or directory", "find: '/x': Input/output error\n", "\0\n", "é"]
+    static let stderrs = [
+        "stat: cannot statx '/etc/hosts.equiv': No such file or directory\n", "truncated: /etc/ssh/sshd_config has 9 bytes\n",
+        "No such file or directory", "find: '/x': Input/output error\n", "\0\n", "é",
+    ]
 
     @Test func everyResourceEvaluatesRandomAndMutatedFactsWithoutTrapping() {
         // Every resource is covered.

@@ -1,12 +1,14 @@
-@testable import Compliance
 import Foundation
-@testable import HallmarkModel
 import HallmarkSupport
 import Testing
 
+@testable import Compliance
+@testable import HallmarkModel
+
 func control(_ id: String, _ check: Check, severity: Severity = .high) -> Control {
-    Control(id: id, title: id, severity: severity, rationale: nil, remediation: nil, references: [:], check: check,
-            location: SourceLocation(file: "p.yaml", line: 1, column: 1))
+    Control(
+        id: id, title: id, severity: severity, rationale: nil, remediation: nil, references: [:], check: check,
+        location: SourceLocation(file: "p.yaml", line: 1, column: 1))
 }
 
 func policy(_ controls: [Control]) -> Policy {
@@ -28,13 +30,17 @@ func facts(_ probes: [ProbeKey: (Int32, String)], reboot: RebootFact? = nil) -> 
         ("regular file|nobody|shadow|640", .fail),
     ])
     func fileOwnerGroupAndModeCeiling(stat: String, expected: ResultStatus) {
-        let check = Check(FileCheck(path: "/etc/shadow", exists: true, owner: "root", group: "shadow", modeCeiling: 0o640, contains: [], notContains: [], sha256: nil))
+        let check = Check(
+            FileCheck(
+                path: "/etc/shadow", exists: true, owner: "root", group: "shadow", modeCeiling: 0o640, contains: [], notContains: [],
+                sha256: nil))
         let results = Evaluator.evaluate(policy([control("c", check)]), facts: facts(["file:/etc/shadow": (0, stat + "\n")]))
         #expect(results[0].status == expected)
     }
 
     @Test func missingFileFailsUnlessItMustBeAbsent() {
-        let present = FileCheck(path: "/x", exists: true, owner: nil, group: nil, modeCeiling: nil, contains: [], notContains: [], sha256: nil)
+        let present = FileCheck(
+            path: "/x", exists: true, owner: nil, group: nil, modeCeiling: nil, contains: [], notContains: [], sha256: nil)
         var absent = present
         absent.exists = false
         let observed = facts(["file:/x": (1, "stat: cannot statx '/x': No such file or directory")])
@@ -49,14 +55,16 @@ func facts(_ probes: [ProbeKey: (Int32, String)], reboot: RebootFact? = nil) -> 
         ("permitrootlogin without-password\n", .matches("^(no|prohibit-password)$"), .fail),
     ])
     func sshdEffectiveSettings(output: String, matcher: Matcher, expected: ResultStatus) {
-        let results = Evaluator.evaluate(policy([control("c", Check(SshdCheck(setting: "permitrootlogin", value: matcher)))]),
-                                         facts: facts(["sshd": (0, output)]))
+        let results = Evaluator.evaluate(
+            policy([control("c", Check(SshdCheck(setting: "permitrootlogin", value: matcher)))]),
+            facts: facts(["sshd": (0, output)]))
         #expect(results[0].status == expected)
     }
 
     @Test func sshdThatCannotRunIsAnErrorNotAPass() {
-        let results = Evaluator.evaluate(policy([control("c", Check(SshdCheck(setting: "permitrootlogin", value: .equals("no"))))]),
-                                         facts: facts(["sshd": (255, "sshd: no hostkeys available -- exiting.")]))
+        let results = Evaluator.evaluate(
+            policy([control("c", Check(SshdCheck(setting: "permitrootlogin", value: .equals("no"))))]),
+            facts: facts(["sshd": (255, "sshd: no hostkeys available -- exiting.")]))
         #expect(results[0].status == .error)
     }
 
@@ -68,7 +76,9 @@ func facts(_ probes: [ProbeKey: (Int32, String)], reboot: RebootFact? = nil) -> 
 
     @Test func accounts() {
         let check = Check(AccountsCheck(noEmptyPasswords: true, uidZero: ["root"]))
-        let good = facts(["passwd": (0, "root:x:0:0::/root:/bin/bash\ndaemon:x:1:1::/:/usr/sbin/nologin\n"), "shadow-empty-passwords": (0, "")])
+        let good = facts([
+            "passwd": (0, "root:x:0:0::/root:/bin/bash\ndaemon:x:1:1::/:/usr/sbin/nologin\n"), "shadow-empty-passwords": (0, ""),
+        ])
         let extraRoot = facts(["passwd": (0, "root:x:0:0::/root:/bin/bash\ntoor:x:0:0::/:/bin/sh\n"), "shadow-empty-passwords": (0, "")])
         let emptyPassword = facts(["passwd": (0, "root:x:0:0::/root:/bin/bash\n"), "shadow-empty-passwords": (0, "guest\n")])
         #expect(Evaluator.evaluate(policy([control("c", check)]), facts: good)[0].status == .pass)
@@ -105,13 +115,15 @@ func facts(_ probes: [ProbeKey: (Int32, String)], reboot: RebootFact? = nil) -> 
     }
 
     @Test func missingFactsAreNotCheckedNeverPassed() {
-        let results = Evaluator.evaluate(policy([control("c", Check(SysctlCheck(key: "net.ipv4.ip_forward", value: .equals("0"))))]), facts: Facts())
+        let results = Evaluator.evaluate(
+            policy([control("c", Check(SysctlCheck(key: "net.ipv4.ip_forward", value: .equals("0"))))]), facts: Facts())
         #expect(results[0].status == .notchecked)
     }
 
     @Test func gateHonoursTheThreshold() {
-        let failingLow = Evaluator.evaluate(policy([control("low", Check(SysctlCheck(key: "k", value: .equals("1"))), severity: .low)]),
-                                            facts: facts(["sysctl:k": (0, "0\n")]))
+        let failingLow = Evaluator.evaluate(
+            policy([control("low", Check(SysctlCheck(key: "k", value: .equals("1"))), severity: .low)]),
+            facts: facts(["sysctl:k": (0, "0\n")]))
         #expect(failingLow[0].status == .fail)
         #expect(Evaluator.verdict(failingLow, threshold: .info) == .fail)
         #expect(Evaluator.verdict(failingLow, threshold: .medium) == .pass)
@@ -131,8 +143,18 @@ func facts(_ probes: [ProbeKey: (Int32, String)], reboot: RebootFact? = nil) -> 
         let controls = [
             control("a", Check(CommandCheck(run: "printf 'line1\\nline2'; echo err >&2; exit 3", exitCode: 3, stdout: nil))),
             control("b", Check(CommandCheck(run: "echo \"quotes ' and \\\" survive\"", exitCode: 0, stdout: nil))),
-            control("c", Check(FileCheck(path: "/etc/hostname", exists: true, owner: nil, group: nil, modeCeiling: nil, contains: [], notContains: [], sha256: nil))),
-            control("d", Check(FileCheck(path: "/hallmark/absent", exists: false, owner: nil, group: nil, modeCeiling: nil, contains: [], notContains: [], sha256: nil))),
+            control(
+                "c",
+                Check(
+                    FileCheck(
+                        path: "/etc/hostname", exists: true, owner: nil, group: nil, modeCeiling: nil, contains: [], notContains: [],
+                        sha256: nil))),
+            control(
+                "d",
+                Check(
+                    FileCheck(
+                        path: "/hallmark/absent", exists: false, owner: nil, group: nil, modeCeiling: nil, contains: [], notContains: [],
+                        sha256: nil))),
             control("e", Check(CommandCheck(run: "printf 'no final newline\\n\\n'; printf 'x' >&2", exitCode: 0, stdout: nil))),
             control("f", Check(SysctlCheck(key: "kernel.ostype", value: .equals("Linux")))),
             control("g", Check(CommandCheck(run: "exit 0; (", exitCode: 0, stdout: nil))),
@@ -140,9 +162,13 @@ func facts(_ probes: [ProbeKey: (Int32, String)], reboot: RebootFact? = nil) -> 
         let probes = Collector.probes(for: controls)
         #expect(Set(probes.map(\.key)).count == probes.count)
         let parsed = try await run(CollectorPlan(probes: probes, lanes: 2))
-        #expect(parsed["command:printf 'line1\\nline2'; echo err >&2; exit 3"] == ProbeOutput(exitCode: 3, stdout: "line1\nline2", stderr: "err\n"))
+        #expect(
+            parsed["command:printf 'line1\\nline2'; echo err >&2; exit 3"]
+                == ProbeOutput(exitCode: 3, stdout: "line1\nline2", stderr: "err\n"))
         #expect(parsed["command:echo \"quotes ' and \\\" survive\""]?.stdout == "quotes ' and \" survive\n")
-        #expect(parsed["command:printf 'no final newline\\n\\n'; printf 'x' >&2"] == ProbeOutput(exitCode: 0, stdout: "no final newline\n\n", stderr: "x"))
+        #expect(
+            parsed["command:printf 'no final newline\\n\\n'; printf 'x' >&2"]
+                == ProbeOutput(exitCode: 0, stdout: "no final newline\n\n", stderr: "x"))
         #expect(parsed["file:/etc/hostname"]?.exitCode == 0)
         #expect(parsed["file:/etc/hostname"]?.stdout.hasPrefix("regular file|") == true)
         #expect(parsed["file:/hallmark/absent"]?.exitCode == 1)
@@ -177,9 +203,15 @@ func facts(_ probes: [ProbeKey: (Int32, String)], reboot: RebootFact? = nil) -> 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-lanes-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var probes = [Probe(key: "slow", script: "echo slow >>\(directory)/ran; sleep 2; touch \(directory)/slow-done", execution: .subshell(cost: 50))]
+        var probes = [
+            Probe(
+                key: "slow", script: "echo slow >>\(directory)/ran; sleep 2; touch \(directory)/slow-done", execution: .subshell(cost: 50))
+        ]
         for index in 0..<12 {
-            probes.append(Probe(key: ProbeKey(coded: "quick\(index)"), script: "echo \(index) >>\(directory)/ran; test -e \(directory)/slow-done && echo after || echo during"))
+            probes.append(
+                Probe(
+                    key: ProbeKey(coded: "quick\(index)"),
+                    script: "echo \(index) >>\(directory)/ran; test -e \(directory)/slow-done && echo after || echo during"))
         }
         let parsed = try await run(CollectorPlan(probes: probes, lanes: 2))
         let ran = try String(contentsOfFile: directory + "/ran", encoding: .utf8).split(separator: "\n")
@@ -192,7 +224,8 @@ func facts(_ probes: [ProbeKey: (Int32, String)], reboot: RebootFact? = nil) -> 
         let probes = ["ssh", "nope"].map { ServiceCheck.probe($0) }
         let plan = CollectorPlan(probes: probes, boundary: "B")
         #expect(plan.script.components(separatedBy: "systemctl show").count == 2)
-        let output = "B 0 out\nActiveState=active\nUnitFileState=enabled\n\nActiveState=inactive\nUnitFileState=\n\nB 0 end 0\nB 0 err\n\nB 0 end\n"
+        let output =
+            "B 0 out\nActiveState=active\nUnitFileState=enabled\n\nActiveState=inactive\nUnitFileState=\n\nB 0 end 0\nB 0 err\n\nB 0 end\n"
         let parsed = try? plan.parse(output)
         #expect(parsed?["service:ssh"]?.stdout == "enabled=enabled\nactive=active\n")
         #expect(parsed?["service:nope"]?.stdout == "enabled=\nactive=inactive\n")

@@ -1,14 +1,20 @@
-@testable import Compliance
 import Foundation
-@testable import HallmarkModel
 import HallmarkSupport
 import Testing
+
+@testable import Compliance
+@testable import HallmarkModel
 
 /// A probe that failed, could not run, was cut short or printed something unexpected never makes
 /// a control pass: it is an error (or notchecked, saying why).
 @Suite struct FailClosedTests {
-    static func file(_ path: String, exists: Bool = true, contains: [String] = [], notContains: [String] = [], sha256: String? = nil) -> Check {
-        Check(FileCheck(path: path, exists: exists, owner: nil, group: nil, modeCeiling: nil, contains: contains, notContains: notContains, sha256: sha256))
+    static func file(_ path: String, exists: Bool = true, contains: [String] = [], notContains: [String] = [], sha256: String? = nil)
+        -> Check
+    {
+        Check(
+            FileCheck(
+                path: path, exists: exists, owner: nil, group: nil, modeCeiling: nil, contains: contains, notContains: notContains,
+                sha256: sha256))
     }
 
     static let regularFile = "regular file|root|root|644\n"
@@ -70,7 +76,9 @@ import Testing
         (0, "end\0end\0"),
     ])
     func aWalkThatDidNotCompleteIsAnError(code: Int32, stdout: String) {
-        let observed = Facts(probes: ["find:/": ProbeOutput(exitCode: code, stdout: stdout, stderr: code == 0 ? "" : "find: '/x': Input/output error\n")])
+        let observed = Facts(probes: [
+            "find:/": ProbeOutput(exitCode: code, stdout: stdout, stderr: code == 0 ? "" : "find: '/x': Input/output error\n")
+        ])
         for check in [Self.suid, Self.worldWritable, Self.unowned] {
             let result = status(check, observed)
             #expect(result.status == .error, "\(result.message)")
@@ -113,16 +121,21 @@ import Testing
     // MARK: file content, stat, sha256
 
     @Test func aContentCheckIsAnErrorWhenTheFileCouldNotBeRead() {
-        let observed = facts(["file:/etc/ssh/sshd_config": (0, Self.regularFile),
-                              "content:/etc/ssh/sshd_config": (1, "head: cannot open '/etc/ssh/sshd_config' for reading: Permission denied")])
+        let observed = facts([
+            "file:/etc/ssh/sshd_config": (0, Self.regularFile),
+            "content:/etc/ssh/sshd_config": (1, "head: cannot open '/etc/ssh/sshd_config' for reading: Permission denied"),
+        ])
         let result = status(Self.file("/etc/ssh/sshd_config", notContains: ["^PermitRootLogin yes"]), observed)
         #expect(result.status == .error, "\(result.message)")
     }
 
     @Test func aTruncatedReadCannotProveAbsence() {
-        let truncated = ProbeOutput(exitCode: FileCheck.contentTruncatedExitCode, stdout: "Port 22\n",
-                                    stderr: "truncated: /etc/big has 2000000 bytes; the first 1048576 were read\n")
-        let observed = Facts(probes: ["file:/etc/big": ProbeOutput(exitCode: 0, stdout: Self.regularFile, stderr: ""), "content:/etc/big": truncated])
+        let truncated = ProbeOutput(
+            exitCode: FileCheck.contentTruncatedExitCode, stdout: "Port 22\n",
+            stderr: "truncated: /etc/big has 2000000 bytes; the first 1048576 were read\n")
+        let observed = Facts(probes: [
+            "file:/etc/big": ProbeOutput(exitCode: 0, stdout: Self.regularFile, stderr: ""), "content:/etc/big": truncated,
+        ])
         #expect(status(Self.file("/etc/big", notContains: ["^PermitRootLogin yes"]), observed).status == .error)
         #expect(status(Self.file("/etc/big", contains: ["^Banner"]), observed).status == .error)
         // What the part read shows still decides.
@@ -136,11 +149,14 @@ import Testing
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let long = directory + "/long", short = directory + "/short"
-        try (String(repeating: "# padding\n", count: FileCheck.contentLimit / 10 + 1) + "PermitRootLogin yes\n").write(toFile: long, atomically: true, encoding: .utf8)
+        try (String(repeating: "# padding\n", count: FileCheck.contentLimit / 10 + 1) + "PermitRootLogin yes\n").write(
+            toFile: long, atomically: true, encoding: .utf8)
         try "Port 22\n".write(toFile: short, atomically: true, encoding: .utf8)
-        let controls = [control("long", Self.file(long, notContains: ["^PermitRootLogin yes"])),
-                        control("short", Self.file(short, notContains: ["^PermitRootLogin yes"])),
-                        control("unreadable", Self.file(directory, notContains: ["^PermitRootLogin yes"]))]
+        let controls = [
+            control("long", Self.file(long, notContains: ["^PermitRootLogin yes"])),
+            control("short", Self.file(short, notContains: ["^PermitRootLogin yes"])),
+            control("unreadable", Self.file(directory, notContains: ["^PermitRootLogin yes"])),
+        ]
         let plan = CollectorPlan(probes: Collector.probes(for: controls))
         let observed = Facts(probes: try plan.parse(try await HostCommand("/bin/sh", ["-c", plan.script]).output()))
         #expect(observed.probes[ProbeKey("content", long)]?.exitCode == FileCheck.contentTruncatedExitCode)
@@ -149,11 +165,15 @@ import Testing
     }
 
     @Test func aStatThatCouldNotRunDoesNotProveAbsence() {
-        for stderr in ["sh: 1: stat: not found", "sh: 1: stat: No such file or directory", "stat: cannot statx '/etc/x': Permission denied"] {
+        for stderr in [
+            "sh: 1: stat: not found", "sh: 1: stat: No such file or directory", "stat: cannot statx '/etc/x': Permission denied",
+        ] {
             let observed = Facts(probes: ["file:/etc/x": ProbeOutput(exitCode: 127, stdout: "", stderr: stderr)])
             #expect(status(Self.file("/etc/x", exists: false), observed).status == .error, "\(stderr)")
         }
-        let absent = Facts(probes: ["file:/etc/x": ProbeOutput(exitCode: 1, stdout: "", stderr: "stat: cannot statx '/etc/x': No such file or directory\n")])
+        let absent = Facts(probes: [
+            "file:/etc/x": ProbeOutput(exitCode: 1, stdout: "", stderr: "stat: cannot statx '/etc/x': No such file or directory\n")
+        ])
         #expect(status(Self.file("/etc/x", exists: false), absent).status == .pass)
     }
 
@@ -198,7 +218,9 @@ import Testing
         let live = Check(SysctlCheck(key: "net.ipv4.ip_forward", value: .not("1")))
         #expect(status(live, facts(["sysctl:net.ipv4.ip_forward": (0, "")])).status == .error)
         let persisted = Check(SysctlCheck(key: "net.ipv4.ip_forward", value: .not("1"), persisted: true, live: false))
-        #expect(status(persisted, facts(["sysctl-config": (1, "tail: cannot open '/etc/sysctl.d/x.conf' for reading: Permission denied")])).status == .error)
+        #expect(
+            status(persisted, facts(["sysctl-config": (1, "tail: cannot open '/etc/sysctl.d/x.conf' for reading: Permission denied")]))
+                .status == .error)
     }
 
     @Test(arguments: [
@@ -219,7 +241,9 @@ import Testing
     }
 
     @Test func aKernelWithoutIPv6HasNoIPv6Table() {
-        let observed = facts(["sockets": (0, "== tcp\n  sl  local_address\n   0: 0100007F:0019 00000000:0000 0A\n== tcp6 absent\n== udp\n== udp6 absent\n")])
+        let observed = facts([
+            "sockets": (0, "== tcp\n  sl  local_address\n   0: 0100007F:0019 00000000:0000 0A\n== tcp6 absent\n== udp\n== udp6 absent\n")
+        ])
         #expect(status(Check(PortCheck(port: 23, protocol: .tcp, listening: false)), observed).status == .pass)
         #expect(status(Check(PortCheck(port: 25, protocol: .tcp, listening: false)), observed).status == .fail)
     }
@@ -266,7 +290,10 @@ import Testing
     @Test(arguments: ["", "abc", "0x0", "0 ", "1e3", "٠"])
     func anUnparsableIDIsAnError(uid: String) {
         let observed = facts(["passwd": (0, Self.passwd + "odd:x:\(uid):0::/:/bin/sh\n"), "group": (0, "root:x:0:\n")])
-        for check in [Check(AccountsCheck(uidZero: ["root"])), Check(AccountsCheck(uniqueUIDs: true)), Check(UserCheck(name: "root", uid: .equals("0")))] {
+        for check in [
+            Check(AccountsCheck(uidZero: ["root"])), Check(AccountsCheck(uniqueUIDs: true)),
+            Check(UserCheck(name: "root", uid: .equals("0"))),
+        ] {
             let result = status(check, observed)
             #expect(result.status == .error, "'\(uid)': \(result.message)")
         }

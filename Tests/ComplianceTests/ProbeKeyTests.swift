@@ -18,8 +18,9 @@ import Testing
     }
 
     @Test func factsAreAJSONObjectKeyedByTheCoding() throws {
-        let facts = Facts(probes: [ProbeKey("file", "/etc/shadow"): ProbeOutput(exitCode: 0, stdout: "x", stderr: "")],
-                          source: .guest, probeSources: [ProbeKey("file", "/etc/shadow"): .image])
+        let facts = Facts(
+            probes: [ProbeKey("file", "/etc/shadow"): ProbeOutput(exitCode: 0, stdout: "x", stderr: "")],
+            source: .guest, probeSources: [ProbeKey("file", "/etc/shadow"): .image])
         let data = try JSONEncoder.hallmark.encode(facts)
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect((object["probes"] as? [String: Any])?.keys.sorted() == ["file:/etc/shadow"])

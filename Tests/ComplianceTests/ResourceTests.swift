@@ -1,8 +1,9 @@
-@testable import Compliance
 import Foundation
-@testable import HallmarkModel
 import HallmarkSupport
 import Testing
+
+@testable import Compliance
+@testable import HallmarkModel
 
 func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyIf: Check? = nil) -> ControlResult {
     var ctl = control("c", check, severity: severity)
@@ -18,20 +19,30 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
     @Test(arguments: [
         ("kernel=6.1.0-28-amd64\ninstall /bin/false \nmodprobe-exit=0\n", ResultStatus.pass, "install /bin/false"),
         ("kernel=6.1.0-28-amd64\ninstall /usr/bin/true\nmodprobe-exit=0\n", .pass, "install /usr/bin/true"),
-        ("kernel=6.1.0-28-amd64\ninsmod /lib/modules/6.1.0-28-amd64/kernel/lib/crc.ko \ninsmod /lib/modules/6.1.0-28-amd64/kernel/fs/cramfs/cramfs.ko \nmodprobe-exit=0\n", .fail, "cramfs.ko"),
-        ("kernel=6.1.0-28-amd64\nmodprobe: FATAL: Module cramfs not found in directory /lib/modules/6.1.0-28-amd64\nmodprobe-exit=1\n", .pass, "no module cramfs"),
+        (
+            "kernel=6.1.0-28-amd64\ninsmod /lib/modules/6.1.0-28-amd64/kernel/lib/crc.ko \ninsmod /lib/modules/6.1.0-28-amd64/kernel/fs/cramfs/cramfs.ko \nmodprobe-exit=0\n",
+            .fail, "cramfs.ko"
+        ),
+        (
+            "kernel=6.1.0-28-amd64\nmodprobe: FATAL: Module cramfs not found in directory /lib/modules/6.1.0-28-amd64\nmodprobe-exit=1\n",
+            .pass, "no module cramfs"
+        ),
         ("kernel=6.1.0-28-amd64\nbuiltin=yes\nmodprobe-exit=0\n", .fail, "built into kernel"),
         ("kernel=6.1.0-28-amd64\ninstall /sbin/modprobe --ignore-install cramfs\nmodprobe-exit=0\n", .fail, "install command"),
         ("modules=none\n", .pass, "no kernel modules"),
-        ("kernel=6.1.0-28-amd64\nmodprobe=absent\nfile=/lib/modules/6.1.0-28-amd64/kernel/fs/cramfs/cramfs.ko\n", .fail, "modprobe is absent"),
+        (
+            "kernel=6.1.0-28-amd64\nmodprobe=absent\nfile=/lib/modules/6.1.0-28-amd64/kernel/fs/cramfs/cramfs.ko\n", .fail,
+            "modprobe is absent"
+        ),
         ("kernel=6.1.0-28-amd64\nmodprobe=absent\nfind-exit=0\n", .pass, "modprobe is absent"),
         ("kernel=6.1.0-28-amd64\nmodprobe=absent\nfind-exit=1\n", .error, "cannot tell"),
         ("kernel=6.1.0-28-amd64\nmodprobe=absent\n", .error, "cannot tell"),
         ("kernel=6.1.0-28-amd64\nmodprobe-exit=1\n", .error, "cannot tell"),
     ])
     func kernelModuleNotLoadable(modprobe: String, expected: ResultStatus, fragment: String) {
-        let result = status(Check(KernelModuleCheck(name: "cramfs", loadable: false)),
-                            facts(["kernel-module:cramfs": (0, modprobe), "modules-loaded": (0, Self.notLoaded)]))
+        let result = status(
+            Check(KernelModuleCheck(name: "cramfs", loadable: false)),
+            facts(["kernel-module:cramfs": (0, modprobe), "modules-loaded": (0, Self.notLoaded)]))
         #expect(result.status == expected, "\(result.message)")
         #expect(result.message.contains(fragment) || result.evidence.contains(fragment), "\(result.message)")
     }
@@ -39,10 +50,13 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
     @Test func aLoadedModuleFailsEvenWhenBlacklistedNow() {
         let check = Check(KernelModuleCheck(name: "usb-storage", loadable: false))
         let loaded = "usb_storage 81920 0 - Live 0x0000000000000000\n"
-        let result = status(check, facts(["kernel-module:usb-storage": (0, "kernel=6.1\ninstall /bin/false\nmodprobe-exit=0\n"), "modules-loaded": (0, loaded)]))
+        let result = status(
+            check,
+            facts(["kernel-module:usb-storage": (0, "kernel=6.1\ninstall /bin/false\nmodprobe-exit=0\n"), "modules-loaded": (0, loaded)]))
         #expect(result.status == .fail)
         #expect(result.message.contains("usb-storage is loaded right now"))
-        let onlyLoaded = status(Check(KernelModuleCheck(name: "usb-storage", loaded: false)), facts(["modules-loaded": (0, Self.notLoaded)]))
+        let onlyLoaded = status(
+            Check(KernelModuleCheck(name: "usb-storage", loaded: false)), facts(["modules-loaded": (0, Self.notLoaded)]))
         #expect(onlyLoaded.status == .pass)
     }
 
@@ -148,7 +162,9 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
         #expect(result.message.contains("1 file(s) without a known owner or group"))
         #expect(result.message.contains("not in the allow-list: /usr/local/bin/rootshell"))
         #expect(result.evidence.contains("/opt/app/data"))
-        #expect(status(Check(FindCheck(paths: ["/etc"], worldWritable: false)), facts(["find:/etc": (0, "world-writable /etc/x\0end\0")])).status == .fail)
+        #expect(
+            status(Check(FindCheck(paths: ["/etc"], worldWritable: false)), facts(["find:/etc": (0, "world-writable /etc/x\0end\0")]))
+                .status == .fail)
     }
 
     // MARK: sysctl
@@ -182,15 +198,17 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
         ("net.ipv4.conf.all.rp_filter", "2", .fail, "expected a value that equals '2'"),
     ])
     func persistedSysctl(key: String, value: String, expected: ResultStatus, fragment: String) {
-        let result = status(Check(SysctlCheck(key: key, value: .equals(value), persisted: true, live: false)),
-                            facts(["sysctl-config": (0, Self.sysctlFiles)]))
+        let result = status(
+            Check(SysctlCheck(key: key, value: .equals(value), persisted: true, live: false)),
+            facts(["sysctl-config": (0, Self.sysctlFiles)]))
         #expect(result.status == expected, "\(result.message)")
         #expect(result.message.contains(fragment) || result.evidence.contains(fragment), "\(result.message) / \(result.evidence)")
     }
 
     @Test func liveAndPersistedMustBothHold() {
         let check = Check(SysctlCheck(key: "kernel.randomize_va_space", value: .equals("2"), persisted: true))
-        #expect(status(check, facts(["sysctl-config": (0, Self.sysctlFiles), "sysctl:kernel.randomize_va_space": (0, "2\n")])).status == .pass)
+        #expect(
+            status(check, facts(["sysctl-config": (0, Self.sysctlFiles), "sysctl:kernel.randomize_va_space": (0, "2\n")])).status == .pass)
         let live = status(check, facts(["sysctl-config": (0, Self.sysctlFiles), "sysctl:kernel.randomize_va_space": (0, "1\n")]))
         #expect(live.status == .fail)
         #expect(live.message.contains("kernel.randomize_va_space is 1"))
@@ -286,7 +304,10 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
         #expect(result.status == .notchecked)
         #expect(result.message.contains("runtime-only"))
         #expect(status(.reboot, observed).message.contains("runtime-only"))
-        #expect(Collector.probes(for: [control("m", Check(MountCheck(path: "/tmp"))), control("p", Check(PackageCheck(name: "x")))], source: .rootfs)
+        #expect(
+            Collector.probes(
+                for: [control("m", Check(MountCheck(path: "/tmp"))), control("p", Check(PackageCheck(name: "x")))], source: .rootfs
+            )
             .map(\.key) == ["packages"])
     }
 }

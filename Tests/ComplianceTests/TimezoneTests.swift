@@ -1,8 +1,9 @@
-@testable import Compliance
 import Foundation
 import HallmarkModel
 import HallmarkSupport
 import Testing
+
+@testable import Compliance
 
 @Suite struct TimezoneTests {
     static let utc = Check(TimezoneCheck(value: .oneOf(["Etc/UTC", "UTC"])))
@@ -45,15 +46,15 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let path = scratch + "/p.yaml"
         try """
-            id: p
-            title: P
-            controls:
-              - {id: tz, title: UTC, severity: low, check: {timezone: {value: {one_of: [Etc/UTC, UTC]}}}}
-            tests:
-              - name: berlin
-                facts: {timezone: "localtime=/usr/share/zoneinfo/Europe/Berlin\\n"}
-                expect: {tz: fail}
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        id: p
+        title: P
+        controls:
+          - {id: tz, title: UTC, severity: low, check: {timezone: {value: {one_of: [Etc/UTC, UTC]}}}}
+        tests:
+          - name: berlin
+            facts: {timezone: "localtime=/usr/share/zoneinfo/Europe/Berlin\\n"}
+            expect: {tz: fail}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let policy = try Policy.load(path: path)
         #expect(policy.controls[0].check.as(TimezoneCheck.self)?.value == .oneOf(["Etc/UTC", "UTC"]))
         let outcomes = PolicyTestRunner.run(policy)

@@ -1,8 +1,9 @@
-@testable import Compliance
 import Foundation
-@testable import HallmarkModel
 import HallmarkSupport
 import Testing
+
+@testable import Compliance
+@testable import HallmarkModel
 
 @Suite struct WaiverApplicationTests {
     static let today = ISO8601DateFormatter().date(from: "2026-03-01T12:00:00Z")!
@@ -19,7 +20,8 @@ import Testing
     static let observed = facts(["sshd": (0, "permitrootlogin yes\nmaxauthtries 6\n"), "sysctl:net.ipv4.ip_forward": (0, "1\n")])
 
     @Test func runModeKeepsTheEvaluation() throws {
-        let waivers = try Self.waivers("  - {control: root-login, justification: \"Break-glass access, ticket SEC-42\", expires: 2026-06-30, mode: run}\n")
+        let waivers = try Self.waivers(
+            "  - {control: root-login, justification: \"Break-glass access, ticket SEC-42\", expires: 2026-06-30, mode: run}\n")
         let results = Evaluator.applyWaivers(Evaluator.evaluate(Self.failing, facts: Self.observed), waivers, today: Self.today)
         #expect(results[0].status == .waived)
         #expect(results[0].originalStatus == .fail)
@@ -59,7 +61,9 @@ import Testing
     }
 
     @Test func waiversOnlyNameKnownControls() throws {
-        let waivers = try Self.waivers("  - {control: root-login, justification: j, expires: 2999-12-31}\n  - {control: rootlogin, justification: j, expires: 2999-12-31}\n")
+        let waivers = try Self.waivers(
+            "  - {control: root-login, justification: j, expires: 2999-12-31}\n  - {control: rootlogin, justification: j, expires: 2999-12-31}\n"
+        )
         let error = try #require(throws: HallmarkError.self) { try waivers.validate(against: Self.failing.controls.map(\.id)) }
         #expect(error.location?.line == 3)
         #expect(error.message.contains("'rootlogin'"))

@@ -18,8 +18,9 @@ extension EndToEndTests.ConsoleFallback {
             .write(toFile: fakeTools + "/mount", atomically: true, encoding: .utf8)
         chmod(fakeTools + "/mount", 0o755)
         let path = fakeTools + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin")
-        let run = try await Hallmark.run(["run", Repository.root + "/Tests/Fixtures/no-agent.yaml", "--keep-vm-on-failure"], reports: reports,
-                                          environment: ["PATH": path])
+        let run = try await Hallmark.run(
+            ["run", Repository.root + "/Tests/Fixtures/no-agent.yaml", "--keep-vm-on-failure"], reports: reports,
+            environment: ["PATH": path])
         #expect(run.status == .exited(1), "\(run.output)")
         #expect(run.output.contains("the image has no qemu-guest-agent; using the console shell"), "\(run.output)")
         #expect(run.output.contains("static facts were collected in the guest"), "\(run.output)")
@@ -36,13 +37,15 @@ extension EndToEndTests.ConsoleFallback {
 
         let idRange = try #require(run.output.range(of: #"hallmark shell ([A-Za-z0-9]+) -- "#, options: .regularExpression))
         let id = String(run.output[idRange].split(separator: " ")[2])
-        let shell = try await Hallmark.run(["shell", id, "--", "test ! -e /usr/sbin/qemu-ga && echo no agent here"], reports: reports, passReports: false)
+        let shell = try await Hallmark.run(
+            ["shell", id, "--", "test ! -e /usr/sbin/qemu-ga && echo no agent here"], reports: reports, passReports: false)
         #expect(shell.status == .exited(0), "\(shell.output)")
         #expect(shell.output.contains("no agent here"))
         // Without a command, each line of stdin runs in turn.
         let script = "printf 'echo first line\\ncat /etc/hostname\\n' | \(shellQuoted(Hallmark.binary)) shell \(id)"
-        let child = try ChildProcess.spawn(HostCommand("/bin/bash", ["-c", script], environment: ["HALLMARK_HOME": Hallmark.home]),
-                                           outputPath: reports + "/stdin-shell.out")
+        let child = try ChildProcess.spawn(
+            HostCommand("/bin/bash", ["-c", script], environment: ["HALLMARK_HOME": Hallmark.home]),
+            outputPath: reports + "/stdin-shell.out")
         #expect(await child.wait() == .exited(0))
         let stdinOutput = try String(contentsOfFile: reports + "/stdin-shell.out", encoding: .utf8)
         #expect(stdinOutput.hasPrefix("first line\n") && stdinOutput.count > "first line\n".count, "\(stdinOutput)")

@@ -11,7 +11,8 @@ extension EndToEndTests.Gate {
     @Test func rootLoginClosesTheGateOnExactlyThatControl() async throws {
         let reports = Hallmark.scratchReports()
         let run = try await Hallmark.run(
-            ["run", "--jobs", "2", Repository.root + "/Tests/Fixtures/root-login.yaml", Repository.root + "/Tests/Fixtures/minimal.yaml"], reports: reports)
+            ["run", "--jobs", "2", Repository.root + "/Tests/Fixtures/root-login.yaml", Repository.root + "/Tests/Fixtures/minimal.yaml"],
+            reports: reports)
         #expect(run.status == .exited(1), "\(run.output)")
         #expect(run.output.contains("hallmark[e2e-root-login]: boot"))
         #expect(run.output.contains("hallmark[e2e-minimal]: boot"))
@@ -58,7 +59,8 @@ extension EndToEndTests.Gate {
         let reports = Hallmark.scratchReports()
         try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
         let recipe = reports + "/bad.yaml"
-        try "name: bad\nversion: 1.0.0\nparent:\n  debian:\n    suite: bookworm\n    pakages: [vim]\n".write(toFile: recipe, atomically: true, encoding: .utf8)
+        try "name: bad\nversion: 1.0.0\nparent:\n  debian:\n    suite: bookworm\n    pakages: [vim]\n".write(
+            toFile: recipe, atomically: true, encoding: .utf8)
         let run = try await Hallmark.run(["run", recipe], reports: reports)
         #expect(run.status == .exited(65))
         #expect(run.output.contains("\(recipe):6:5: unknown key 'pakages'"), "\(run.output)")

@@ -14,9 +14,11 @@ extension EndToEndTests.Interrupts {
         let reports = Hallmark.scratchReports()
         try await Hallmark.ensureBuilt(recipe, image: "e2e-minimal", reports: reports)
         try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
-        let pipeline = "\(shellQuoted(Hallmark.binary)) test \(shellQuoted(recipe)) --reports \(shellQuoted(reports)) 2>&1 | head -n 1; exit ${PIPESTATUS[0]}"
-        let child = try ChildProcess.spawn(HostCommand("/bin/bash", ["-c", pipeline], environment: ["HALLMARK_HOME": Hallmark.home]),
-                                           outputPath: reports + "/pipeline.out")
+        let pipeline =
+            "\(shellQuoted(Hallmark.binary)) test \(shellQuoted(recipe)) --reports \(shellQuoted(reports)) 2>&1 | head -n 1; exit ${PIPESTATUS[0]}"
+        let child = try ChildProcess.spawn(
+            HostCommand("/bin/bash", ["-c", pipeline], environment: ["HALLMARK_HOME": Hallmark.home]),
+            outputPath: reports + "/pipeline.out")
         let status = await child.wait()
         #expect(status == .exited(0), "\((try? String(contentsOfFile: reports + "/pipeline.out", encoding: .utf8)) ?? "")")
         #expect(Hallmark.leftoverQEMU(named: "hallmark-e2e-minimal").isEmpty)

@@ -19,7 +19,8 @@ extension EndToEndTests.KeptVM {
 
         let listing = try await Hallmark.run(["shell"], reports: reports, passReports: false)
         #expect(listing.output.contains(id))
-        let shell = try await Hallmark.run(["shell", id, "--", "cat", "/etc/ssh/sshd_config.d/05-permit-root.conf"], reports: reports, passReports: false)
+        let shell = try await Hallmark.run(
+            ["shell", id, "--", "cat", "/etc/ssh/sshd_config.d/05-permit-root.conf"], reports: reports, passReports: false)
         #expect(shell.status == .exited(0), "\(shell.output)")
         #expect(shell.output.contains("PermitRootLogin yes"))
         let failing = try await Hallmark.run(["shell", id, "--", "exit", "7"], reports: reports, passReports: false)

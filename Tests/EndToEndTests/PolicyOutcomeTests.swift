@@ -14,10 +14,12 @@ extension EndToEndTests.PolicyOutcomes {
         #expect(report.host.staticFacts == "image")
         let controls = report.controls
         let flagged = Set(controls.filter { $0.result != "pass" }.map(\.id))
-        let expected = Set(try String(contentsOfFile: Repository.root + "/Tests/Fixtures/violations-expected.txt", encoding: .utf8)
-            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
+        let expected = Set(
+            try String(contentsOfFile: Repository.root + "/Tests/Fixtures/violations-expected.txt", encoding: .utf8)
+                .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
         #expect(expected.count >= 15)
-        #expect(flagged == expected, "unexpected: \(flagged.subtracting(expected).sorted()), missed: \(expected.subtracting(flagged).sorted())")
+        #expect(
+            flagged == expected, "unexpected: \(flagged.subtracting(expected).sorted()), missed: \(expected.subtracting(flagged).sorted())")
         #expect(controls.filter { $0.result == "fail" }.count == expected.count)
     }
 

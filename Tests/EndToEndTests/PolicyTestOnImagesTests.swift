@@ -43,24 +43,25 @@ extension EndToEndTests.PolicyTestOnImages {
         let policy = Hallmark.scratchReports() + "/fence.yaml"
         try FileManager.default.createDirectory(atPath: (policy as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try """
-            id: fence
-            title: What a probe can and cannot do
-            controls:
-              - id: sees-the-image-tmp
-                title: the image's /tmp is visible
-                severity: low
-                check: {file: {path: /tmp/left-by-the-build}}
-              - id: starts-a-daemon
-                title: starts a daemon
-                severity: low
-                check: {command: {run: "setsid sleep 3171 >/dev/null 2>&1 </dev/null & echo started", stdout: started}}
-              - id: cannot-make-devices
-                title: mknod is refused
-                severity: low
-                check: {command: {run: "mknod \\"$TMPDIR/sda\\" b 8 0 2>/dev/null && echo made || echo refused", stdout: refused}}
-            """.write(toFile: policy, atomically: true, encoding: .utf8)
-        let fence = try await Hallmark.run(["policy", "test", policy, "--rootfs", rootfs],
-                                                     reports: Hallmark.scratchReports(), passReports: false)
+        id: fence
+        title: What a probe can and cannot do
+        controls:
+          - id: sees-the-image-tmp
+            title: the image's /tmp is visible
+            severity: low
+            check: {file: {path: /tmp/left-by-the-build}}
+          - id: starts-a-daemon
+            title: starts a daemon
+            severity: low
+            check: {command: {run: "setsid sleep 3171 >/dev/null 2>&1 </dev/null & echo started", stdout: started}}
+          - id: cannot-make-devices
+            title: mknod is refused
+            severity: low
+            check: {command: {run: "mknod \\"$TMPDIR/sda\\" b 8 0 2>/dev/null && echo made || echo refused", stdout: refused}}
+        """.write(toFile: policy, atomically: true, encoding: .utf8)
+        let fence = try await Hallmark.run(
+            ["policy", "test", policy, "--rootfs", rootfs],
+            reports: Hallmark.scratchReports(), passReports: false)
         #expect(fence.status == .exited(0), "\(fence.output)")
         let sleepers = try await HostCommand("/bin/sh", ["-c", "pgrep -f 'sleep 317[1]' || true"]).output()
         #expect(sleepers.isEmpty, "left running: \(sleepers)")
@@ -84,8 +85,10 @@ extension EndToEndTests.PolicyTestOnImages {
         let mountsBefore = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
 
         let run = try await Hallmark.run(
-            ["policy", "test", Repository.root + "/policies/debian-baseline.yaml", Repository.root + "/policies/image-health.yaml",
-             "--rootfs", disk], reports: Hallmark.scratchReports(), passReports: false)
+            [
+                "policy", "test", Repository.root + "/policies/debian-baseline.yaml", Repository.root + "/policies/image-health.yaml",
+                "--rootfs", disk,
+            ], reports: Hallmark.scratchReports(), passReports: false)
         // The minimal fixture is hardened for the baseline but keeps the host keys its openssh-server made.
         #expect(run.status == .exited(1), "\(run.output)")
         let line = { (id: String) in run.output.split(separator: "\n").first { $0.contains("/\(id):") }.map(String.init) ?? "" }

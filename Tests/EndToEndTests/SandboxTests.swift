@@ -20,13 +20,14 @@ extension EndToEndTests.Sandbox {
 
         let executor = ChrootExecutor(root: tree, scratch: tree + ".step", environment: ["GIVEN": "yes"])
         defer { try? FileManager.default.removeItem(atPath: tree + ".step") }
-        let first = try await executor.run(bashScript: """
-            setsid sleep 3181 >/dev/null 2>&1 </dev/null &
-            nohup sleep 3182 >/dev/null 2>&1 &
-            env > /root/step-env
-            rm -rf /tmp && ln -s \(hostDirectory) /tmp
-            echo planted
-            """, timeout: .seconds(60))
+        let first = try await executor.run(
+            bashScript: """
+                setsid sleep 3181 >/dev/null 2>&1 </dev/null &
+                nohup sleep 3182 >/dev/null 2>&1 &
+                env > /root/step-env
+                rm -rf /tmp && ln -s \(hostDirectory) /tmp
+                echo planted
+                """, timeout: .seconds(60))
         #expect(first.exitCode == 0, "\(first.stderr)")
         #expect(first.stdout == "planted\n")
         #expect(try await Self.processes(matching: "sleep 318[12]").isEmpty)
@@ -66,10 +67,13 @@ extension EndToEndTests.Sandbox {
 
     /// The same attempts from a real image's component and policy, built and tested by `hallmark run`.
     @Test(.tags(.vm)) func hostileImageIsTestedWithoutReachingTheHost() async throws {
-        for leftover in ["/tmp/hallmark-hostile-marker", "/tmp/hallmark-hostile-collector"] { try? FileManager.default.removeItem(atPath: leftover) }
+        for leftover in ["/tmp/hallmark-hostile-marker", "/tmp/hallmark-hostile-collector"] {
+            try? FileManager.default.removeItem(atPath: leftover)
+        }
         let reports = Hallmark.scratchReports()
-        let run = try await Hallmark.run(["run", Repository.root + "/Tests/Fixtures/hostile.yaml"], reports: reports,
-                                                   environment: ["HALLMARK_CANARY": "leaked"])
+        let run = try await Hallmark.run(
+            ["run", Repository.root + "/Tests/Fixtures/hostile.yaml"], reports: reports,
+            environment: ["HALLMARK_CANARY": "leaked"])
         #expect(run.status == .exited(0), "\(run.output)")
         let report = try run.report(image: "e2e-hostile")
         for id in ["step-environment-is-clean", "build-escape-landed-in-the-tree", "collector-escape-refused"] {

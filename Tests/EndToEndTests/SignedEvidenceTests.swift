@@ -60,13 +60,18 @@ extension EndToEndTests.SignedEvidence {
         #expect(unbound.status == .exited(64), "\(unbound.output)")
         let imageDirectory = (disk.path as NSString).deletingLastPathComponent
         let wholeImage = try await Hallmark.run(
-            ["verify", directory + "/report.dsse.json", "--key", reports + "/keys/hallmark.pub", "--image-dir", imageDirectory,
-             "--all-subjects", "--image", "e2e-minimal", "--gate-covers", "critical"],
+            [
+                "verify", directory + "/report.dsse.json", "--key", reports + "/keys/hallmark.pub", "--image-dir", imageDirectory,
+                "--all-subjects", "--image", "e2e-minimal", "--gate-covers", "critical",
+            ],
             reports: reports, passReports: false)
         #expect(wholeImage.status == .exited(0), "\(wholeImage.output)")
         #expect(wholeImage.output.contains("files match: disk.qcow2 = "), "\(wholeImage.output)")
         let otherImage = try await Hallmark.run(
-            ["verify", directory + "/report.dsse.json", "--key", reports + "/keys/hallmark.pub", "--image-dir", imageDirectory, "--image", "other"],
+            [
+                "verify", directory + "/report.dsse.json", "--key", reports + "/keys/hallmark.pub", "--image-dir", imageDirectory,
+                "--image", "other",
+            ],
             reports: reports, passReports: false)
         #expect(otherImage.status == .exited(1))
         try Schemas.validateJUnit(directory + "/junit.xml")

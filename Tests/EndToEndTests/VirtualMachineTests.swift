@@ -24,8 +24,10 @@ extension EndToEndTests.VirtualMachineLayer {
         let elapsed = ContinuousClock.now - start
         #expect(elapsed >= .seconds(30) && elapsed < .seconds(75))
         #expect(error.code == .machineFailed)
-        #expect(error.message.contains("neither the guest agent (org.qemu.guest_agent.0) nor the console shell (org.hallmark.shell.0) answered within 30.0s"),
-                "\(error.message.prefix(300))")
+        #expect(
+            error.message.contains(
+                "neither the guest agent (org.qemu.guest_agent.0) nor the console shell (org.hallmark.shell.0) answered within 30.0s"),
+            "\(error.message.prefix(300))")
         #expect(error.message.contains("Last lines of the serial console"))
         #expect(!FileManager.default.fileExists(atPath: configuration.runDirectory))
         #expect(Hallmark.leftoverQEMU(named: "hallmark-vmtest").isEmpty)
@@ -34,7 +36,8 @@ extension EndToEndTests.VirtualMachineLayer {
     /// `channel: agent` never falls back: a masked agent fails within the timeout, naming the agent.
     @Test func agentOnlyGuestWithAMaskedAgentFailsWithinItsTimeout() async throws {
         let image = try await SharedImages.minimal()
-        var configuration = try await Self.configuration(image, commandLine: image.kernelCommandLine + " systemd.mask=qemu-guest-agent.service")
+        var configuration = try await Self.configuration(
+            image, commandLine: image.kernelCommandLine + " systemd.mask=qemu-guest-agent.service")
         configuration.channel = .agent
         #expect(!configuration.qemuCommand.arguments.joined(separator: " ").contains("org.hallmark.shell.0"))
         let error = try await #require(throws: HallmarkError.self) {

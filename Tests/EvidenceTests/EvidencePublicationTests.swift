@@ -1,13 +1,16 @@
-@testable import Evidence
 import Foundation
 import HallmarkSupport
 import Testing
 
+@testable import Evidence
+
 /// The evidence set is published as a whole: an interrupt at any point leaves the report
 /// directory with the earlier complete set or the new one, and the logs written during the run.
 @Suite struct EvidencePublicationTests {
-    static let evidenceFiles = ["report.json", "junit.xml", "summary.md", "report.html", "facts.json", "collector.sh",
-                                "image-collector.sh", "report.dsse.json"]
+    static let evidenceFiles = [
+        "report.json", "junit.xml", "summary.md", "report.html", "facts.json", "collector.sh",
+        "image-collector.sh", "report.dsse.json",
+    ]
 
     struct Interrupted: Error {}
 
@@ -16,12 +19,21 @@ import Testing
         let audit = report(message: "build \(build)", build: build)
         let writers: [(String, () throws -> Void)] = [
             ("report.json", { try audit.write(to: directory + "/report.json") }),
-            ("junit.xml", { try "<testsuites tests=\"\(build)\"/>".write(toFile: directory + "/junit.xml", atomically: false, encoding: .utf8) }),
-            ("summary.md", { try MarkdownSummary.render(audit).write(toFile: directory + "/summary.md", atomically: false, encoding: .utf8) }),
+            (
+                "junit.xml",
+                { try "<testsuites tests=\"\(build)\"/>".write(toFile: directory + "/junit.xml", atomically: false, encoding: .utf8) }
+            ),
+            (
+                "summary.md",
+                { try MarkdownSummary.render(audit).write(toFile: directory + "/summary.md", atomically: false, encoding: .utf8) }
+            ),
             ("report.html", { try HTMLReport.render(audit).write(toFile: directory + "/report.html", atomically: false, encoding: .utf8) }),
             ("facts.json", { try "{\"build\":\(build)}".write(toFile: directory + "/facts.json", atomically: false, encoding: .utf8) }),
             ("collector.sh", { try "# build \(build)".write(toFile: directory + "/collector.sh", atomically: false, encoding: .utf8) }),
-            ("report.dsse.json", { try "{\"build\":\(build)}".write(toFile: directory + "/report.dsse.json", atomically: false, encoding: .utf8) }),
+            (
+                "report.dsse.json",
+                { try "{\"build\":\(build)}".write(toFile: directory + "/report.dsse.json", atomically: false, encoding: .utf8) }
+            ),
         ]
         for (index, (_, write)) in writers.enumerated() {
             guard index < limit else { throw Interrupted() }
@@ -34,16 +46,18 @@ import Testing
         let names = Set(try FileManager.default.contentsOfDirectory(atPath: directory)).intersection(evidenceFiles)
         if names.isEmpty { return nil }
         #expect(names == Set(evidenceFiles).subtracting(["image-collector.sh"]), "a partial set: \(names.sorted())")
-        let builds = Set(try names.map { name -> String in
-            let text = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
-            return text.contains("build 2") || text.contains("\"build\":2") || text.contains("tests=\"2\"") ? "2" : "1"
-        })
+        let builds = Set(
+            try names.map { name -> String in
+                let text = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
+                return text.contains("build 2") || text.contains("\"build\":2") || text.contains("tests=\"2\"") ? "2" : "1"
+            })
         #expect(builds.count == 1, "a mix of two sets: \(builds)")
         return Int(builds.first!)
     }
 
     static func reportDirectory() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-evidence-\(UUID().uuidString)/img/1.0.0-1").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-evidence-\(UUID().uuidString)/img/1.0.0-1")
+            .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         return directory
     }

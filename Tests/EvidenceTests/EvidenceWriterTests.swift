@@ -1,11 +1,12 @@
 import Compliance
-@testable import Evidence
 import Foundation
 import HallmarkModel
 import HallmarkSupport
 import HallmarkTestSupport
 import JUnitXML
 import Testing
+
+@testable import Evidence
 
 /// The evidence writers on a hand-built run: one control of every result across two policies, so
 /// each format's ordering, escaping and mapping is checked without building or booting anything.
@@ -17,14 +18,18 @@ import Testing
         return timings
     }()
 
-    static func result(_ id: String, _ status: ResultStatus, severity: Severity = .medium, policy: String = "baseline",
-                       message: String? = nil, evidence: String = "", waiver: String? = nil, original: ResultStatus? = nil,
-                       observedIn: [FactSource] = [.guest]) -> ControlResult {
-        let control = Control(id: id, title: "\(id) title", severity: severity, rationale: "why \(id)", remediation: "fix \(id)",
-                              references: ["cis": ["1.2.3"]], check: .reboot,
-                              location: SourceLocation(file: "policies/\(policy).yaml", line: 7, column: 5), tags: ["t"])
-        var result = ControlResult(control: control, policyID: policy, status: status, message: message ?? "\(id) is \(status.rawValue)",
-                                   evidence: evidence, waiver: waiver, originalStatus: original)
+    static func result(
+        _ id: String, _ status: ResultStatus, severity: Severity = .medium, policy: String = "baseline",
+        message: String? = nil, evidence: String = "", waiver: String? = nil, original: ResultStatus? = nil,
+        observedIn: [FactSource] = [.guest]
+    ) -> ControlResult {
+        let control = Control(
+            id: id, title: "\(id) title", severity: severity, rationale: "why \(id)", remediation: "fix \(id)",
+            references: ["cis": ["1.2.3"]], check: .reboot,
+            location: SourceLocation(file: "policies/\(policy).yaml", line: 7, column: 5), tags: ["t"])
+        var result = ControlResult(
+            control: control, policyID: policy, status: status, message: message ?? "\(id) is \(status.rawValue)",
+            evidence: evidence, waiver: waiver, originalStatus: original)
         result.observedIn = status == .notapplicable ? [] : observedIn
         return result
     }
@@ -44,10 +49,14 @@ import Testing
     static func audit(threshold: Severity = .medium) -> AuditReport {
         AuditReport(
             tool: .init(version: "0.0-test"),
-            image: .init(name: "img", version: "1.2.3", build: 4,
-                         artifacts: [.init(role: "disk.qcow2", path: "/images/img/disk.qcow2", sha256: digest, sizeBytes: 1024, sha256AfterTest: digest)]),
-            host: .init(hostname: "ci-host", qemuVersion: "8.2.2", accelerator: "tcg", qemuCommandLine: "qemu-system-x86_64 -m 1024",
-                        guestChannel: "agent", staticFacts: "image"),
+            image: .init(
+                name: "img", version: "1.2.3", build: 4,
+                artifacts: [
+                    .init(role: "disk.qcow2", path: "/images/img/disk.qcow2", sha256: digest, sizeBytes: 1024, sha256AfterTest: digest)
+                ]),
+            host: .init(
+                hostname: "ci-host", qemuVersion: "8.2.2", accelerator: "tcg", qemuCommandLine: "qemu-system-x86_64 -m 1024",
+                guestChannel: "agent", staticFacts: "image"),
             inputs: [.init(kind: "recipe", path: "recipes/img.yaml", sha256: digest)],
             timings: Self.timings,
             results: results, threshold: threshold,
@@ -96,7 +105,9 @@ import Testing
 
     static var hasJSONSchema: Bool {
         (try? Process.run(URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", "-c", "import jsonschema"]))
-            .map { $0.waitUntilExit(); return $0.terminationStatus == 0 } ?? false
+            .map {
+                $0.waitUntilExit(); return $0.terminationStatus == 0
+            } ?? false
     }
 
     @Test func summaryListsOnlyFailuresAndErrorsAfterTheCounts() throws {
@@ -114,10 +125,11 @@ import Testing
     }
 
     @Test func summaryOfAnOpenGateHasNoFailureSection() {
-        let audit = AuditReport(tool: .init(version: "t"), image: .init(name: "img", version: "1.0.0", build: 1, artifacts: []),
-                                host: .init(hostname: "h", qemuVersion: nil, accelerator: nil), inputs: [], timings: StageTimings(),
-                                results: [Self.result("all-good", .pass)], threshold: .info,
-                                startedAt: Date(timeIntervalSince1970: 0), finishedAt: Date(timeIntervalSince1970: 1), factsSHA256: nil)
+        let audit = AuditReport(
+            tool: .init(version: "t"), image: .init(name: "img", version: "1.0.0", build: 1, artifacts: []),
+            host: .init(hostname: "h", qemuVersion: nil, accelerator: nil), inputs: [], timings: StageTimings(),
+            results: [Self.result("all-good", .pass)], threshold: .info,
+            startedAt: Date(timeIntervalSince1970: 0), finishedAt: Date(timeIntervalSince1970: 1), factsSHA256: nil)
         let summary = MarkdownSummary.render(audit)
         #expect(summary.contains("✅ **Gate open**"))
         #expect(!summary.contains("Failing controls"))
@@ -126,8 +138,11 @@ import Testing
     @Test func htmlListsFailuresFirstThenBySeverity() throws {
         let html = HTMLReport.render(Self.audit())
         let rows = html.matches(of: /<tr class="control" data-result="([a-z]+)" data-severity="([a-z]+)">/).map { "\($0.1)/\($0.2)" }
-        #expect(rows == ["fail/high", "fail/low", "error/medium", "notchecked/medium", "waived/high", "informational/medium",
-                         "notapplicable/medium", "pass/medium"], "\(rows)")
+        #expect(
+            rows == [
+                "fail/high", "fail/low", "error/medium", "notchecked/medium", "waived/high", "informational/medium",
+                "notapplicable/medium", "pass/medium",
+            ], "\(rows)")
         #expect(html.contains("Gate closed: img 1.2.3/4"))
         #expect(html.contains("observed in image"))
         #expect(!html.contains("http://") && !html.contains("https://"), "report.html must not fetch anything")
@@ -157,11 +172,19 @@ import Testing
         #expect(outcome("skip-me") == .skipped(message: "not applicable: skip-me is notapplicable"))
         #expect(outcome("cannot-tell") == .skipped(message: "not checked: cannot-tell is notchecked"))
         #expect(outcome("accepted") == .skipped(message: "waived: run until 2030-01-01: vendor fix pending"))
-        #expect(outcome("low-fail") == .failure(message: "low-fail is fail", type: "low", details: "low-fail is fail\nRemediation: fix low-fail"))
-        #expect(outcome("broken-probe") == .error(message: "broken-probe is error", type: "error",
-                                                  details: "broken-probe is error\nRemediation: fix broken-probe"))
-        #expect(outcome("root-login") == .failure(message: "root-login is fail", type: "high",
-                                                  details: "root-login is fail\nEvidence: permitrootlogin yes\nRemediation: fix root-login"))
+        #expect(
+            outcome("low-fail")
+                == .failure(message: "low-fail is fail", type: "low", details: "low-fail is fail\nRemediation: fix low-fail"))
+        #expect(
+            outcome("broken-probe")
+                == .error(
+                    message: "broken-probe is error", type: "error",
+                    details: "broken-probe is error\nRemediation: fix broken-probe"))
+        #expect(
+            outcome("root-login")
+                == .failure(
+                    message: "root-login is fail", type: "high",
+                    details: "root-login is fail\nEvidence: permitrootlogin yes\nRemediation: fix root-login"))
 
         let baseline = try #require(junit.suites.first)
         #expect((baseline.tests, baseline.failures, baseline.errors, baseline.skipped) == (7, 1, 1, 3))
@@ -172,7 +195,9 @@ import Testing
         #expect(rootLogin.properties == [JUnitProperty(name: "severity", value: "high"), JUnitProperty(name: "cis", value: "1.2.3")])
         #expect((rootLogin.file, rootLogin.line) == ("policies/baseline.yaml", 7))
         #expect(rootLogin.systemOut == "permitrootlogin yes")
-        #expect(cases["accepted: accepted title"]?.properties.last == JUnitProperty(name: "waiver", value: "run until 2030-01-01: vendor fix pending"))
+        #expect(
+            cases["accepted: accepted title"]?.properties.last
+                == JUnitProperty(name: "waiver", value: "run until 2030-01-01: vendor fix pending"))
         #expect(cases["all-good: all-good title"]?.systemOut == nil)
     }
 

@@ -1,19 +1,22 @@
 import Compliance
-@testable import Evidence
 import Foundation
 import HallmarkModel
 import HallmarkSupport
 import Testing
 
+@testable import Evidence
+
 /// A report whose one failing control carries `message` and `evidence` as a guest might write them.
 func report(message: String, evidence: String = "", build: Int = 1) -> AuditReport {
-    let control = Control(id: "ssh-root", title: "Root login *off*", severity: .high, rationale: nil, remediation: nil,
-                          references: [:], check: .reboot, location: SourceLocation(file: "p.yaml", line: 3, column: 5))
+    let control = Control(
+        id: "ssh-root", title: "Root login *off*", severity: .high, rationale: nil, remediation: nil,
+        references: [:], check: .reboot, location: SourceLocation(file: "p.yaml", line: 3, column: 5))
     let result = ControlResult(control: control, policyID: "baseline", status: .fail, message: message, evidence: evidence)
-    return AuditReport(tool: .init(version: "test"), image: .init(name: "img", version: "1.0.0", build: build, artifacts: []),
-                       host: .init(hostname: "h", qemuVersion: nil, accelerator: nil), inputs: [], timings: StageTimings(),
-                       results: [result], threshold: .info, startedAt: Date(timeIntervalSince1970: 0),
-                       finishedAt: Date(timeIntervalSince1970: 1), factsSHA256: nil)
+    return AuditReport(
+        tool: .init(version: "test"), image: .init(name: "img", version: "1.0.0", build: build, artifacts: []),
+        host: .init(hostname: "h", qemuVersion: nil, accelerator: nil), inputs: [], timings: StageTimings(),
+        results: [result], threshold: .info, startedAt: Date(timeIntervalSince1970: 0),
+        finishedAt: Date(timeIntervalSince1970: 1), factsSHA256: nil)
 }
 
 @Suite struct UntrustedTextTests {

@@ -3,6 +3,7 @@ import Compliance
 import HallmarkModel
 import HallmarkSupport
 import Testing
+
 @testable import HallmarkCLI
 
 /// The command line as the README documents it: what each command takes, and what it refuses.
@@ -23,7 +24,9 @@ import Testing
         }
     }
 
-    @Test(arguments: [["--gate", "high"], ["--signing-key", "k.pem"], ["--junit", "rich"], ["--accel", "tcg"], ["--keep-vm-on-failure"]])
+    @Test(arguments: [
+        ["--gate", "high"], ["--signing-key", "k.pem"], ["--junit", "rich"], ["--accel", "tcg"], ["--keep-vm-on-failure"],
+    ])
     func buildRefusesWhatOnlyATestUses(_ flags: [String]) throws {
         let message = try #require(refusal(["build", "r.yaml"] + flags))
         #expect(message.contains("Unknown option '\(flags[0])'"), "\(message)")
@@ -37,10 +40,11 @@ import Testing
     }
 
     @Test func runTakesItsDocumentedFlags() throws {
-        let run = try parse([
-            "run", "a.yaml", "b.yaml", "--jobs", "2", "--reports", "out", "--accel", "tcg", "--gate", "high",
-            "--signing-key", "k.pem", "--junit", "rich", "--keep-vm-on-failure", "--quiet",
-        ], as: RunCommand.self)
+        let run = try parse(
+            [
+                "run", "a.yaml", "b.yaml", "--jobs", "2", "--reports", "out", "--accel", "tcg", "--gate", "high",
+                "--signing-key", "k.pem", "--junit", "rich", "--keep-vm-on-failure", "--quiet",
+            ], as: RunCommand.self)
         #expect(run.recipes == ["a.yaml", "b.yaml"])
         #expect(run.jobs == 2)
         #expect(run.output.reportsDirectory == "out" && run.output.quiet)
@@ -49,10 +53,11 @@ import Testing
     }
 
     @Test func testTakesItsDocumentedFlags() throws {
-        let test = try parse([
-            "test", "r.yaml", "--build", "3", "--reports", "out", "--accel", "kvm", "--gate", "medium",
-            "--signing-key", "k.pem", "--junit", "standard", "--keep-vm-on-failure", "-q",
-        ], as: TestCommand.self)
+        let test = try parse(
+            [
+                "test", "r.yaml", "--build", "3", "--reports", "out", "--accel", "kvm", "--gate", "medium",
+                "--signing-key", "k.pem", "--junit", "standard", "--keep-vm-on-failure", "-q",
+            ], as: TestCommand.self)
         #expect(test.build == 3)
         #expect(test.output.reportsDirectory == "out" && test.output.quiet)
         #expect(test.machine.accel == .kvm && test.machine.keepVMOnFailure)
@@ -79,8 +84,9 @@ import Testing
     @Test func policyCommandsTakeTheirDocumentedFlags() throws {
         let lint = try parse(["policy", "lint", "a.yaml", "b.yaml", "--var", "x=1", "--waivers", "w.yaml"], as: PolicyCommand.Lint.self)
         #expect(lint.files == ["a.yaml", "b.yaml"] && lint.options.variables == ["x=1"] && lint.options.waivers == "w.yaml")
-        let facts = try parse(["policy", "test", "a.yaml", "--facts", "facts.json", "--gate", "high", "--tag", "ssh", "--waivers", "w.yaml"],
-                              as: PolicyCommand.Test.self)
+        let facts = try parse(
+            ["policy", "test", "a.yaml", "--facts", "facts.json", "--gate", "high", "--tag", "ssh", "--waivers", "w.yaml"],
+            as: PolicyCommand.Test.self)
         #expect(facts.facts == "facts.json" && facts.rootfs == nil && facts.gate == .high && facts.tags == ["ssh"])
         let rootfs = try parse(["policy", "test", "a.yaml", "--rootfs", "/srv/tree", "--var", "x=1"], as: PolicyCommand.Test.self)
         #expect(rootfs.rootfs == "/srv/tree" && rootfs.options.variables == ["x=1"])
@@ -89,7 +95,8 @@ import Testing
     }
 
     @Test func policyTestRefusesFactsWithRootfs() {
-        #expect(refusal(["policy", "test", "a.yaml", "--facts", "f.json", "--rootfs", "/srv/tree"]) == "give --facts or --rootfs, not both")
+        #expect(
+            refusal(["policy", "test", "a.yaml", "--facts", "f.json", "--rootfs", "/srv/tree"]) == "give --facts or --rootfs, not both")
     }
 
     @Test func policyCommandsRefuseStageOptions() {
@@ -117,10 +124,11 @@ import Testing
     }
 
     @Test func verifyTakesItsDocumentedFlags() throws {
-        let verify = try parse([
-            "verify", "report.dsse.json", "--key", "hallmark.pub", "--artifact", "disk.qcow2=/x/disk.qcow2", "--artifact", "vmlinuz",
-            "--all-subjects", "--image", "debian-12-minimal", "--version", "1.0.0", "--build", "1", "--gate-covers", "high", "--json",
-        ], as: VerifyCommand.self)
+        let verify = try parse(
+            [
+                "verify", "report.dsse.json", "--key", "hallmark.pub", "--artifact", "disk.qcow2=/x/disk.qcow2", "--artifact", "vmlinuz",
+                "--all-subjects", "--image", "debian-12-minimal", "--version", "1.0.0", "--build", "1", "--gate-covers", "high", "--json",
+            ], as: VerifyCommand.self)
         #expect(verify.envelope == "report.dsse.json" && verify.publicKey == "hallmark.pub")
         #expect(verify.artifacts == ["disk.qcow2=/x/disk.qcow2", "vmlinuz"] && verify.allSubjects)
         #expect(verify.imageName == "debian-12-minimal" && verify.imageVersion == "1.0.0" && verify.imageBuild == 1)
@@ -135,7 +143,9 @@ import Testing
             let message = refusal(["verify", "e.json", "--key", "k.pub", "--no-artifacts"] + extra)
             #expect(message == "--no-artifacts checks no file; drop it or drop --artifact, --image-dir and --all-subjects", "\(extra)")
         }
-        #expect(refusal(["verify", "e.json", "--key", "k.pub", "--artifact", "disk.qcow2="]) == "--artifact disk.qcow2=: no file after the role")
+        #expect(
+            refusal(["verify", "e.json", "--key", "k.pub", "--artifact", "disk.qcow2="]) == "--artifact disk.qcow2=: no file after the role"
+        )
     }
 }
 
@@ -165,7 +175,8 @@ import Testing
 
     @Test func anErrorShowsWhereAndWhy() {
         struct Refused: Error, CustomStringConvertible { var description: String { "permission denied" } }
-        let error = HallmarkError(.invalidInput, "cannot read facts", at: SourceLocation(file: "f.json", line: 3, column: 1), cause: Refused())
+        let error = HallmarkError(
+            .invalidInput, "cannot read facts", at: SourceLocation(file: "f.json", line: 3, column: 1), cause: Refused())
         #expect(error.description == "f.json:3:1: cannot read facts: permission denied")
         #expect(HallmarkError.invalidInput("bad", at: SourceLocation(file: "r.yaml")).description == "r.yaml: bad")
         #expect(HallmarkError.infrastructure("QEMU died").code == .machineFailed)

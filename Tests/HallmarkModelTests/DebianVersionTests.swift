@@ -1,5 +1,6 @@
-@testable import HallmarkModel
 import Testing
+
+@testable import HallmarkModel
 
 @Suite struct DebianVersionTests {
     /// Pairs from dpkg's own test suite and Debian policy §5.6.12: (lower, higher).

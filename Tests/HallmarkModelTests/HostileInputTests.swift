@@ -1,8 +1,9 @@
 import Compliance
 import Foundation
-@testable import HallmarkModel
 import HallmarkSupport
 import Testing
+
+@testable import HallmarkModel
 
 /// Inputs written to hurt the host: option injection, alias bombs, sizes that overflow.
 @Suite struct HostileInputTests {
@@ -62,7 +63,9 @@ import Testing
 
     @Test func aComponentMaySharePlainNodesThroughAnchors() throws {
         let scratch = try Scratch()
-        let path = try scratch.write("c.yaml", """
+        let path = try scratch.write(
+            "c.yaml",
+            """
             name: shared
             schemaVersion: 1.0
             phases:
@@ -82,7 +85,8 @@ import Testing
 
     @Test func deepNestingIsRefused() throws {
         let scratch = try Scratch()
-        let path = try scratch.write("p.yaml", "id: p\ntitle: P\nvariables: " + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "\n")
+        let path = try scratch.write(
+            "p.yaml", "id: p\ntitle: P\nvariables: " + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "\n")
         let error = try #require(throws: HallmarkError.self) { try Policy.load(path: path) }
         #expect(error.message.contains("nests deeper than 64 levels"), "\(error)")
     }
@@ -91,7 +95,10 @@ import Testing
         ("    suite: bookworm\n    mirror: \"--version\"\n", "mirror must be an http://", 6, 13),
         ("    suite: bookworm\n    mirror: \"--customize-hook=touch /tmp/owned\"\n", "mirror must be an http://", 6, 13),
         ("    suite: bookworm\n    mirror: \"http://deb.debian.org/debian --customize-hook=id\"\n", "mirror must be an http://", 6, 13),
-        ("    suite: bookworm\n    mirror: \"deb http://deb.debian.org/debian bookworm main\\n--hook-dir=/x\"\n", "mirror must be an http://", 6, 13),
+        (
+            "    suite: bookworm\n    mirror: \"deb http://deb.debian.org/debian bookworm main\\n--hook-dir=/x\"\n",
+            "mirror must be an http://", 6, 13
+        ),
         ("    suite: \"--version\"\n", "suite must be a Debian suite", 5, 12),
         ("    suite: Bookworm\n", "suite must be a Debian suite", 5, 12),
         ("    suite: bookworm\n    packages: [\"--customize-hook=id\"]\n", "is not a Debian package name", 6, 16),

@@ -1,10 +1,12 @@
 import Compliance
 import Foundation
-@testable import HallmarkModel
 import HallmarkSupport
 import Testing
 
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+@testable import HallmarkModel
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .path
 
 @Suite struct PolicyLanguageTests {
     static let base = """
@@ -32,7 +34,9 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         let scratch = try Scratch()
         try scratch.write("base.yaml", Self.base)
         try FileManager.default.createDirectory(atPath: scratch.directory + "/site", withIntermediateDirectories: true)
-        let tailored = try scratch.write("site/tailored.yaml", """
+        let tailored = try scratch.write(
+            "site/tailored.yaml",
+            """
             id: tailored
             title: Tailored
             include:
@@ -61,7 +65,8 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
         // The caller's overrides win over every default and over the includer's values.
         let overridden = try Policy.load(path: tailored, variables: ["max_tries": "2", "banner": "none"])
-        guard let tries2 = overridden.controls[0].check.as(SshdCheck.self), let banner2 = overridden.controls[1].check.as(SshdCheck.self) else { return }
+        guard let tries2 = overridden.controls[0].check.as(SshdCheck.self), let banner2 = overridden.controls[1].check.as(SshdCheck.self)
+        else { return }
         #expect(tries2.value == .compare(.le, 2))
         #expect(banner2.value == .equals("none"))
         #expect(try Policy.load(path: scratch.directory + "/base.yaml").variables == ["max_tries": "4", "banner": "/etc/issue.net"])
@@ -78,9 +83,12 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
     @Test func includeCyclesAreRejectedAtTheIncludeLine() throws {
         let scratch = try Scratch()
-        try scratch.write("a.yaml", "id: a\ntitle: A\ninclude: [b.yaml]\ncontrols:\n  - {id: a1, title: A1, severity: low, check: {reboot: {}}}\n")
-        try scratch.write("b.yaml", "id: b\ntitle: B\ninclude:\n  - c.yaml\ncontrols:\n  - {id: b1, title: B1, severity: low, check: {reboot: {}}}\n")
-        try scratch.write("c.yaml", "id: c\ntitle: C\ncontrols:\n  - {id: c1, title: C1, severity: low, check: {reboot: {}}}\ninclude:\n  - a.yaml\n")
+        try scratch.write(
+            "a.yaml", "id: a\ntitle: A\ninclude: [b.yaml]\ncontrols:\n  - {id: a1, title: A1, severity: low, check: {reboot: {}}}\n")
+        try scratch.write(
+            "b.yaml", "id: b\ntitle: B\ninclude:\n  - c.yaml\ncontrols:\n  - {id: b1, title: B1, severity: low, check: {reboot: {}}}\n")
+        try scratch.write(
+            "c.yaml", "id: c\ntitle: C\ncontrols:\n  - {id: c1, title: C1, severity: low, check: {reboot: {}}}\ninclude:\n  - a.yaml\n")
         let error = try #require(throws: HallmarkError.self) { try Policy.load(path: scratch.directory + "/a.yaml") }
         #expect(error.message.contains("include cycle: a.yaml → b.yaml → c.yaml → a.yaml"), "\(error)")
         #expect(error.location?.file.hasSuffix("/c.yaml") == true)
@@ -101,7 +109,9 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     @Test func duplicateIdsAcrossIncludesNameBothPlaces() throws {
         let scratch = try Scratch()
         try scratch.write("base.yaml", Self.base)
-        let top = try scratch.write("top.yaml", "id: t\ntitle: T\ninclude: [base.yaml]\ncontrols:\n  - id: banner\n    title: B\n    severity: low\n    check: {reboot: {}}\n")
+        let top = try scratch.write(
+            "top.yaml",
+            "id: t\ntitle: T\ninclude: [base.yaml]\ncontrols:\n  - id: banner\n    title: B\n    severity: low\n    check: {reboot: {}}\n")
         let error = try #require(throws: HallmarkError.self) { try Policy.load(path: top) }
         #expect(error.message.contains("duplicate control id 'banner' (first defined at \(scratch.directory)/base.yaml:14:5)"), "\(error)")
         #expect(error.location?.file.hasSuffix("top.yaml") == true && error.location?.line == 5)
@@ -109,11 +119,17 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
     @Test func undefinedAndMalformedVariablesAreErrorsAtTheirScalar() throws {
         let scratch = try Scratch()
-        let undefined = try scratch.write("u.yaml", "id: u\ntitle: U\ncontrols:\n  - id: c\n    title: C\n    severity: low\n    check:\n      command: {run: \"echo {{ nope }}\", exit_code: 0}\n")
+        let undefined = try scratch.write(
+            "u.yaml",
+            "id: u\ntitle: U\ncontrols:\n  - id: c\n    title: C\n    severity: low\n    check:\n      command: {run: \"echo {{ nope }}\", exit_code: 0}\n"
+        )
         let error = try #require(throws: HallmarkError.self) { try Policy.load(path: undefined) }
         #expect(error.message.contains("undefined variable 'nope'"))
         #expect(error.location?.line == 8 && error.location?.column == 22, "\(error)")
-        let malformed = try scratch.write("m.yaml", "id: m\ntitle: M\nvariables: {x: \"1\"}\ncontrols:\n  - id: c\n    title: C\n    severity: low\n    check:\n      command: {run: \"echo {{ x\", exit_code: 0}\n")
+        let malformed = try scratch.write(
+            "m.yaml",
+            "id: m\ntitle: M\nvariables: {x: \"1\"}\ncontrols:\n  - id: c\n    title: C\n    severity: low\n    check:\n      command: {run: \"echo {{ x\", exit_code: 0}\n"
+        )
         let error2 = try #require(throws: HallmarkError.self) { try Policy.load(path: malformed) }
         #expect(error2.message.contains("malformed variable reference"), "\(error2)")
         #expect(error2.location?.line == 9)
@@ -130,7 +146,9 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
     @Test func lintReportsEveryProblemWithItsPosition() throws {
         let scratch = try Scratch()
-        let path = try scratch.write("p.yaml", """
+        let path = try scratch.write(
+            "p.yaml",
+            """
             id: p
             title: P
             owner: me
@@ -196,7 +214,8 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     ])
     func resourceSyntax(body: String, expected: String?) throws {
         let scratch = try Scratch()
-        let path = try scratch.write("p.yaml", "id: p\ntitle: P\ncontrols:\n  - id: c\n    title: C\n    severity: high\n    " + body + "\n")
+        let path = try scratch.write(
+            "p.yaml", "id: p\ntitle: P\ncontrols:\n  - id: c\n    title: C\n    severity: high\n    " + body + "\n")
         if let expected {
             let error = try #require(throws: HallmarkError.self) { try Policy.load(path: path) }
             #expect(error.message.contains(expected), "\(error)")
@@ -208,16 +227,18 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
     @Test func testCasesAreParsedAndValidated() throws {
         let scratch = try Scratch()
-        let good = try scratch.write("good.yaml", Self.base + """
+        let good = try scratch.write(
+            "good.yaml",
+            Self.base + """
 
-            tests:
-              - name: hardened
-                facts:
-                  packages: "openssh-server\\tii \\t1:9.2p1-2\\n"
-                  sshd: {exitCode: 0, stdout: "maxauthtries 3\\n"}
-                reboot: {boot_id_before: a, boot_id_after: b}
-                expect: {max-tries: pass, banner: fail}
-            """)
+                tests:
+                  - name: hardened
+                    facts:
+                      packages: "openssh-server\\tii \\t1:9.2p1-2\\n"
+                      sshd: {exitCode: 0, stdout: "maxauthtries 3\\n"}
+                    reboot: {boot_id_before: a, boot_id_after: b}
+                    expect: {max-tries: pass, banner: fail}
+                """)
         let policy = try Policy.load(path: good)
         #expect(policy.tests.count == 1)
         #expect(policy.tests[0].facts["sshd"] == PolicyTestCase.ProbeFact(exitCode: 0, stdout: "maxauthtries 3\n"))
@@ -238,11 +259,11 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }.sorted()
         #expect(files.contains("cis-debian12-level1.yaml") && files.contains("image-health.yaml") && files.contains("patch-currency.yaml"))
         for file in files {
-            let (policy, problems) = Policy.lint(path: directory + "/" + file)
+            let (linted, problems) = Policy.lint(path: directory + "/" + file)
             #expect(problems.isEmpty, "\(file): \(problems)")
-            let policy_ = try #require(policy)
-            #expect(Set(policy_.controls.map(\.id)).count == policy_.controls.count)
-            #expect(policy_.controls.allSatisfy { $0.rationale != nil && $0.remediation != nil }, "\(file)")
+            let policy = try #require(linted)
+            #expect(Set(policy.controls.map(\.id)).count == policy.controls.count)
+            #expect(policy.controls.allSatisfy { $0.rationale != nil && $0.remediation != nil }, "\(file)")
         }
         let cis = try Policy.load(path: directory + "/cis-debian12-level1.yaml")
         #expect(cis.controls.count >= 60)

@@ -1,8 +1,9 @@
 import Compliance
 import Foundation
-@testable import HallmarkModel
 import HallmarkSupport
 import Testing
+
+@testable import HallmarkModel
 
 @Suite struct PolicyLoadingTests {
     @Test func shippedBaselineHasAtLeastTwelveControls() throws {
@@ -14,7 +15,9 @@ import Testing
 
     @Test func noStaysAString() throws {
         let scratch = try Scratch()
-        let path = try scratch.write("p.yaml", """
+        let path = try scratch.write(
+            "p.yaml",
+            """
             id: p
             title: P
             controls:

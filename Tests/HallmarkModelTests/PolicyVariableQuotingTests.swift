@@ -1,8 +1,9 @@
 import Compliance
 import Foundation
-@testable import HallmarkModel
 import HallmarkSupport
 import Testing
+
+@testable import HallmarkModel
 
 /// Policy variables in a command check's shell text stay data: whatever a recipe sets, the value
 /// is one literal piece of the command, never shell syntax.
@@ -81,7 +82,9 @@ import Testing
 
     @Test func onlyShellTextIsQuoted() throws {
         let scratch = try Scratch()
-        let path = try scratch.write("p.yaml", """
+        let path = try scratch.write(
+            "p.yaml",
+            """
             id: p
             title: P
             variables: {max_days: "3 0"}
@@ -100,7 +103,10 @@ import Testing
 
     @Test func anExitCodeTooLargeForAProcessIsAnErrorNotATrap() throws {
         let scratch = try Scratch()
-        let path = try scratch.write("p.yaml", "id: p\ntitle: P\ncontrols:\n  - id: c\n    title: C\n    severity: low\n    check: {command: {run: x, exit_code: 99999999999}}\n")
+        let path = try scratch.write(
+            "p.yaml",
+            "id: p\ntitle: P\ncontrols:\n  - id: c\n    title: C\n    severity: low\n    check: {command: {run: x, exit_code: 99999999999}}\n"
+        )
         let error = try #require(throws: HallmarkError.self) { try Policy.load(path: path) }
         #expect(error.message.contains("32-bit"))
     }

@@ -1,8 +1,9 @@
 import Foundation
-@testable import HallmarkModel
 import HallmarkSupport
 import HallmarkTestSupport
 import Testing
+
+@testable import HallmarkModel
 
 /// Writes files into a fresh temporary directory.
 struct Scratch {
@@ -41,7 +42,12 @@ let minimalComponent = """
         let recipe = try Recipe.load(path: root + "/recipes/debian-12-minimal.yaml")
         #expect(recipe.name == "debian-12-minimal")
         #expect(recipe.version.description == "1.0.0")
-        #expect(recipe.parent == .debian(.init(suite: "bookworm", packages: ["systemd-sysv", "udev", "linux-image-amd64", "qemu-guest-agent", "openssh-server"], mirror: nil, variant: "minbase")))
+        #expect(
+            recipe.parent
+                == .debian(
+                    .init(
+                        suite: "bookworm", packages: ["systemd-sysv", "udev", "linux-image-amd64", "qemu-guest-agent", "openssh-server"],
+                        mirror: nil, variant: "minbase")))
         #expect(recipe.components.first?.parameters == ["PermitRootLogin": "no"])
         #expect(recipe.tests.reboot)
         #expect(recipe.tests.channel == .auto)
@@ -52,7 +58,9 @@ let minimalComponent = """
 
     @Test func unknownKeyIsReportedAtItsPosition() throws {
         let scratch = try Scratch()
-        let path = try scratch.write("r.yaml", """
+        let path = try scratch.write(
+            "r.yaml",
+            """
             name: x
             version: 1.0.0
             parent:

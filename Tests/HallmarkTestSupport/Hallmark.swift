@@ -25,15 +25,18 @@ public enum Hallmark {
 
     /// Runs the hallmark binary with output to a file; `whileRunning` may act on the live process.
     /// `passReports` appends `--reports <reports>`; `separateErrors` keeps stderr out of `output`.
-    public static func run(_ arguments: [String], reports: String, passReports: Bool = true, environment: [String: String] = [:],
-                           separateErrors: Bool = false,
-                           whileRunning: (@Sendable (ChildProcess, String) async throws -> Void)? = nil) async throws -> Run {
+    public static func run(
+        _ arguments: [String], reports: String, passReports: Bool = true, environment: [String: String] = [:],
+        separateErrors: Bool = false,
+        whileRunning: (@Sendable (ChildProcess, String) async throws -> Void)? = nil
+    ) async throws -> Run {
         checkTagged(arguments)
         try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
         let log = reports + "/hallmark-\(arguments[0])-\(UUID().uuidString.prefix(6)).out"
         let errorLog = separateErrors ? log + ".err" : nil
-        let command = HostCommand(binary, arguments + (passReports ? ["--reports", reports] : []),
-                                  environment: environment.merging(["HALLMARK_HOME": home]) { $1 })
+        let command = HostCommand(
+            binary, arguments + (passReports ? ["--reports", reports] : []),
+            environment: environment.merging(["HALLMARK_HOME": home]) { $1 })
         let child = try ChildProcess.spawn(command, outputPath: log, errorPath: errorLog)
         if let whileRunning { try await whileRunning(child, log) }
         let status = await child.wait()
@@ -45,13 +48,16 @@ public enum Hallmark {
     /// VM-free set can never grow a boot by accident.
     static func checkTagged(_ arguments: [String]) {
         guard let test = Test.current, let command = arguments.first else { return }
-        let needed: Set<Tag> = switch command {
-        case "run", "test": [.vm]
-        case "build": [.vm, .imageBuild]
-        default: []
-        }
+        let needed: Set<Tag> =
+            switch command {
+            case "run", "test": [.vm]
+            case "build": [.vm, .imageBuild]
+            default: []
+            }
         guard !needed.isEmpty, test.tags.isDisjoint(with: needed) else { return }
-        Issue.record("`hallmark \(command)` builds or boots an image: tag the test \(needed.map { "\($0)" }.sorted().joined(separator: " or ")) and keep it in EndToEndTests")
+        Issue.record(
+            "`hallmark \(command)` builds or boots an image: tag the test \(needed.map { "\($0)" }.sorted().joined(separator: " or ")) and keep it in EndToEndTests"
+        )
     }
 
     /// Builds `recipe` unless an image of that name exists (when a test runs on its own).

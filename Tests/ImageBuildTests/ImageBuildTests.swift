@@ -1,9 +1,10 @@
 import Foundation
+import Testing
+
 @testable import HallmarkModel
 @testable import HallmarkSupport
 @testable import ImageBuild
 @testable import ImageStore
-import Testing
 
 /// Runs step scripts with the host's bash inside a scratch directory: the same scripts the chroot
 /// and the guest run, without either.
@@ -32,10 +33,12 @@ func loadComponent(_ yaml: String) throws -> Component {
 
 @Suite struct ImageBuildTests {
     @Test func mmdebstrapArgvIsDeterministic() {
-        let parent = Recipe.DebianParent(suite: "bookworm", packages: ["openssh-server", "udev", "openssh-server"], mirror: nil, variant: "minbase")
-        #expect(ParentCache.mmdebstrapCommand(for: parent, output: "/c/p.tar").argv == [
-            "mmdebstrap", "--variant=minbase", "--format=tar", "--architectures=amd64", "--include=openssh-server,udev",
-        ] + ParentCache.dropHostFilesHooks + ["--", "bookworm", "/c/p.tar"])
+        let parent = Recipe.DebianParent(
+            suite: "bookworm", packages: ["openssh-server", "udev", "openssh-server"], mirror: nil, variant: "minbase")
+        #expect(
+            ParentCache.mmdebstrapCommand(for: parent, output: "/c/p.tar").argv == [
+                "mmdebstrap", "--variant=minbase", "--format=tar", "--architectures=amd64", "--include=openssh-server,udev",
+            ] + ParentCache.dropHostFilesHooks + ["--", "bookworm", "/c/p.tar"])
         // Package order and duplicates do not change what is bootstrapped, so they do not change the cache key.
         var reordered = parent
         reordered.packages = ["udev", "openssh-server"]
@@ -46,10 +49,12 @@ func loadComponent(_ yaml: String) throws -> Component {
     }
 
     @Test func diskCommandsUseNoLoopMounts() {
-        #expect(ImageBuilder.mkfsCommand(rootfs: "/w/rootfs", image: "/w/disk.raw", sizeBytes: 1 << 30).argv
-            == ["mkfs.ext4", "-q", "-F", "-L", "hallmark-root", "-d", "/w/rootfs", "/w/disk.raw", "1048576k"])
-        #expect(ImageBuilder.qcow2Command(raw: "/w/disk.raw", qcow2: "/w/disk.qcow2").argv
-            == ["qemu-img", "convert", "-f", "raw", "-O", "qcow2", "/w/disk.raw", "/w/disk.qcow2"])
+        #expect(
+            ImageBuilder.mkfsCommand(rootfs: "/w/rootfs", image: "/w/disk.raw", sizeBytes: 1 << 30).argv
+                == ["mkfs.ext4", "-q", "-F", "-L", "hallmark-root", "-d", "/w/rootfs", "/w/disk.raw", "1048576k"])
+        #expect(
+            ImageBuilder.qcow2Command(raw: "/w/disk.raw", qcow2: "/w/disk.qcow2").argv
+                == ["qemu-img", "convert", "-f", "raw", "-O", "qcow2", "/w/disk.raw", "/w/disk.qcow2"])
     }
 
     @Test func stepsRunFencedWithACleanEnvironment() {
@@ -57,7 +62,10 @@ func loadComponent(_ yaml: String) throws -> Component {
         let command = executor.sandbox(script: "/w/step/step.sh").command(helper: "/h/hallmark-sandbox")
         #expect(command.executable == "unshare")
         #expect(!command.inheritsEnvironment)
-        #expect(Array(command.arguments.prefix(8)) == ["--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--ipc", "--uts"])
+        #expect(
+            Array(command.arguments.prefix(8)) == [
+                "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--ipc", "--uts",
+            ])
         let helperArguments = Array(command.arguments.drop { $0 != "/h/hallmark-sandbox" })
         #expect(Array(helperArguments.suffix(4)) == ["/w/rootfs", "--", "/bin/bash", "/run/hallmark-step.sh"])
         for option in ["--bind-self", "--dev", "--proc", "--sys", "--run"] { #expect(helperArguments.contains(option), "\(option)") }
@@ -80,7 +88,8 @@ func loadComponent(_ yaml: String) throws -> Component {
         let home = HallmarkHome(root: FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)").path)
         defer { try? FileManager.default.removeItem(atPath: home.root) }
         let store = ImageStore(home: home)
-        try FileManager.default.createDirectory(atPath: store.directory(name: "web", version: "1.0.0", build: 3), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: store.directory(name: "web", version: "1.0.0", build: 3), withIntermediateDirectories: true)
         let numbers = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<16 { group.addTask { try store.reserveNextBuild(name: "web", version: "1.0.0") } }
             return try await group.reduce(into: []) { $0.append($1) }
@@ -104,7 +113,9 @@ func loadComponent(_ yaml: String) throws -> Component {
 
     @Test func templatesSubstituteAndRejectUnknownNames() throws {
         let location = SourceLocation(file: "c.yaml", line: 3, column: 5)
-        #expect(try Template.render("PermitRootLogin {{ PermitRootLogin }}", variables: ["PermitRootLogin": "no"], at: location) == "PermitRootLogin no")
+        #expect(
+            try Template.render("PermitRootLogin {{ PermitRootLogin }}", variables: ["PermitRootLogin": "no"], at: location)
+                == "PermitRootLogin no")
         let error = try #require(throws: HallmarkError.self) { try Template.render("{{ Missing }}", variables: [:], at: location) }
         #expect(error.location == location)
         #expect(error.message.contains("unknown variable '{{ Missing }}'"))
@@ -113,7 +124,8 @@ func loadComponent(_ yaml: String) throws -> Component {
     @Test func stepsRunWithParametersOutputsAndRetries() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("steps-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let component = try loadComponent("""
+        let component = try loadComponent(
+            """
             name: demo
             schemaVersion: 1.0
             parameters:
@@ -155,7 +167,8 @@ func loadComponent(_ yaml: String) throws -> Component {
     }
 
     @Test func failingStepAbortsWithItsPosition() async throws {
-        let component = try loadComponent("""
+        let component = try loadComponent(
+            """
             name: broken
             schemaVersion: 1.0
             phases:
@@ -190,7 +203,11 @@ func loadComponent(_ yaml: String) throws -> Component {
     }
 
     @Test func unknownRecipeParameterIsRejected() throws {
-        let component = try loadComponent("name: c\nschemaVersion: 1.0\nphases:\n  - name: build\n    steps:\n      - name: S\n        action: ExecuteBash\n        inputs: {commands: [true]}\n")
-        #expect(throws: HallmarkError.self) { try ComponentRunner(component: component, parameters: ["Typo": "x"], log: { _ in }).variables() }
+        let component = try loadComponent(
+            "name: c\nschemaVersion: 1.0\nphases:\n  - name: build\n    steps:\n      - name: S\n        action: ExecuteBash\n        inputs: {commands: [true]}\n"
+        )
+        #expect(throws: HallmarkError.self) {
+            try ComponentRunner(component: component, parameters: ["Typo": "x"], log: { _ in }).variables()
+        }
     }
 }

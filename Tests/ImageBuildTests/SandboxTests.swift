@@ -1,8 +1,9 @@
 import Foundation
 import HallmarkSupport
 import HallmarkTestSupport
-@testable import ImageBuild
 import Testing
+
+@testable import ImageBuild
 
 /// `hallmark-sandbox` against a hostile program that tries the chroot escape: it must reach
 /// nothing of the host in either profile, while plain chroot (what collectors and steps used to
@@ -25,7 +26,9 @@ struct SandboxTests {
         try "SECRET-\(UUID().uuidString)".write(toFile: secret, atomically: true, encoding: .utf8)
         chmod(secret, 0o600)
         let source = Repository.fixture("hostile/escape.c")
-        try await HostCommand("gcc", ["-static", "-O1", "-DMARKER=\"\(marker)\"", "-DSECRET=\"\(secret)\"", "-o", tree + "/bin/sh", source]).run()
+        try await HostCommand(
+            "gcc", ["-static", "-O1", "-DMARKER=\"\(marker)\"", "-DSECRET=\"\(secret)\"", "-o", tree + "/bin/sh", source]
+        ).run()
     }
 
     func cleanUp() {
@@ -84,16 +87,16 @@ struct SandboxTests {
         defer { cleanUp() }
         let reader = scratch + "/reader.c"
         try #"""
-            #include <fcntl.h>
-            #include <stdio.h>
-            int main(void) {
-                char line[128] = {0};
-                FILE *file = fopen("/etc/resolv.conf", "r");
-                if (file && fgets(line, sizeof line, file)) printf("read: %s", line);
-                printf("write: %s\n", open("/etc/resolv.conf", O_WRONLY) < 0 ? "refused" : "ok");
-                return 0;
-            }
-            """#.write(toFile: reader, atomically: true, encoding: .utf8)
+        #include <fcntl.h>
+        #include <stdio.h>
+        int main(void) {
+            char line[128] = {0};
+            FILE *file = fopen("/etc/resolv.conf", "r");
+            if (file && fgets(line, sizeof line, file)) printf("read: %s", line);
+            printf("write: %s\n", open("/etc/resolv.conf", O_WRONLY) < 0 ? "refused" : "ok");
+            return 0;
+        }
+        """#.write(toFile: reader, atomically: true, encoding: .utf8)
         try FileManager.default.removeItem(atPath: tree + "/bin/sh")
         try await HostCommand("gcc", ["-static", "-O1", "-o", tree + "/bin/sh", reader]).run()
         let lent = scratch + "/resolv.conf"
@@ -117,10 +120,10 @@ struct SandboxTests {
         defer { cleanUp() }
         let printer = scratch + "/env.c"
         try #"""
-            #include <stdio.h>
-            extern char **environ;
-            int main(void) { for (char **v = environ; *v; v++) printf("%s\n", *v); return 0; }
-            """#.write(toFile: printer, atomically: true, encoding: .utf8)
+        #include <stdio.h>
+        extern char **environ;
+        int main(void) { for (char **v = environ; *v; v++) printf("%s\n", *v); return 0; }
+        """#.write(toFile: printer, atomically: true, encoding: .utf8)
         try FileManager.default.removeItem(atPath: tree + "/bin/sh")
         try await HostCommand("gcc", ["-static", "-O1", "-o", tree + "/bin/sh", printer]).run()
         var sandbox = Sandbox(root: tree, rootMount: .directory, program: ["/bin/sh"])

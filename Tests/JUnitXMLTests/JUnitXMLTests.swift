@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import JUnitXML
 
 /// The two public JUnit schemas (Ant/Windy Road and Jenkins) live outside the repository:
@@ -8,12 +9,14 @@ import Testing
 private let schemaDirectory = ProcessInfo.processInfo.environment["HALLMARK_JUNIT_SCHEMAS"].flatMap { $0.isEmpty ? nil : $0 }
 private let schemas = schemaDirectory.map { ["\($0)/windyroad-JUnit.xsd", "\($0)/jenkins-junit-10.xsd"] } ?? []
 private let windyroadSchema = schemas.first ?? "", jenkinsSchema = schemas.last ?? ""
-private let schemasGiven = Testing.ConditionTrait.enabled(if: !schemas.isEmpty, "set HALLMARK_JUNIT_SCHEMAS to the directory of the two JUnit schemas")
+private let schemasGiven = Testing.ConditionTrait.enabled(
+    if: !schemas.isEmpty, "set HALLMARK_JUNIT_SCHEMAS to the directory of the two JUnit schemas")
 
 /// 2024-05-06T07:08:09Z plus a fraction that must be dropped.
 private let fixedDate = Date(timeIntervalSince1970: 1_714_979_289.75)
 
-private let hostileOutput = "boot ok\u{0}\u{1}\u{7}\u{1B}[31mred\u{1B}[0m\u{B}\u{C}\u{7F}\u{FFFE}\u{FFFF} ]]> <& \"quotes\" 'apos'\ttab\r\nline2 ✓ 𝄞\n"
+private let hostileOutput =
+    "boot ok\u{0}\u{1}\u{7}\u{1B}[31mred\u{1B}[0m\u{B}\u{C}\u{7F}\u{FFFE}\u{FFFF} ]]> <& \"quotes\" 'apos'\ttab\r\nline2 ✓ 𝄞\n"
 
 private func sampleReport() -> JUnitReport {
     let suite = JUnitSuite(
@@ -29,8 +32,9 @@ private func sampleReport() -> JUnitReport {
             JUnitCase(name: "ssh.root-login-disabled", classname: "hallmark.ssh", time: 0.0004),
             JUnitCase(
                 name: "fs.tmp-noexec", classname: "hallmark.fs", time: 1.5,
-                outcome: .failure(message: "mount option noexec missing ]]> <&", type: "PolicyViolation",
-                                  details: "expected noexec\u{0} on /tmp\n]]>\n<&"),
+                outcome: .failure(
+                    message: "mount option noexec missing ]]> <&", type: "PolicyViolation",
+                    details: "expected noexec\u{0} on /tmp\n]]>\n<&"),
                 systemOut: "mount output\u{1B}: /tmp rw,relatime"),
             JUnitCase(
                 name: "kernel.facts", classname: "hallmark.kernel", time: -3,
@@ -104,19 +108,24 @@ private func startTags(_ name: String, in xml: String) -> [Substring] {
         try JUnitWriter.write(report, to: path)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", """
+        process.arguments = [
+            "python3", "-c",
+            """
             import sys, junitparser
             xml = junitparser.JUnitXml.fromfile(sys.argv[1])
             print(sum(s.tests for s in xml), sum(s.failures for s in xml), sum(s.errors for s in xml), sum(s.skipped for s in xml))
-            """, path]
+            """, path,
+        ]
         let output = Pipe()
         process.standardOutput = output
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        let expected = [report.suites.map(\.tests), report.suites.map(\.failures), report.suites.map(\.errors), report.suites.map(\.skipped)]
-            .map { String($0.reduce(0, +)) }.joined(separator: " ")
+        let expected = [
+            report.suites.map(\.tests), report.suites.map(\.failures), report.suites.map(\.errors), report.suites.map(\.skipped),
+        ]
+        .map { String($0.reduce(0, +)) }.joined(separator: " ")
         #expect(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == expected)
         #expect(expected == "4 1 1 1")
     }
@@ -173,8 +182,9 @@ private func startTags(_ name: String, in xml: String) -> [Substring] {
     }
 
     @Test func sanitizerKeepsExactlyTheXMLCharacters() {
-        #expect(XMLText.sanitized("a\u{0}b\u{8}c\td\ne\rf\u{1F}g\u{D7FF}\u{E000}\u{FFFD}\u{FFFE}\u{FFFF}\u{10000}\u{10FFFF}")
-            == "abc\td\ne\rfg\u{D7FF}\u{E000}\u{FFFD}\u{10000}\u{10FFFF}")
+        #expect(
+            XMLText.sanitized("a\u{0}b\u{8}c\td\ne\rf\u{1F}g\u{D7FF}\u{E000}\u{FFFD}\u{FFFE}\u{FFFF}\u{10000}\u{10FFFF}")
+                == "abc\td\ne\rfg\u{D7FF}\u{E000}\u{FFFD}\u{10000}\u{10FFFF}")
         // Invalid UTF-8 (e.g. an encoded lone surrogate) is repaired to U+FFFD on decoding.
         let loneSurrogate = String(decoding: [0x61, 0xED, 0xA0, 0x80, 0x62] as [UInt8], as: UTF8.self)
         #expect(!XMLText.sanitized(loneSurrogate).unicodeScalars.contains { (0xD800...0xDFFF).contains($0.value) })

@@ -19,8 +19,9 @@ import VirtualMachine
         }
 
         func record(pid: Int32, runDirectory: String? = nil, startTime: UInt64? = nil) throws {
-            let machine = KeptMachine(pid: pid, runDirectory: runDirectory ?? self.runDirectory, name: "test", consoleLog: "/dev/null",
-                                      keptAt: Date(), channel: nil, processStartTime: startTime)
+            let machine = KeptMachine(
+                pid: pid, runDirectory: runDirectory ?? self.runDirectory, name: "test", consoleLog: "/dev/null",
+                keptAt: Date(), channel: nil, processStartTime: startTime)
             let data = try JSONEncoder.hallmark.encode(machine)
             try data.write(to: URL(fileURLWithPath: self.runDirectory + "/run.json"))
         }

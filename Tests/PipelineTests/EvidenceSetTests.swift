@@ -4,8 +4,9 @@ import Evidence
 import Foundation
 import HallmarkModel
 import HallmarkSupport
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// The test stage's evidence set with its real writers: an interrupt anywhere in writing or
 /// signing leaves the earlier complete set, and a published set is the new one entire.
@@ -13,21 +14,29 @@ import Testing
     struct Interrupted: Error {}
 
     static func evidence(build: Int, message: String) -> EvidenceSet {
-        let control = Control(id: "ssh-root", title: "Root login off", severity: .high, rationale: nil, remediation: nil,
-                              references: [:], check: .reboot, location: SourceLocation(file: "p.yaml", line: 3, column: 5))
+        let control = Control(
+            id: "ssh-root", title: "Root login off", severity: .high, rationale: nil, remediation: nil,
+            references: [:], check: .reboot, location: SourceLocation(file: "p.yaml", line: 3, column: 5))
         let result = ControlResult(control: control, policyID: "baseline", status: .fail, message: message, evidence: "")
         let report = AuditReport(
-            tool: .init(version: "test"), image: .init(name: "img", version: "1.0.0", build: build, artifacts: [
-                .init(role: "disk.raw", path: "/images/img/disk.raw", sha256: String(repeating: "ab", count: 32), sizeBytes: 1)]),
+            tool: .init(version: "test"),
+            image: .init(
+                name: "img", version: "1.0.0", build: build,
+                artifacts: [
+                    .init(role: "disk.raw", path: "/images/img/disk.raw", sha256: String(repeating: "ab", count: 32), sizeBytes: 1)
+                ]),
             host: .init(hostname: "h", qemuVersion: nil, accelerator: nil), inputs: [], timings: StageTimings(),
             results: [result], threshold: .info, startedAt: Date(timeIntervalSince1970: 0), finishedAt: Date(timeIntervalSince1970: 1),
             factsSHA256: nil)
-        return EvidenceSet(report: report, facts: Data("{\"build\":\(build)}".utf8), collectorScript: "# build \(build)\n",
-                           imageCollectorScript: nil, junit: .standard)
+        return EvidenceSet(
+            report: report, facts: Data("{\"build\":\(build)}".utf8), collectorScript: "# build \(build)\n",
+            imageCollectorScript: nil, junit: .standard)
     }
 
     static func reportDirectory() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-evidence-set-\(UUID().uuidString)/img/1.0.0-1").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "hallmark-evidence-set-\(UUID().uuidString)/img/1.0.0-1"
+        ).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         return directory
     }

@@ -2,8 +2,9 @@ import Compliance
 import Foundation
 import HallmarkModel
 import HallmarkSupport
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// The test stage's decisions, without a VM: whether a VM is kept, and where static facts come from.
 @Suite struct PipelineDecisionTests {
@@ -29,7 +30,9 @@ import Testing
         let failure = HallmarkError.infrastructure("qcow2 has a backing file")
         let source = FactCollection.StaticFactsSource.decide(setting: .image, reading: .failure(failure))
         #expect(source.location == .guest)
-        #expect(source.note == "the disk artifact could not be read on the host, so static facts were collected in the guest: qcow2 has a backing file")
+        #expect(
+            source.note
+                == "the disk artifact could not be read on the host, so static facts were collected in the guest: qcow2 has a backing file")
     }
 
     @Test func staticFactsAreReadInTheGuestWhenTheRecipeAsks() {

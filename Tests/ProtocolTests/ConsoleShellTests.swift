@@ -27,11 +27,13 @@ import Testing
     @Test func runsCommandsInARealShellWithStdinEnvironmentAndExitCode() async throws {
         try await withRealShell { client in
             try await client.ping(timeout: .seconds(5))
-            let result = try await client.exec("printf 'out\\nno newline'; echo err >&2; exit 3", stdin: nil, environment: [], timeout: .seconds(10))
+            let result = try await client.exec(
+                "printf 'out\\nno newline'; echo err >&2; exit 3", stdin: nil, environment: [], timeout: .seconds(10))
             #expect(result == ExecResult(exitCode: 3, signal: nil, stdout: Array("out\nno newline".utf8), stderr: Array("err\n".utf8)))
             let bytes: [UInt8] = Array(0...255) + Array("\nHMCS fake status 0\n".utf8)
-            let echoed = try await client.exec("cat; printf '%s|%s' \"$FOO\" \"$PWD\"", stdin: bytes, environment: ["FOO=it's $HOME \"quoted\""],
-                                               timeout: .seconds(10))
+            let echoed = try await client.exec(
+                "cat; printf '%s|%s' \"$FOO\" \"$PWD\"", stdin: bytes, environment: ["FOO=it's $HOME \"quoted\""],
+                timeout: .seconds(10))
             #expect(echoed.stdout == bytes + Array("it's $HOME \"quoted\"|/".utf8))
             #expect(echoed.succeeded)
         }
@@ -77,7 +79,9 @@ import Testing
         let silent = try StubServer()
         async let quiet: Void = silent.serve { connection in try await connection.waitForClose() }
         let client = try ConsoleShellClient.connect(path: silent.path)
-        await #expect(throws: ConsoleShellError.timeout(what: "the console shell's answer")) { try await client.ping(timeout: .milliseconds(300)) }
+        await #expect(throws: ConsoleShellError.timeout(what: "the console shell's answer")) {
+            try await client.ping(timeout: .milliseconds(300))
+        }
         await client.close()
         try await quiet
 

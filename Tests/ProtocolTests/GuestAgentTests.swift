@@ -93,9 +93,11 @@ private let agentInfo: JSONValue = [
         let client = try await GuestAgentClient.connect(path: server.path, timeout: .seconds(2))
         let result = try await client.exec(
             "cat; echo oops >&2; exit 3", stdin: Array("hello\n".utf8), environment: ["LC_ALL=C"], timeout: .seconds(2))
-        #expect(result == ExecResult(
-            exitCode: 3, signal: nil, stdout: Array("hello\n".utf8), stderr: Array("oops\n".utf8),
-            stdoutTruncated: true, stderrTruncated: false))
+        #expect(
+            result
+                == ExecResult(
+                    exitCode: 3, signal: nil, stdout: Array("hello\n".utf8), stderr: Array("oops\n".utf8),
+                    stdoutTruncated: true, stderrTruncated: false))
         #expect(result.stdoutText == "hello\n")
         #expect(!result.succeeded)
         await client.close()

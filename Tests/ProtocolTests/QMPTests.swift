@@ -38,7 +38,8 @@ import Testing
             let request = try await connection.readJSON()
             let id = request["id"]?.stringValue ?? "?"
             // Two events, a stale reply and half the real reply in one write; the rest arrives later.
-            try await connection.send("""
+            try await connection.send(
+                """
                 {"timestamp": {"seconds": 1700000000, "microseconds": 42}, "event": "STOP"}\r
                 {"timestamp": {"seconds": 1700000001, "microseconds": 7}, "event": "SHUTDOWN", "data": {"guest": true, "reason": "guest-shutdown"}}\r
                 {"return": {"status": "stale"}, "id": "hm-999"}\r
@@ -244,7 +245,8 @@ import Testing
         let server = try StubServer()
         async let served: Void = server.serve { connection in
             try await connection.qmpHandshake()
-            try await connection.send("""
+            try await connection.send(
+                """
                 {"timestamp": {"seconds": 1, "microseconds": 0}, "event": "SHUTDOWN", "data": {"guest": true, "reason": "guest-reset"}}\r
                 {"timestamp": {"seconds": 2, "microseconds": 0}, "event": "STOP"}\r
                 {"timestamp": {"seconds": 3, "microseconds": 0}, "event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}}\r
@@ -257,12 +259,13 @@ import Testing
         var events = client.events.makeAsyncIterator()
         var typed: [QMPTypedEvent] = []
         for _ in 0..<4 { typed.append(try #require(await events.next()).typed) }
-        #expect(typed == [
-            .shutdown(guest: true, reason: .guestReset),
-            .other(name: "STOP"),
-            .shutdown(guest: false, reason: .hostQMPQuit),
-            .shutdown(guest: false, reason: .other("snapshot-load")),
-        ])
+        #expect(
+            typed == [
+                .shutdown(guest: true, reason: .guestReset),
+                .other(name: "STOP"),
+                .shutdown(guest: false, reason: .hostQMPQuit),
+                .shutdown(guest: false, reason: .other("snapshot-load")),
+            ])
         await client.close()
         try await served
     }

@@ -2,9 +2,9 @@ import SocketIO
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 @Suite struct UnixSocketTests {
@@ -96,7 +96,8 @@ import Darwin
 
 @Suite struct JSONValueTests {
     @Test func parsesScalarsContainersAndEscapes() throws {
-        let value = try JSONValue.parse(#" {"a": [1, -2.5, 3e2, true, false, null], "s": "q\"\\\/\n\u00e9\ud83d\ude00", "big": 12345678901234567890} "#)
+        let value = try JSONValue.parse(
+            #" {"a": [1, -2.5, 3e2, true, false, null], "s": "q\"\\\/\n\u00e9\ud83d\ude00", "big": 12345678901234567890} "#)
         #expect(value["a"]?[0] == .int(1))
         #expect(value["a"]?[1] == .double(-2.5))
         #expect(value["a"]?[2] == .double(300))

@@ -2,9 +2,9 @@ import SocketIO
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Scripted peer for protocol tests: a Unix socket listener in a fresh short directory under /tmp.
@@ -152,7 +152,8 @@ actor StubConnection {
 
     // MARK: QMP
 
-    static let greeting = #"{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": "Debian 1:7.2+dfsg-7"}, "capabilities": ["oob"]}}"#
+    static let greeting =
+        #"{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": "Debian 1:7.2+dfsg-7"}, "capabilities": ["oob"]}}"#
 
     /// Sends the greeting and answers `qmp_capabilities`, checking the client sent it with an id.
     func qmpHandshake() async throws {

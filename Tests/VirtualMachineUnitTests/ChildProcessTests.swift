@@ -1,6 +1,7 @@
 import Foundation
-@testable import HallmarkSupport
 import Testing
+
+@testable import HallmarkSupport
 
 /// The child-process owner: its own process group, output to a file, one awaited exit, and
 /// SIGTERM → grace → SIGKILL.
@@ -23,7 +24,9 @@ import Testing
     /// Gone, or a zombie waiting for a parent that is not us.
     static func isDead(_ pid: pid_t) -> Bool {
         guard kill(pid, 0) == 0 else { return true }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
+            return true
+        }
         return stat[stat.index(close, offsetBy: 2)] == "Z"
     }
 
@@ -79,7 +82,9 @@ import Testing
 
         let stdout = Self.scratchFile()
         defer { try? FileManager.default.removeItem(atPath: stdout) }
-        #expect(try await ChildProcess.spawn(HostCommand("/bin/sh", ["-c", script]), outputPath: stdout, errorPath: errors).wait() == .exited(0))
+        #expect(
+            try await ChildProcess.spawn(HostCommand("/bin/sh", ["-c", script]), outputPath: stdout, errorPath: errors).wait() == .exited(0)
+        )
         #expect(try String(contentsOfFile: stdout, encoding: .utf8) == "out\nstdin is empty\n")
         #expect(try String(contentsOfFile: errors, encoding: .utf8) == "err\n")
     }
@@ -99,7 +104,9 @@ import Testing
         // Waiting again reads the stored result: the child was reaped once.
         #expect(await child.wait() == .exited(7))
         let deadline = ContinuousClock.now + .seconds(5)
-        while ChildRegistry.shared.livePIDs.contains(child.pid), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        while ChildRegistry.shared.livePIDs.contains(child.pid), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         #expect(!ChildRegistry.shared.livePIDs.contains(child.pid), "an ended child stays registered for teardown")
     }
 
@@ -139,7 +146,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: output) }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let polite = try ChildProcess.spawn(HostCommand("/bin/sleep", ["30"]), outputPath: nil)
-        let stubborn = try ChildProcess.spawn(HostCommand("/bin/sh", ["-c", "trap '' TERM; echo ready; exec sleep 30"]), outputPath: output)
+        let stubborn = try ChildProcess.spawn(
+            HostCommand("/bin/sh", ["-c", "trap '' TERM; echo ready; exec sleep 30"]), outputPath: output)
         _ = try await Self.waitForLine(in: output)
         let registry = ChildRegistry()
         #expect(registry.add(polite) && registry.add(stubborn))
@@ -154,6 +162,8 @@ import Testing
         #expect(polite.termination == .signaled(SIGTERM))
         #expect(stubborn.termination == .signaled(SIGKILL))
         #expect(!FileManager.default.fileExists(atPath: directory))
-        #expect(!registry.add(try ChildProcess.spawn(HostCommand("/bin/true"), outputPath: nil)), "a child spawned after the teardown is refused")
+        #expect(
+            !registry.add(try ChildProcess.spawn(HostCommand("/bin/true"), outputPath: nil)),
+            "a child spawned after the teardown is refused")
     }
 }

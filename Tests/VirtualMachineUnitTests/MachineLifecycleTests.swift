@@ -1,5 +1,6 @@
 import HallmarkSupport
 import Testing
+
 @testable import VirtualMachine
 
 /// The VM's lifecycle, apart from QEMU: what a VM may still do in each state.

@@ -1,17 +1,21 @@
 import GuestChannel
 import HallmarkSupport
 import Testing
+
 @testable import VirtualMachine
 
 /// The QEMU argv as built from a configuration: what confines the untrusted guest, what it boots
 /// from, where its sockets are. Nothing is started.
 @Suite struct QEMUCommandLineTests {
-    static func configuration(accelerator: Accelerator = .tcg, channel: GuestChannelChoice = .auto,
-                              runDirectory: String = "/run/hm/R1", disk: String = "/run/hm/R1/overlay.qcow2") -> MachineConfiguration {
-        MachineConfiguration(name: "hallmark-web", kernel: "/images/web/vmlinuz", initrd: "/images/web/initrd.img",
-                             kernelCommandLine: "root=/dev/vda rw console=ttyS0", disk: disk, diskFormat: "qcow2",
-                             memoryMiB: 1536, cpus: 3, accelerator: accelerator, runDirectory: runDirectory,
-                             consoleLog: "/reports/console.log", channel: channel)
+    static func configuration(
+        accelerator: Accelerator = .tcg, channel: GuestChannelChoice = .auto,
+        runDirectory: String = "/run/hm/R1", disk: String = "/run/hm/R1/overlay.qcow2"
+    ) -> MachineConfiguration {
+        MachineConfiguration(
+            name: "hallmark-web", kernel: "/images/web/vmlinuz", initrd: "/images/web/initrd.img",
+            kernelCommandLine: "root=/dev/vda rw console=ttyS0", disk: disk, diskFormat: "qcow2",
+            memoryMiB: 1536, cpus: 3, accelerator: accelerator, runDirectory: runDirectory,
+            consoleLog: "/reports/console.log", channel: channel)
     }
 
     /// Every value given after `flag`, in order (flags such as -chardev and -device repeat).
@@ -91,7 +95,8 @@ import Testing
             #expect(Self.values(of: "-device", in: arguments).contains("virtserialport,chardev=shell0,name=org.hallmark.shell.0"))
             // The guest's launcher for the shell rides on the image's own command line.
             let append = Self.values(of: "-append", in: arguments)
-            #expect(append.count == 1 && append[0].hasPrefix("root=/dev/vda rw console=ttyS0") && append[0].contains("org.hallmark.shell.0"))
+            #expect(
+                append.count == 1 && append[0].hasPrefix("root=/dev/vda rw console=ttyS0") && append[0].contains("org.hallmark.shell.0"))
         }
         let agentOnly = Self.configuration(channel: .agent).qemuCommand.arguments
         #expect(!agentOnly.contains { $0.contains("shell0") })

@@ -63,11 +63,12 @@ enum AccountDatabase {
             // The shell is the rest of the line, as glibc reads it.
             let fields = line.split(separator: ":", maxSplits: 6, omittingEmptySubsequences: false)
             guard fields.count == 7 else { throw UnexpectedFact(message: "unexpected line in /etc/passwd: \(line.prefix(120))") }
-            entries.append(PasswdEntry(
-                name: String(fields[0]), password: String(fields[1]),
-                uid: try accountID(fields[2], name: fields[0], what: "uid", line: line),
-                gid: try accountID(fields[3], name: fields[0], what: "gid", line: line),
-                home: String(fields[5]), shell: String(fields[6])))
+            entries.append(
+                PasswdEntry(
+                    name: String(fields[0]), password: String(fields[1]),
+                    uid: try accountID(fields[2], name: fields[0], what: "uid", line: line),
+                    gid: try accountID(fields[3], name: fields[0], what: "gid", line: line),
+                    home: String(fields[5]), shell: String(fields[6])))
         }
         guard !entries.isEmpty else { throw UnexpectedFact(message: "/etc/passwd has no entries") }
         return entries
@@ -79,8 +80,10 @@ enum AccountDatabase {
             // glibc accepts a line that ends after the gid (no member list).
             let fields = line.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false)
             guard fields.count >= 3 else { throw UnexpectedFact(message: "unexpected line in /etc/group: \(line.prefix(120))") }
-            entries.append(GroupEntry(name: String(fields[0]), gid: try accountID(fields[2], name: fields[0], what: "gid", line: line),
-                                      members: fields.count > 3 ? String(fields[3]) : ""))
+            entries.append(
+                GroupEntry(
+                    name: String(fields[0]), gid: try accountID(fields[2], name: fields[0], what: "gid", line: line),
+                    members: fields.count > 3 ? String(fields[3]) : ""))
         }
         guard !entries.isEmpty else { throw UnexpectedFact(message: "/etc/group has no entries") }
         return entries

@@ -18,9 +18,11 @@ public struct AccountsCheck: Resource {
     /// Every primary gid in /etc/passwd exists in /etc/group.
     public var groupsExist: Bool
 
-    public init(noEmptyPasswords: Bool = false, uidZero: [String]? = nil, gidZero: [String]? = nil,
-                uniqueUIDs: Bool = false, uniqueGIDs: Bool = false, uniqueUserNames: Bool = false, uniqueGroupNames: Bool = false,
-                shadowedPasswords: Bool = false, groupsExist: Bool = false) {
+    public init(
+        noEmptyPasswords: Bool = false, uidZero: [String]? = nil, gidZero: [String]? = nil,
+        uniqueUIDs: Bool = false, uniqueGIDs: Bool = false, uniqueUserNames: Bool = false, uniqueGroupNames: Bool = false,
+        shadowedPasswords: Bool = false, groupsExist: Bool = false
+    ) {
         self.noEmptyPasswords = noEmptyPasswords
         self.uidZero = uidZero
         self.gidZero = gidZero
@@ -39,8 +41,10 @@ public struct AccountsCheck: Resource {
     public static let kind = ResourceKind.accounts
 
     public init(yaml body: YAMLInput) throws {
-        let allowed = ["no_empty_passwords", "uid_zero", "gid_zero", "unique_uids", "unique_gids", "unique_user_names",
-                       "unique_group_names", "shadowed_passwords", "groups_exist"]
+        let allowed = [
+            "no_empty_passwords", "uid_zero", "gid_zero", "unique_uids", "unique_gids", "unique_user_names",
+            "unique_group_names", "shadowed_passwords", "groups_exist",
+        ]
         let fields = try body.mapping(allowed: allowed)
         guard !fields.keys.isEmpty else { throw body.error("accounts check needs at least one of: \(allowed.joined(separator: ", "))") }
         for key in fields.keys where !["uid_zero", "gid_zero"].contains(key) {
@@ -61,8 +65,9 @@ public struct AccountsCheck: Resource {
         return probes
     }
 
-    static let emptyPasswords = Probe(key: "shadow-empty-passwords", script: "awk -F: '$2 == \"\" { print $1 }' /etc/shadow",
-                                      execution: .subshell(cost: 1))
+    static let emptyPasswords = Probe(
+        key: "shadow-empty-passwords", script: "awk -F: '$2 == \"\" { print $1 }' /etc/shadow",
+        execution: .subshell(cost: 1))
 
     public func evaluate(_ facts: Facts) -> Outcome {
         let accounts = self

@@ -14,8 +14,9 @@ public struct BootHealthCheck: Resource {
 
     public var probes: [Probe] { [Self.failedUnits] }
 
-    static let failedUnits = Probe(key: "failed-units", script: "systemctl --failed --no-legend --plain --no-pager", runtime: true,
-                                   execution: .subshell(cost: 4))
+    static let failedUnits = Probe(
+        key: "failed-units", script: "systemctl --failed --no-legend --plain --no-pager", runtime: true,
+        execution: .subshell(cost: 4))
 
     /// The system state is observed in the guest by the pipeline.
     public func sources(in facts: Facts) -> Set<FactSource> {
@@ -30,7 +31,8 @@ public struct BootHealthCheck: Resource {
         }
         let failed = lines(fact.stdout)
         let state = facts.systemState.map { normalizeWhitespace($0.stdout) } ?? "unknown"
-        return failed.isEmpty ? Outcome(.pass, "no failed units (system state: \(state))", "systemctl --failed: (empty); state: \(state)")
+        return failed.isEmpty
+            ? Outcome(.pass, "no failed units (system state: \(state))", "systemctl --failed: (empty); state: \(state)")
             : Outcome(.fail, "\(failed.count) failed unit(s)", excerpt(failed.joined(separator: "\n")))
     }
 }

@@ -46,8 +46,10 @@ public struct CommandCheck: Resource {
         // Without an expected exit code, output is judged only from a command that succeeded: a
         // command that failed or was not found prints nothing, which would satisfy "no output".
         if command.exitCode == nil, output.exitCode != 0 {
-            return Outcome(.error, "the command failed (exit \(output.exitCode)); its output proves nothing (set exit_code to expect a failure)",
-                    "exit \(output.exitCode); stdout: \(excerpt(output.stdout))" + (output.stderr.isEmpty ? "" : "; stderr: \(excerpt(output.stderr))"))
+            return Outcome(
+                .error, "the command failed (exit \(output.exitCode)); its output proves nothing (set exit_code to expect a failure)",
+                "exit \(output.exitCode); stdout: \(excerpt(output.stdout))"
+                    + (output.stderr.isEmpty ? "" : "; stderr: \(excerpt(output.stderr))"))
         }
         var problems: [String] = []
         if let expected = command.exitCode, expected != output.exitCode {
@@ -61,7 +63,9 @@ public struct CommandCheck: Resource {
         if let matcher = command.stderr, !match(matcher, stderr) {
             problems.append("error output does not satisfy: \(matcher)")
         }
-        let evidence = "exit \(output.exitCode); stdout: \(excerpt(stdout))" + (output.stderr.isEmpty ? "" : "; stderr: \(excerpt(output.stderr))")
-        return problems.isEmpty ? Outcome(.pass, "command succeeded as required", evidence) : Outcome(.fail, problems.joined(separator: "; "), evidence)
+        let evidence =
+            "exit \(output.exitCode); stdout: \(excerpt(stdout))" + (output.stderr.isEmpty ? "" : "; stderr: \(excerpt(output.stderr))")
+        return problems.isEmpty
+            ? Outcome(.pass, "command succeeded as required", evidence) : Outcome(.fail, problems.joined(separator: "; "), evidence)
     }
 }

@@ -13,8 +13,10 @@ public struct FileCheck: Resource {
     public var notContains: [String]
     public var sha256: String?
 
-    public init(path: String, exists: Bool = true, owner: String? = nil, group: String? = nil, modeCeiling: UInt16? = nil,
-                contains: [String] = [], notContains: [String] = [], sha256: String? = nil) {
+    public init(
+        path: String, exists: Bool = true, owner: String? = nil, group: String? = nil, modeCeiling: UInt16? = nil,
+        contains: [String] = [], notContains: [String] = [], sha256: String? = nil
+    ) {
         self.path = path
         self.exists = exists
         self.owner = owner
@@ -56,8 +58,9 @@ public struct FileCheck: Resource {
     }
 
     static func stat(_ path: String) -> Probe {
-        Probe(key: ProbeKey("file", path), script: "stat -c '%F|%U|%G|%a' -- \(shellQuoted(path))",
-              execution: .batched(Probe.Batch(StatBatch.self, member: path)))
+        Probe(
+            key: ProbeKey("file", path), script: "stat -c '%F|%U|%G|%a' -- \(shellQuoted(path))",
+            execution: .batched(Probe.Batch(StatBatch.self, member: path)))
     }
 
     static func sha256(_ path: String) -> Probe {
@@ -73,11 +76,13 @@ public struct FileCheck: Resource {
     /// a match may lie past what was read.
     static func content(_ path: String) -> Probe {
         let quoted = shellQuoted(path)
-        return Probe(key: ProbeKey("content", path), script: """
-            head -c \(contentLimit) -- \(quoted) || exit
-            hm_n=$(wc -c <\(quoted)) || exit
-            [ "$hm_n" -le \(contentLimit) ] || { printf 'truncated: %s has %s bytes; the first \(contentLimit) were read\\n' \(quoted) "$hm_n" >&2; exit \(contentTruncatedExitCode); }
-            """, execution: .subshell(cost: 2))
+        return Probe(
+            key: ProbeKey("content", path),
+            script: """
+                head -c \(contentLimit) -- \(quoted) || exit
+                hm_n=$(wc -c <\(quoted)) || exit
+                [ "$hm_n" -le \(contentLimit) ] || { printf 'truncated: %s has %s bytes; the first \(contentLimit) were read\\n' \(quoted) "$hm_n" >&2; exit \(contentTruncatedExitCode); }
+                """, execution: .subshell(cost: 2))
     }
 
     public func evaluate(_ facts: Facts) -> Outcome {
@@ -86,7 +91,9 @@ public struct FileCheck: Resource {
         guard stat.exitCode == 0 else {
             // Only stat's own report about this path proves absence; a stat that could not run says nothing.
             if stat.stderr.contains("'\(file.path)'") && stat.stderr.contains("No such file or directory") {
-                return file.exists ? Outcome(.fail, "\(file.path) does not exist", excerpt(stat.stderr)) : Outcome(.pass, "\(file.path) does not exist", "absent")
+                return file.exists
+                    ? Outcome(.fail, "\(file.path) does not exist", excerpt(stat.stderr))
+                    : Outcome(.pass, "\(file.path) does not exist", "absent")
             }
             return Outcome(.error, "cannot stat \(file.path)", excerpt(stat.stderr))
         }
@@ -132,11 +139,14 @@ public struct FileCheck: Resource {
             }
             // A match in the part read decides; its absence there says nothing about the rest.
             if problems.isEmpty && !unproven.isEmpty {
-                return Outcome(.error, "\(file.path) is longer than the \(Self.contentLimit) bytes read, so \(unproven.joined(separator: ", ")) cannot be decided",
-                        evidence + "; " + excerpt(read.stderr))
+                return Outcome(
+                    .error,
+                    "\(file.path) is longer than the \(Self.contentLimit) bytes read, so \(unproven.joined(separator: ", ")) cannot be decided",
+                    evidence + "; " + excerpt(read.stderr))
             }
         }
-        return problems.isEmpty ? Outcome(.pass, "\(file.path) is as required", evidence)
+        return problems.isEmpty
+            ? Outcome(.pass, "\(file.path) is as required", evidence)
             : Outcome(.fail, problems.joined(separator: "; "), evidence)
     }
 }

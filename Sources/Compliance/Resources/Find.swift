@@ -51,16 +51,18 @@ public struct FindCheck: Resource {
     /// 9 s on a TCG guest against 1.5 s. Files that vanish during the walk (other probes' scratch)
     /// are not errors.
     static func walk(_ paths: [String]) -> Probe {
-        Probe(key: ProbeKey("find", paths.joined(separator: ",")), script: """
-            hm_u=; hm_g=
-            { while IFS=: read -r hm_n hm_x hm_id hm_r || [ -n "$hm_n" ]; do case $hm_id in ''|*[!0-9]*) ;; *) hm_u="$hm_u -o -uid $hm_id";; esac; hm_n=; done; } </etc/passwd || exit
-            { while IFS=: read -r hm_n hm_x hm_id hm_r || [ -n "$hm_n" ]; do case $hm_id in ''|*[!0-9]*) ;; *) hm_g="$hm_g -o -gid $hm_id";; esac; hm_n=; done; } </etc/group || exit
-            find \(paths.map(shellQuoted).joined(separator: " ")) -xdev -ignore_readdir_race \\
-              \\( -type f -perm -0002 -printf 'world-writable %p\\0' \\) , \\
-              \\( \\( ! \\( -false $hm_u \\) -o ! \\( -false $hm_g \\) \\) -printf 'unowned %p\\0' \\) , \\
-              \\( -type f \\( -perm -4000 -o -perm -2000 \\) -printf 'setid %p\\0' \\) || exit
-            printf 'end\\000'
-            """, execution: .subshell(cost: 25))
+        Probe(
+            key: ProbeKey("find", paths.joined(separator: ",")),
+            script: """
+                hm_u=; hm_g=
+                { while IFS=: read -r hm_n hm_x hm_id hm_r || [ -n "$hm_n" ]; do case $hm_id in ''|*[!0-9]*) ;; *) hm_u="$hm_u -o -uid $hm_id";; esac; hm_n=; done; } </etc/passwd || exit
+                { while IFS=: read -r hm_n hm_x hm_id hm_r || [ -n "$hm_n" ]; do case $hm_id in ''|*[!0-9]*) ;; *) hm_g="$hm_g -o -gid $hm_id";; esac; hm_n=; done; } </etc/group || exit
+                find \(paths.map(shellQuoted).joined(separator: " ")) -xdev -ignore_readdir_race \\
+                  \\( -type f -perm -0002 -printf 'world-writable %p\\0' \\) , \\
+                  \\( \\( ! \\( -false $hm_u \\) -o ! \\( -false $hm_g \\) \\) -printf 'unowned %p\\0' \\) , \\
+                  \\( -type f \\( -perm -4000 -o -perm -2000 \\) -printf 'setid %p\\0' \\) || exit
+                printf 'end\\000'
+                """, execution: .subshell(cost: 25))
     }
 
     public func evaluate(_ facts: Facts) -> Outcome {
@@ -75,14 +77,18 @@ public struct FindCheck: Resource {
         func tagged(_ tag: String) -> [String] { walk.filter { $0.tag == tag }.map(\.path) }
         if find.worldWritable != nil {
             let files = tagged("world-writable")
-            if files.isEmpty { passes.append("no world-writable files") } else {
+            if files.isEmpty {
+                passes.append("no world-writable files")
+            } else {
                 problems.append("\(files.count) world-writable file(s)")
                 evidence.append("world-writable:\n" + files.joined(separator: "\n"))
             }
         }
         if find.unowned != nil {
             let files = tagged("unowned")
-            if files.isEmpty { passes.append("no files without a known owner or group") } else {
+            if files.isEmpty {
+                passes.append("no files without a known owner or group")
+            } else {
                 problems.append("\(files.count) file(s) without a known owner or group")
                 evidence.append("unowned:\n" + files.joined(separator: "\n"))
             }
@@ -90,13 +96,18 @@ public struct FindCheck: Resource {
         if let allowed = find.suidAllowed {
             let files = tagged("setid")
             let unexpected = files.filter { !allowed.contains($0) }
-            if unexpected.isEmpty { passes.append("\(files.count) SUID/SGID file(s), all allowed") } else {
-                problems.append("\(unexpected.count) SUID/SGID file(s) not in the allow-list: \(unexpected.prefix(5).joined(separator: ", "))\(unexpected.count > 5 ? ", …" : "")")
+            if unexpected.isEmpty {
+                passes.append("\(files.count) SUID/SGID file(s), all allowed")
+            } else {
+                problems.append(
+                    "\(unexpected.count) SUID/SGID file(s) not in the allow-list: \(unexpected.prefix(5).joined(separator: ", "))\(unexpected.count > 5 ? ", …" : "")"
+                )
             }
             evidence.append("SUID/SGID:\n" + (files.isEmpty ? "(none)" : files.joined(separator: "\n")))
         }
         let text = excerpt(evidence.joined(separator: "\n"))
-        return problems.isEmpty ? Outcome(.pass, passes.joined(separator: "; ") + " under \(under)", text)
+        return problems.isEmpty
+            ? Outcome(.pass, passes.joined(separator: "; ") + " under \(under)", text)
             : Outcome(.fail, problems.joined(separator: "; ") + " under \(under)", text)
     }
 
@@ -116,7 +127,8 @@ public struct FindCheck: Resource {
         var walk: [(tag: String, path: String)] = []
         for record in records {
             guard let space = record.firstIndex(of: " "), walkTags.contains(String(record[..<space])),
-                  record.index(after: space) < record.endIndex else {
+                record.index(after: space) < record.endIndex
+            else {
                 return .failure(UnexpectedFact(message: "unexpected record '\(excerpt(String(record), limit: 120))'"))
             }
             walk.append((String(record[..<space]), String(record[record.index(after: space)...])))

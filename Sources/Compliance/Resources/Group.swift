@@ -36,18 +36,24 @@ public struct GroupCheck: Resource {
         let group = self, groups = facts.output(AccountDatabase.group)
         guard groups.exitCode == 0 else { return Outcome(.error, "cannot read /etc/group", excerpt(groups.stderr)) }
         let entries: [AccountDatabase.GroupEntry]
-        do throws(UnexpectedFact) { entries = try AccountDatabase.groupEntries(groups.stdout) } catch { return Outcome(.error, error.message, "") }
+        do throws(UnexpectedFact) { entries = try AccountDatabase.groupEntries(groups.stdout) } catch {
+            return Outcome(.error, error.message, "")
+        }
         guard let entry = entries.first(where: { $0.name == group.name }) else {
-            return group.exists ? Outcome(.fail, "group \(group.name) does not exist", "no \(group.name) in /etc/group")
+            return group.exists
+                ? Outcome(.fail, "group \(group.name) does not exist", "no \(group.name) in /etc/group")
                 : Outcome(.pass, "group \(group.name) does not exist", "no \(group.name) in /etc/group")
         }
         let evidence = "\(group.name): gid \(entry.gid), members: \(entry.members.isEmpty ? "(none)" : entry.members)"
         guard group.exists else { return Outcome(.fail, "group \(group.name) exists but must not", evidence) }
         var problems: [String] = []
-        if let matcher = group.gid, !match(matcher, String(entry.gid)) { problems.append("gid is '\(entry.gid)'; expected a value that \(matcher)") }
+        if let matcher = group.gid, !match(matcher, String(entry.gid)) {
+            problems.append("gid is '\(entry.gid)'; expected a value that \(matcher)")
+        }
         if let matcher = group.members, !match(matcher, entry.members) {
             problems.append("members are '\(entry.members)'; expected a value that \(matcher)")
         }
-        return problems.isEmpty ? Outcome(.pass, evidence, evidence) : Outcome(.fail, "group \(group.name): " + problems.joined(separator: "; "), evidence)
+        return problems.isEmpty
+            ? Outcome(.pass, evidence, evidence) : Outcome(.fail, "group \(group.name): " + problems.joined(separator: "; "), evidence)
     }
 }

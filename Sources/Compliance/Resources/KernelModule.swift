@@ -25,7 +25,9 @@ public struct KernelModuleCheck: Resource {
         guard name.range(of: #"^[A-Za-z0-9_-]+$"#, options: .regularExpression) != nil else {
             throw nameInput.error("'\(name)' is not a kernel module name")
         }
-        guard fields["loadable"] != nil || fields["loaded"] != nil else { throw body.error("kernel_module check needs 'loadable' or 'loaded'") }
+        guard fields["loadable"] != nil || fields["loaded"] != nil else {
+            throw body.error("kernel_module check needs 'loadable' or 'loaded'")
+        }
         self.init(name: name, loadable: try fields["loadable"]?.bool(), loaded: try fields["loaded"]?.bool())
     }
 
@@ -45,24 +47,26 @@ public struct KernelModuleCheck: Resource {
     static func modprobe(_ name: String) -> Probe {
         let underscored = name.replacingOccurrences(of: "-", with: "_")
         let dashed = name.replacingOccurrences(of: "_", with: "-")
-        return Probe(key: ProbeKey("kernel-module", name), script: """
-            if [ -z "$hm_k" ]; then
-              set -- /lib/modules/*
-              if [ -e "$1" ]; then echo "cannot tell which kernel's modules to read" >&2; exit 1; fi
-              echo "modules=none"; exit 0
-            fi
-            echo "kernel=$hm_k"
-            case $hm_builtin in *\(shellQuoted("/\(underscored).ko"))*|*\(shellQuoted("/\(dashed).ko"))*) echo "builtin=yes";; esac
-            if command -v modprobe >/dev/null 2>&1; then
-              modprobe -n -v -S "$hm_k" \(shellQuoted(name)) 2>&1; echo "modprobe-exit=$?"
-            else
-              echo "modprobe=absent"
-              hm_files=$(find "/lib/modules/$hm_k" \\( -name '\(underscored).ko*' -o -name '\(dashed).ko*' \\) -print); hm_rc=$?
-              printf '%s\\n' "$hm_files" | while IFS= read -r hm_l; do [ -z "$hm_l" ] || printf 'file=%s\\n' "$hm_l"; done
-              echo "find-exit=$hm_rc"
-            fi
-            true
-            """, execution: .subshell(cost: 2), prelude: kernelPrelude)
+        return Probe(
+            key: ProbeKey("kernel-module", name),
+            script: """
+                if [ -z "$hm_k" ]; then
+                  set -- /lib/modules/*
+                  if [ -e "$1" ]; then echo "cannot tell which kernel's modules to read" >&2; exit 1; fi
+                  echo "modules=none"; exit 0
+                fi
+                echo "kernel=$hm_k"
+                case $hm_builtin in *\(shellQuoted("/\(underscored).ko"))*|*\(shellQuoted("/\(dashed).ko"))*) echo "builtin=yes";; esac
+                if command -v modprobe >/dev/null 2>&1; then
+                  modprobe -n -v -S "$hm_k" \(shellQuoted(name)) 2>&1; echo "modprobe-exit=$?"
+                else
+                  echo "modprobe=absent"
+                  hm_files=$(find "/lib/modules/$hm_k" \\( -name '\(underscored).ko*' -o -name '\(dashed).ko*' \\) -print); hm_rc=$?
+                  printf '%s\\n' "$hm_files" | while IFS= read -r hm_l; do [ -z "$hm_l" ] || printf 'file=%s\\n' "$hm_l"; done
+                  echo "find-exit=$hm_rc"
+                fi
+                true
+                """, execution: .subshell(cost: 2), prelude: kernelPrelude)
     }
 
     /// The running kernel's release (or, in a root filesystem, the newest installed one) and its
@@ -87,7 +91,9 @@ public struct KernelModuleCheck: Resource {
                     return Outcome(.error, "cannot tell whether \(module.name) can be loaded", excerpt(fact.stdout + fact.stderr))
                 }
                 evidence.append(why)
-                if loadable != wanted { problems.append(wanted ? "\(module.name) cannot be loaded: \(why)" : "\(module.name) can be loaded: \(why)") }
+                if loadable != wanted {
+                    problems.append(wanted ? "\(module.name) cannot be loaded: \(why)" : "\(module.name) can be loaded: \(why)")
+                }
             } else {
                 notes.append(facts.notCollected(Self.modprobe(module.name)))
             }
@@ -97,14 +103,21 @@ public struct KernelModuleCheck: Resource {
                 checked += 1
                 // No /proc/modules: the kernel was built without module support, so nothing is loaded.
                 let noModuleSupport = fact.exitCode != 0 && fact.stderr.contains("No such file")
-                guard fact.exitCode == 0 || noModuleSupport else { return Outcome(.error, "cannot read /proc/modules", excerpt(fact.stderr)) }
+                guard fact.exitCode == 0 || noModuleSupport else {
+                    return Outcome(.error, "cannot read /proc/modules", excerpt(fact.stderr))
+                }
                 let name = module.name.replacingOccurrences(of: "-", with: "_")
                 let loaded = lines(fact.stdout).contains { $0.split(separator: " ").first.map(String.init) == name }
-                evidence.append(loaded ? "\(module.name) is loaded (/proc/modules)"
-                    : "\(module.name) is not loaded" + (noModuleSupport ? " (no /proc/modules: no module support)" : ""))
+                evidence.append(
+                    loaded
+                        ? "\(module.name) is loaded (/proc/modules)"
+                        : "\(module.name) is not loaded" + (noModuleSupport ? " (no /proc/modules: no module support)" : ""))
                 if loaded != wanted { problems.append(wanted ? "\(module.name) is not loaded" : "\(module.name) is loaded right now") }
             } else {
-                notes.append(facts.source == .rootfs ? "whether it is loaded is not observable in a root filesystem" : "no fact '\(Self.loadedModules.key)' was collected")
+                notes.append(
+                    facts.source == .rootfs
+                        ? "whether it is loaded is not observable in a root filesystem"
+                        : "no fact '\(Self.loadedModules.key)' was collected")
             }
         }
         guard checked > 0 else { return Outcome(.notchecked, notes.joined(separator: "; "), "") }

@@ -32,7 +32,8 @@ public struct MountCheck: Resource {
         var utf8 = Array(field.utf8)[...]
         while let byte = utf8.first {
             if byte == UInt8(ascii: "\\"), utf8.count >= 4,
-               let value = UInt8(String(decoding: utf8.dropFirst().prefix(3), as: UTF8.self), radix: 8) {
+                let value = UInt8(String(decoding: utf8.dropFirst().prefix(3), as: UTF8.self), radix: 8)
+            {
                 bytes.append(value)
                 utf8 = utf8.dropFirst(4)
             } else {
@@ -50,7 +51,10 @@ public struct MountCheck: Resource {
         let entries = lines(output.stdout).compactMap { line -> (device: String, point: String, type: String, options: [String])? in
             let fields = line.split(separator: " ")
             guard fields.count >= 4 else { return nil }
-            return (Self.unescapeMountField(fields[0]), Self.unescapeMountField(fields[1]), String(fields[2]), fields[3].split(separator: ",").map(String.init))
+            return (
+                Self.unescapeMountField(fields[0]), Self.unescapeMountField(fields[1]), String(fields[2]),
+                fields[3].split(separator: ",").map(String.init)
+            )
         }
         guard !entries.isEmpty else { return Outcome(.error, "/proc/self/mounts lists no mount", excerpt(output.stdout + output.stderr)) }
         guard let entry = entries.last(where: { $0.point == target }) else {
@@ -58,7 +62,11 @@ public struct MountCheck: Resource {
         }
         let evidence = "\(entry.device) on \(entry.point) type \(entry.type) (\(entry.options.joined(separator: ",")))"
         let missing = mount.options.filter { !entry.options.contains($0) }
-        return missing.isEmpty ? Outcome(.pass, mount.options.isEmpty ? "\(target) is a separate mount" : "\(target) is mounted with \(mount.options.joined(separator: ","))", evidence)
+        return missing.isEmpty
+            ? Outcome(
+                .pass,
+                mount.options.isEmpty
+                    ? "\(target) is a separate mount" : "\(target) is mounted with \(mount.options.joined(separator: ","))", evidence)
             : Outcome(.fail, "\(target) is mounted without \(missing.joined(separator: ", "))", evidence)
     }
 }

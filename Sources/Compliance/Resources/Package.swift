@@ -24,7 +24,9 @@ public struct PackageCheck: Resource {
         if let versionInput = fields["version"] {
             guard installed else { throw versionInput.error("a version constraint needs 'installed: true'") }
             guard let parsed = VersionConstraint(try versionInput.string()) else {
-                throw versionInput.error("version must be a constraint such as \">= 1:9.2\" (operators >=, <=, >>, <<, >, <, =, !=; several joined by commas), got '\(try versionInput.string())'")
+                throw versionInput.error(
+                    "version must be a constraint such as \">= 1:9.2\" (operators >=, <=, >>, <<, >, <, =, !=; several joined by commas), got '\(try versionInput.string())'"
+                )
             }
             constraint = parsed
         }
@@ -33,8 +35,9 @@ public struct PackageCheck: Resource {
 
     public var probes: [Probe] { [Self.packages] }
 
-    static let packages = Probe(key: "packages", script: "dpkg-query -W -f='${Package}\\t${db:Status-Abbrev}\\t${Version}\\n'",
-                                execution: .subshell(cost: 6))
+    static let packages = Probe(
+        key: "packages", script: "dpkg-query -W -f='${Package}\\t${db:Status-Abbrev}\\t${Version}\\n'",
+        execution: .subshell(cost: 6))
 
     public func evaluate(_ facts: Facts) -> Outcome {
         let package = self, output = facts.output(Self.packages)
@@ -43,7 +46,9 @@ public struct PackageCheck: Resource {
         var entries: [[String]] = []
         for line in output.stdout.split(separator: "\n") where !line.allSatisfy(\.isWhitespace) {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 3, !fields[0].isEmpty else { return Outcome(.error, "unexpected dpkg-query output", excerpt(String(line))) }
+            guard fields.count == 3, !fields[0].isEmpty else {
+                return Outcome(.error, "unexpected dpkg-query output", excerpt(String(line)))
+            }
             entries.append(fields)
         }
         // No package at all is no package database, not an image without the package.
@@ -55,7 +60,9 @@ public struct PackageCheck: Resource {
         switch (package.installed, installed) {
         case (true, true):
             guard let constraint = package.version else { return Outcome(.pass, evidence, evidence) }
-            guard let version = DebianVersion(fields[2]) else { return Outcome(.error, "cannot parse the installed version '\(fields[2])'", evidence) }
+            guard let version = DebianVersion(fields[2]) else {
+                return Outcome(.error, "cannot parse the installed version '\(fields[2])'", evidence)
+            }
             return constraint.isSatisfied(by: version)
                 ? Outcome(.pass, "\(package.name) \(version) satisfies \(constraint)", evidence)
                 : Outcome(.fail, "\(package.name) \(version) does not satisfy \(constraint)", evidence)

@@ -36,11 +36,13 @@ public struct PortCheck: Resource {
 
     /// Every socket table, with a heading each; a table the kernel lacks (IPv6 disabled) is
     /// named absent, and one that cannot be read fails the probe.
-    static let sockets = Probe(key: "sockets", script: """
-        hm_sr=0; for hm_f in tcp tcp6 udp udp6; do
-          if [ -e /proc/net/$hm_f ]; then echo "== $hm_f"; hm_cat /proc/net/$hm_f || hm_sr=1; else echo "== $hm_f absent"; fi
-        done; [ "$hm_sr" = 0 ]
-        """, runtime: true, execution: .inline)
+    static let sockets = Probe(
+        key: "sockets",
+        script: """
+            hm_sr=0; for hm_f in tcp tcp6 udp udp6; do
+              if [ -e /proc/net/$hm_f ]; then echo "== $hm_f"; hm_cat /proc/net/$hm_f || hm_sr=1; else echo "== $hm_f absent"; fi
+            done; [ "$hm_sr" = 0 ]
+            """, runtime: true, execution: .inline)
 
     struct Socket: Equatable {
         var proto: String, address: String, port: Int
@@ -66,7 +68,8 @@ public struct PortCheck: Resource {
             if line.hasPrefix("== ") {
                 let words = line.dropFirst(3).split(separator: " ")
                 guard let name = words.first.map(String.init), socketTables.contains(name), words.count <= 2,
-                      words.count == 1 || words[1] == "absent", !tables.read.contains(name), !tables.absent.contains(name) else {
+                    words.count == 1 || words[1] == "absent", !tables.read.contains(name), !tables.absent.contains(name)
+                else {
                     throw UnexpectedFact(message: "unexpected table heading '\(excerpt(String(line), limit: 80))'")
                 }
                 if words.count == 2 { tables.absent.insert(name); table = nil } else { tables.read.insert(name); table = name }
@@ -77,10 +80,11 @@ public struct PortCheck: Resource {
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             if !sawHeading, fields.first == "sl" { sawHeading = true; continue }
             guard fields.count >= 4, fields[0].hasSuffix(":"), fields[0].dropLast().allSatisfy(\.isNumber),
-                  let colon = fields[1].lastIndex(of: ":"),
-                  let address = decodeAddress(fields[1][..<colon]),
-                  let port = hexNumber(fields[1][fields[1].index(after: colon)...], digits: 4),
-                  let state = hexNumber(fields[3], digits: 2) else {
+                let colon = fields[1].lastIndex(of: ":"),
+                let address = decodeAddress(fields[1][..<colon]),
+                let port = hexNumber(fields[1][fields[1].index(after: colon)...], digits: 4),
+                let state = hexNumber(fields[3], digits: 2)
+            else {
                 throw UnexpectedFact(message: "unexpected /proc/net/\(current) row '\(excerpt(String(line), limit: 120))'")
             }
             let wanted = current.hasPrefix("tcp") ? 0x0A : 0x07
@@ -115,9 +119,13 @@ public struct PortCheck: Resource {
 
     public func evaluate(_ facts: Facts) -> Outcome {
         let check = self, output = facts.output(Self.sockets)
-        guard output.exitCode == 0 else { return Outcome(.error, "cannot read /proc/net (exit \(output.exitCode))", excerpt(output.stderr)) }
+        guard output.exitCode == 0 else {
+            return Outcome(.error, "cannot read /proc/net (exit \(output.exitCode))", excerpt(output.stderr))
+        }
         let tables: SocketTables
-        do throws(UnexpectedFact) { tables = try Self.socketTables(output.stdout) } catch { return Outcome(.error, "cannot read /proc/net: \(error.message)", "") }
+        do throws(UnexpectedFact) { tables = try Self.socketTables(output.stdout) } catch {
+            return Outcome(.error, "cannot read /proc/net: \(error.message)", "")
+        }
         // The IPv4 table always exists; the IPv6 one may be absent (IPv6 disabled), never unread.
         let proto = check.protocol.rawValue
         let unread = [proto, proto + "6"].filter { !tables.read.contains($0) && !($0.hasSuffix("6") && tables.absent.contains($0)) }

@@ -27,16 +27,19 @@ public struct ServiceCheck: Resource {
     /// Alone it asks systemctl is-enabled and is-active; in the collector one `systemctl show`
     /// answers every unit (`ServiceBatch`), in the same "enabled=…\nactive=…" shape.
     static func probe(_ name: String) -> Probe {
-        Probe(key: ProbeKey("service", name),
-              script: "echo \"enabled=$(systemctl is-enabled \(shellQuoted(name)) 2>/dev/null)\"; echo \"active=$(systemctl is-active \(shellQuoted(name)) 2>/dev/null)\"",
-              runtime: true, execution: .batched(Probe.Batch(ServiceBatch.self, member: name)))
+        Probe(
+            key: ProbeKey("service", name),
+            script:
+                "echo \"enabled=$(systemctl is-enabled \(shellQuoted(name)) 2>/dev/null)\"; echo \"active=$(systemctl is-active \(shellQuoted(name)) 2>/dev/null)\"",
+            runtime: true, execution: .batched(Probe.Batch(ServiceBatch.self, member: name)))
     }
 
     public func evaluate(_ facts: Facts) -> Outcome {
         let service = self, output = facts.output(Self.probe(name))
         // An empty answer is not "disabled and inactive": systemctl must have answered for this unit.
         guard output.exitCode == 0 else {
-            return Outcome(.error, "systemctl could not report \(service.name) (exit \(output.exitCode))", excerpt(output.stderr + output.stdout))
+            return Outcome(
+                .error, "systemctl could not report \(service.name) (exit \(output.exitCode))", excerpt(output.stderr + output.stdout))
         }
         var states: [String: String] = [:]
         for line in lines(output.stdout) {
@@ -57,7 +60,8 @@ public struct ServiceCheck: Resource {
         if let expected = service.active, expected != (active == "active") {
             problems.append(expected ? "not active" : "active but must not be")
         }
-        return problems.isEmpty ? Outcome(.pass, evidence, evidence) : Outcome(.fail, "\(service.name) is " + problems.joined(separator: " and "), evidence)
+        return problems.isEmpty
+            ? Outcome(.pass, evidence, evidence) : Outcome(.fail, "\(service.name) is " + problems.joined(separator: " and "), evidence)
     }
 }
 
@@ -85,11 +89,13 @@ enum ServiceBatch: ProbeBatch {
         let wellFormed = blocks.allSatisfy { $0.count == 2 && $0["UnitFileState"] != nil && $0["ActiveState"] != nil }
         return members.indices.map { index in
             guard output.exitCode == 0, blocks.count == members.count, wellFormed else {
-                return ProbeOutput(exitCode: output.exitCode == 0 ? 1 : output.exitCode, stdout: "",
-                                   stderr: "systemctl show: \(output.stderr.isEmpty ? "unexpected output" : output.stderr)")
+                return ProbeOutput(
+                    exitCode: output.exitCode == 0 ? 1 : output.exitCode, stdout: "",
+                    stderr: "systemctl show: \(output.stderr.isEmpty ? "unexpected output" : output.stderr)")
             }
             let block = blocks[index]
-            return ProbeOutput(exitCode: 0, stdout: "enabled=\(block["UnitFileState"] ?? "")\nactive=\(block["ActiveState"] ?? "")\n", stderr: "")
+            return ProbeOutput(
+                exitCode: 0, stdout: "enabled=\(block["UnitFileState"] ?? "")\nactive=\(block["ActiveState"] ?? "")\n", stderr: "")
         }
     }
 }

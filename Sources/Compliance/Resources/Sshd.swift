@@ -24,27 +24,32 @@ public struct SshdCheck: Resource {
 
     /// `sshd -T`; when sshd refuses because the image has no host keys (as a clean image should) or
     /// no /run/sshd (a root filesystem), it is retried with a throw-away key.
-    static let probe = Probe(key: "sshd", script: """
-        hm_out=$(sshd -T 2>&1) && { printf '%s\\n' "$hm_out"; exit 0; }
-        case $hm_out in *"no hostkeys"*|*"privilege separation directory"*) ;; *) printf '%s\\n' "$hm_out" >&2; exit 1;; esac
-        hm_k=$(mktemp -d) || exit 1
-        if ! ssh-keygen -q -t ed25519 -N '' -f "$hm_k/key" >/dev/null 2>&1; then rm -rf "$hm_k"; printf '%s\\n' "$hm_out" >&2; exit 1; fi
-        hm_made=; [ -d /run/sshd ] || { mkdir -p /run/sshd && hm_made=1; }
-        sshd -T -h "$hm_k/key"; hm_rc=$?
-        [ -n "$hm_made" ] && rmdir /run/sshd
-        rm -rf "$hm_k"; exit $hm_rc
-        """, execution: .subshell(cost: 12))
+    static let probe = Probe(
+        key: "sshd",
+        script: """
+            hm_out=$(sshd -T 2>&1) && { printf '%s\\n' "$hm_out"; exit 0; }
+            case $hm_out in *"no hostkeys"*|*"privilege separation directory"*) ;; *) printf '%s\\n' "$hm_out" >&2; exit 1;; esac
+            hm_k=$(mktemp -d) || exit 1
+            if ! ssh-keygen -q -t ed25519 -N '' -f "$hm_k/key" >/dev/null 2>&1; then rm -rf "$hm_k"; printf '%s\\n' "$hm_out" >&2; exit 1; fi
+            hm_made=; [ -d /run/sshd ] || { mkdir -p /run/sshd && hm_made=1; }
+            sshd -T -h "$hm_k/key"; hm_rc=$?
+            [ -n "$hm_made" ] && rmdir /run/sshd
+            rm -rf "$hm_k"; exit $hm_rc
+            """, execution: .subshell(cost: 12))
 
     public func evaluate(_ facts: Facts) -> Outcome {
         let sshd = self, output = facts.output(Self.probe)
-        guard output.exitCode == 0 else { return Outcome(.error, "sshd -T failed (exit \(output.exitCode))", excerpt(output.stderr + output.stdout)) }
+        guard output.exitCode == 0 else {
+            return Outcome(.error, "sshd -T failed (exit \(output.exitCode))", excerpt(output.stderr + output.stdout))
+        }
         let values = lines(output.stdout).compactMap { line -> String? in
             let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
             return parts.first?.lowercased() == sshd.setting ? (parts.count > 1 ? parts[1] : "") : nil
         }
         guard let value = values.first else { return Outcome(.fail, "sshd -T does not print '\(sshd.setting)'", "") }
         let evidence = "\(sshd.setting) \(value)"
-        return match(sshd.value, value) ? Outcome(.pass, evidence, evidence)
+        return match(sshd.value, value)
+            ? Outcome(.pass, evidence, evidence)
             : Outcome(.fail, "\(sshd.setting) is '\(value)'; expected a value that \(sshd.value)", evidence)
     }
 }

@@ -40,20 +40,23 @@ public struct SysctlCheck: Resource {
     public var decidesWithMissingFacts: Bool { true }
 
     static func live(_ key: String) -> Probe {
-        Probe(key: ProbeKey("sysctl", key), script: "hm_cat \(shellQuoted("/proc/sys/" + key.replacingOccurrences(of: ".", with: "/")))",
-              runtime: true, execution: .inline)
+        Probe(
+            key: ProbeKey("sysctl", key), script: "hm_cat \(shellQuoted("/proc/sys/" + key.replacingOccurrences(of: ".", with: "/")))",
+            runtime: true, execution: .inline)
     }
 
     /// Every sysctl configuration file in the order systemd-sysctl and `sysctl --system` look at
     /// directories; evaluation picks the first file of each name and applies them by name, then /etc/sysctl.conf.
-    static let configuration = Probe(key: "sysctl-config", script: """
-        set --
-        for hm_d in /etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; do
-          for hm_f in "$hm_d"/*.conf; do [ -f "$hm_f" ] && set -- "$@" "$hm_f"; done
-        done
-        [ -f /etc/sysctl.conf ] && set -- "$@" /etc/sysctl.conf
-        [ $# -eq 0 ] || tail -v -n +1 -- "$@"
-        """, execution: .subshell(cost: 1))
+    static let configuration = Probe(
+        key: "sysctl-config",
+        script: """
+            set --
+            for hm_d in /etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; do
+              for hm_f in "$hm_d"/*.conf; do [ -f "$hm_f" ] && set -- "$@" "$hm_f"; done
+            done
+            [ -f /etc/sysctl.conf ] && set -- "$@" /etc/sysctl.conf
+            [ $# -eq 0 ] || tail -v -n +1 -- "$@"
+            """, execution: .subshell(cost: 1))
 
     /// Live value (`/proc/sys`) and/or persisted value (the configuration files, last one wins).
     /// A part whose fact was not collected (the live value in a root filesystem) is noted, not failed.
@@ -71,7 +74,8 @@ public struct SysctlCheck: Resource {
                 evidence.append("\(sysctl.key) = \(value)")
                 if !match(sysctl.value, value) { problems.append("\(sysctl.key) is \(value); expected a value that \(sysctl.value)") }
             } else {
-                notes.append(facts.source == .rootfs ? "the live value is not observable in a root filesystem" : "no fact '\(key)' was collected")
+                notes.append(
+                    facts.source == .rootfs ? "the live value is not observable in a root filesystem" : "no fact '\(key)' was collected")
             }
         }
         if sysctl.persisted {
@@ -96,7 +100,8 @@ public struct SysctlCheck: Resource {
         }
         guard checked > 0 else { return Outcome(.notchecked, notes.joined(separator: "; "), "") }
         let note = notes.isEmpty ? "" : " (not checked: \(notes.joined(separator: "; ")))"
-        return problems.isEmpty ? Outcome(.pass, evidence.joined(separator: "; ") + note, evidence.joined(separator: "\n"))
+        return problems.isEmpty
+            ? Outcome(.pass, evidence.joined(separator: "; ") + note, evidence.joined(separator: "\n"))
             : Outcome(.fail, problems.joined(separator: "; ") + note, evidence.joined(separator: "\n"))
     }
 

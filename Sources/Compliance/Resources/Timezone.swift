@@ -23,19 +23,23 @@ public struct TimezoneCheck: Resource {
     /// Reads files only, so it runs against the disk artifact or a root filesystem too: the link's
     /// own text (inside an image root it must not be resolved on the host) and the first line of
     /// /etc/timezone.
-    static let probe = Probe(key: "timezone", script: """
-        if [ -L /etc/localtime ]; then hm_t=$(readlink /etc/localtime) || exit; printf 'localtime=%s\\n' "$hm_t"
-        elif [ -e /etc/localtime ]; then echo 'localtime=file'
-        else echo 'localtime=absent'; fi
-        if [ -e /etc/timezone ]; then
-          [ -r /etc/timezone ] || { echo 'cannot read /etc/timezone' >&2; exit 1; }
-          hm_z=; IFS= read -r hm_z </etc/timezone; printf 'timezone=%s\\n' "$hm_z"
-        fi
-        """, execution: .subshell(cost: 1))
+    static let probe = Probe(
+        key: "timezone",
+        script: """
+            if [ -L /etc/localtime ]; then hm_t=$(readlink /etc/localtime) || exit; printf 'localtime=%s\\n' "$hm_t"
+            elif [ -e /etc/localtime ]; then echo 'localtime=file'
+            else echo 'localtime=absent'; fi
+            if [ -e /etc/timezone ]; then
+              [ -r /etc/timezone ] || { echo 'cannot read /etc/timezone' >&2; exit 1; }
+              hm_z=; IFS= read -r hm_z </etc/timezone; printf 'timezone=%s\\n' "$hm_z"
+            fi
+            """, execution: .subshell(cost: 1))
 
     public func evaluate(_ facts: Facts) -> Outcome {
         let output = facts.output(Self.probe)
-        guard output.exitCode == 0 else { return Outcome(.error, "cannot read the time zone (exit \(output.exitCode))", excerpt(output.stderr)) }
+        guard output.exitCode == 0 else {
+            return Outcome(.error, "cannot read the time zone (exit \(output.exitCode))", excerpt(output.stderr))
+        }
         var fields: [String: String] = [:]
         for line in output.stdout.split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
             let pair = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
@@ -44,7 +48,9 @@ public struct TimezoneCheck: Resource {
             }
             fields[pair[0]] = pair[1]
         }
-        guard let localtime = fields["localtime"] else { return Outcome(.error, "the probe did not report /etc/localtime", excerpt(output.stdout)) }
+        guard let localtime = fields["localtime"] else {
+            return Outcome(.error, "the probe did not report /etc/localtime", excerpt(output.stdout))
+        }
         let named = fields["timezone"].map { String(trimmed(Substring($0), \.isWhitespace)) }.flatMap { $0.isEmpty ? nil : $0 }
         let evidence = "/etc/localtime: \(localtime); /etc/timezone: \(named ?? "(none)")"
         let zone: String
@@ -66,7 +72,8 @@ public struct TimezoneCheck: Resource {
                 return Outcome(.fail, "/etc/localtime points to \(zone) but /etc/timezone says \(named)", evidence)
             }
         }
-        return match(value, zone) ? Outcome(.pass, "the time zone is \(zone)", evidence)
+        return match(value, zone)
+            ? Outcome(.pass, "the time zone is \(zone)", evidence)
             : Outcome(.fail, "the time zone is \(zone); expected a value that \(value)", evidence)
     }
 }

@@ -30,7 +30,8 @@ public struct UserCheck: Resource {
         }
         self.init(
             name: try fields.required("name").string(), exists: exists, uid: try fields["uid"].map { try $0.matcher() },
-            gid: try fields["gid"].map { try $0.matcher() }, shell: try fields["shell"].map { try $0.matcher() }, home: try fields["home"].map { try $0.matcher() })
+            gid: try fields["gid"].map { try $0.matcher() }, shell: try fields["shell"].map { try $0.matcher() },
+            home: try fields["home"].map { try $0.matcher() })
     }
 
     public var probes: [Probe] { [AccountDatabase.passwd] }
@@ -39,19 +40,25 @@ public struct UserCheck: Resource {
         let user = self, passwd = facts.output(AccountDatabase.passwd)
         guard passwd.exitCode == 0 else { return Outcome(.error, "cannot read /etc/passwd", excerpt(passwd.stderr)) }
         let entries: [AccountDatabase.PasswdEntry]
-        do throws(UnexpectedFact) { entries = try AccountDatabase.passwdEntries(passwd.stdout) } catch { return Outcome(.error, error.message, "") }
+        do throws(UnexpectedFact) { entries = try AccountDatabase.passwdEntries(passwd.stdout) } catch {
+            return Outcome(.error, error.message, "")
+        }
         guard let entry = entries.first(where: { $0.name == user.name }) else {
-            return user.exists ? Outcome(.fail, "user \(user.name) does not exist", "no \(user.name) in /etc/passwd")
+            return user.exists
+                ? Outcome(.fail, "user \(user.name) does not exist", "no \(user.name) in /etc/passwd")
                 : Outcome(.pass, "user \(user.name) does not exist", "no \(user.name) in /etc/passwd")
         }
         let evidence = "\(user.name): uid \(entry.uid), gid \(entry.gid), home \(entry.home), shell \(entry.shell)"
         guard user.exists else { return Outcome(.fail, "user \(user.name) exists but must not", evidence) }
         var problems: [String] = []
-        let fields: [(String, Matcher?, String)] = [("uid", user.uid, String(entry.uid)), ("gid", user.gid, String(entry.gid)),
-                                                    ("shell", user.shell, entry.shell), ("home", user.home, entry.home)]
+        let fields: [(String, Matcher?, String)] = [
+            ("uid", user.uid, String(entry.uid)), ("gid", user.gid, String(entry.gid)),
+            ("shell", user.shell, entry.shell), ("home", user.home, entry.home),
+        ]
         for (label, matcher, value) in fields {
             if let matcher, !match(matcher, value) { problems.append("\(label) is '\(value)'; expected a value that \(matcher)") }
         }
-        return problems.isEmpty ? Outcome(.pass, evidence, evidence) : Outcome(.fail, "user \(user.name): " + problems.joined(separator: "; "), evidence)
+        return problems.isEmpty
+            ? Outcome(.pass, evidence, evidence) : Outcome(.fail, "user \(user.name): " + problems.joined(separator: "; "), evidence)
     }
 }

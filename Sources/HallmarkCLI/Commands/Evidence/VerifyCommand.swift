@@ -30,20 +30,26 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(name: .customLong("key"), help: ArgumentHelp("Public key (SPKI PEM, e.g. hallmark.pub).", valueName: "PUB"))
     var publicKey: String
 
-    @Option(name: .customLong("artifact"), help: ArgumentHelp(
-        "A file that must match the subject of its role: ROLE=FILE, or FILE named by its role (repeat for each file).",
-        valueName: "[ROLE=]FILE"))
+    @Option(
+        name: .customLong("artifact"),
+        help: ArgumentHelp(
+            "A file that must match the subject of its role: ROLE=FILE, or FILE named by its role (repeat for each file).",
+            valueName: "[ROLE=]FILE"))
     var artifacts: [String] = []
 
-    @Option(name: .customLong("image-dir"), help: ArgumentHelp(
-        "An image directory holding the files named by role (e.g. $HALLMARK_HOME/images/NAME/VERSION-BUILD): each present file is checked.",
-        valueName: "DIR"))
+    @Option(
+        name: .customLong("image-dir"),
+        help: ArgumentHelp(
+            "An image directory holding the files named by role (e.g. $HALLMARK_HOME/images/NAME/VERSION-BUILD): each present file is checked.",
+            valueName: "DIR"))
     var imageDirectory: String?
 
     @Flag(name: .customLong("all-subjects"), help: "Require a matching file for every subject, not only the boot disk.")
     var allSubjects = false
 
-    @Flag(name: .customLong("no-artifacts"), help: "Check the envelope alone, binding it to no file (it then proves nothing about the files at hand).")
+    @Flag(
+        name: .customLong("no-artifacts"),
+        help: "Check the envelope alone, binding it to no file (it then proves nothing about the files at hand).")
     var noArtifacts = false
 
     @Option(name: .customLong("image"), help: ArgumentHelp("Require the report to be about this image name.", valueName: "NAME"))
@@ -55,9 +61,11 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(name: .customLong("build"), help: ArgumentHelp("Require this build number.", valueName: "N"))
     var imageBuild: Int?
 
-    @Option(name: .customLong("gate-covers"), help: ArgumentHelp(
-        "Require that a failure at SEVERITY closed the gate: the report's gate threshold is SEVERITY or stricter (info is strictest).",
-        valueName: "SEVERITY"))
+    @Option(
+        name: .customLong("gate-covers"),
+        help: ArgumentHelp(
+            "Require that a failure at SEVERITY closed the gate: the report's gate threshold is SEVERITY or stricter (info is strictest).",
+            valueName: "SEVERITY"))
     var gateCovers: Severity?
 
     @Flag(help: "Print the result as one JSON object (verified, failure, image, subjects, artifacts, coverage, gateThreshold, verdict).")
@@ -69,7 +77,8 @@ struct VerifyCommand: AsyncParsableCommand {
                 throw ValidationError("--no-artifacts checks no file; drop it or drop --artifact, --image-dir and --all-subjects")
             }
         } else if artifacts.isEmpty, imageDirectory == nil {
-            throw ValidationError("name the image's files (--artifact ROLE=FILE or --image-dir DIR), or pass --no-artifacts to check the envelope alone")
+            throw ValidationError(
+                "name the image's files (--artifact ROLE=FILE or --image-dir DIR), or pass --no-artifacts to check the envelope alone")
         }
         for artifact in artifacts where Self.parseArtifact(artifact).path.isEmpty {
             throw ValidationError("--artifact \(artifact): no file after the role")
@@ -108,7 +117,8 @@ struct VerifyCommand: AsyncParsableCommand {
                 throw HallmarkError.invalidInput(failure.reason, at: SourceLocation(file: envelope))
             }
             if json {
-                let output = try JSONSerialization.data(withJSONObject: result.jsonObject(), options: [.sortedKeys, .withoutEscapingSlashes])
+                let output = try JSONSerialization.data(
+                    withJSONObject: result.jsonObject(), options: [.sortedKeys, .withoutEscapingSlashes])
                 print(String(decoding: output, as: UTF8.self))
             } else {
                 print(result.description)

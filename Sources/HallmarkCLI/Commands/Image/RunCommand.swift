@@ -45,8 +45,10 @@ struct RunCommand: AsyncParsableCommand {
 }
 
 /// Runs each recipe through `body`, at most `jobs` at a time, printing each verdict as it lands.
-func runConcurrently(_ recipes: [LoadedRecipe], jobs: Int,
-                     _ body: @escaping @Sendable (LoadedRecipe) async throws -> TestOutcome) async -> [ExitStatus] {
+func runConcurrently(
+    _ recipes: [LoadedRecipe], jobs: Int,
+    _ body: @escaping @Sendable (LoadedRecipe) async throws -> TestOutcome
+) async -> [ExitStatus] {
     await withTaskGroup(of: ExitStatus.self) { group in
         var pending = recipes[...]
         var statuses: [ExitStatus] = []

@@ -22,7 +22,8 @@ struct TestCommand: AsyncParsableCommand {
             let name = loaded.recipe.name, version = loaded.recipe.version.description
             let number = build ?? store.builds(name: name, version: version).last
             guard let number, store.builds(name: name, version: version).contains(number) else {
-                throw HallmarkError(.usage, "no build\(build.map { " \($0)" } ?? "") of \(name) \(version) exists; run `hallmark build \(recipe)` first")
+                throw HallmarkError(
+                    .usage, "no build\(build.map { " \($0)" } ?? "") of \(name) \(version) exists; run `hallmark build \(recipe)` first")
             }
             let image = try ImageArtifacts.load(directory: store.directory(name: name, version: version, build: number))
             let outcome = try await Pipeline(options: pipelineOptions).test(loaded, image: image)

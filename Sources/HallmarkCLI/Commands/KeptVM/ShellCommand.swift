@@ -15,7 +15,9 @@ struct ShellCommand: AsyncParsableCommand {
 
     func validate() throws {
         // Without a VM the command would be ignored and the kept VMs listed instead.
-        guard run != nil || command.isEmpty else { throw ValidationError("name the kept VM to run the command in (`hallmark shell` lists them)") }
+        guard run != nil || command.isEmpty else {
+            throw ValidationError("name the kept VM to run the command in (`hallmark shell` lists them)")
+        }
     }
 
     func run() async throws {

@@ -7,7 +7,9 @@ extension PolicyCommand {
     /// `hallmark policy lint`: every problem of the files, file:line:column.
     struct Lint: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check policy files and what they include: schema, unknown keys, duplicate ids, bad regular expressions, include cycles, variables (file:line:column). Exit 65 on any problem.")
+            abstract:
+                "Check policy files and what they include: schema, unknown keys, duplicate ids, bad regular expressions, include cycles, variables (file:line:column). Exit 65 on any problem."
+        )
 
         @Argument(help: "Policy files.") var files: [String]
         @OptionGroup var options: PolicyOptions
@@ -34,7 +36,9 @@ extension PolicyCommand {
                         problems += unknown.count
                     }
                     do {
-                        if let waivers = try options.loadWaivers(for: policies) { print("\(waivers.path): ok (\(waivers.waivers.count) waivers)") }
+                        if let waivers = try options.loadWaivers(for: policies) {
+                            print("\(waivers.path): ok (\(waivers.waivers.count) waivers)")
+                        }
                     } catch let error as HallmarkError {
                         print("\(error)")
                         problems += 1

@@ -4,15 +4,17 @@ import Foundation
 import HallmarkModel
 import HallmarkSupport
 import ImageFacts
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension PolicyCommand {
     /// `hallmark policy test`: evaluate without a VM, or run the files' own test cases.
     struct Test: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Evaluate policies without booting: against a facts.json, against an unpacked root filesystem (static checks), or run the policies' own test cases.",
+            abstract:
+                "Evaluate policies without booting: against a facts.json, against an unpacked root filesystem (static checks), or run the policies' own test cases.",
             discussion: """
                 --facts FILE   evaluates the facts (the facts.json of a test run) and exits like the gate: 0 pass, 1 fail, 2 incomplete.
                 --rootfs PATH  runs the collector's static probes in a chroot of PATH (needs root): an unpacked root filesystem,
@@ -41,7 +43,9 @@ extension PolicyCommand {
                 var policies = try Policy.loadAll(paths: files.map(absolutePath), variables: overrides)
                 let waivers = try options.loadWaivers(for: policies)
                 if !tags.isEmpty {
-                    policies = policies.map { var policy = $0; policy.controls = policy.controls(taggedWithAnyOf: tags); return policy }
+                    policies = policies.map {
+                        var policy = $0; policy.controls = policy.controls(taggedWithAnyOf: tags); return policy
+                    }
                 }
 
                 let observed: Facts
@@ -59,7 +63,9 @@ extension PolicyCommand {
                         ?? Evaluator.evaluate(policy, facts: observed)
                 }
                 for result in results {
-                    print("\(result.status.rawValue.uppercased().padding(toLength: 13, withPad: " ", startingAt: 0)) [\(result.control.severity.rawValue)] \(result.policyID)/\(result.control.id): \(UntrustedText.forTerminal(result.message))")
+                    print(
+                        "\(result.status.rawValue.uppercased().padding(toLength: 13, withPad: " ", startingAt: 0)) [\(result.control.severity.rawValue)] \(result.policyID)/\(result.control.id): \(UntrustedText.forTerminal(result.message))"
+                    )
                 }
                 let counts = ResultStatus.allCases.compactMap { status -> String? in
                     let count = results.filter { $0.status == status }.count
@@ -77,7 +83,9 @@ extension PolicyCommand {
                 throw HallmarkError(.invalidInput, "cannot read facts", at: SourceLocation(file: path), cause: error)
             }
             do { return try JSONDecoder.hallmark.decode(Facts.self, from: data) } catch {
-                throw HallmarkError.invalidInput("not a facts.json ({\"probes\": {key: {exitCode, stdout, stderr}}, \"reboot\": …}): \(error)", at: SourceLocation(file: path))
+                throw HallmarkError.invalidInput(
+                    "not a facts.json ({\"probes\": {key: {exitCode, stdout, stderr}}, \"reboot\": …}): \(error)",
+                    at: SourceLocation(file: path))
             }
         }
 
