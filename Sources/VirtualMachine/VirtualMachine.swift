@@ -143,8 +143,7 @@ public actor VirtualMachine {
         let choice = configuration.channel
         let deadline = ContinuousClock.now + timeout
         var agentBlocked: String?
-        // Set once the shell answered in `auto` mode: how long the agent still gets.
-        var agentGrace: ContinuousClock.Instant?
+        var fallback = ChannelFallback(choice: choice)
         while true {
             if let ended = process.termination {
                 throw HallmarkError.infrastructure("QEMU exited (\(ended)) before the guest answered.\n\(consoleTail())")
@@ -159,18 +158,10 @@ public actor VirtualMachine {
                 }
             }
             if choice != .agent, let shell = await connectShell(timeout: attempt) {
-                if choice == .console { return use(shell, note: "the recipe asks for the console shell") }
-                if let agentBlocked { return use(shell, note: agentBlocked + "; using the console shell") }
-                if agentGrace == nil {
-                    if let missing = await agentIsMissing(shell, timeout: attempt) {
-                        return use(shell, note: missing + "; using the console shell")
-                    }
-                    agentGrace = .now + .seconds(60)
-                } else if let grace = agentGrace, ContinuousClock.now >= grace {
-                    return use(
-                        shell,
-                        note: "the guest agent is installed but did not answer within 60 s of the console shell; using the console shell")
+                let decision = await fallback.shellAnswered(agentBlocked: agentBlocked, now: .now) {
+                    await agentIsMissing(shell, timeout: attempt)
                 }
+                if case .useShell(let note) = decision { return use(shell, note: note) }
             }
             guard ContinuousClock.now < deadline else {
                 let awaited =
