@@ -34,13 +34,15 @@ test: build
 test-fast: build
 	HALLMARK_HOME=$(TEST_HOME) $(SWIFT) test --no-parallel --skip '^EndToEndTests\.'
 
-# The toolchain's formatter, configured in .swift-format; CI fails on any lint finding.
+# The toolchain's formatter, configured in .swift-format, and Package.swift against the imports;
+# CI fails on any finding.
 FORMATTED = Package.swift Sources Tests
 fmt:
 	$(SWIFT) format format --in-place --recursive --parallel $(FORMATTED)
 
 lint:
 	$(SWIFT) format lint --strict --recursive --parallel $(FORMATTED)
+	./scripts/check-imports.py
 
 clean:
 	rm -rf .build reports/*/

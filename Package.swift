@@ -26,8 +26,7 @@ let package = Package(
         .target(
             name: "HallmarkCLI",
             dependencies: [
-                "Pipeline", "HallmarkModel", "HallmarkSupport", "Compliance", "ImageBuild", "ImageStore", "ImageFacts", "VirtualMachine",
-                "JUnitXML", "Attestation",
+                "Pipeline", "HallmarkModel", "HallmarkSupport", "Compliance", "ImageStore", "ImageFacts", "VirtualMachine", "Attestation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -99,7 +98,12 @@ let package = Package(
         .testTarget(
             name: "PipelineTests", dependencies: ["Pipeline", "Evidence", "Attestation", "Compliance", "HallmarkModel", "HallmarkSupport"]),
         // Command lines parsed as the CLI parses them, and exit codes: no process started.
-        .testTarget(name: "HallmarkCLITests", dependencies: ["HallmarkCLI", "HallmarkSupport", "HallmarkModel", "Compliance"]),
+        .testTarget(
+            name: "HallmarkCLITests",
+            dependencies: [
+                "HallmarkCLI", "HallmarkSupport", "HallmarkModel", "Compliance",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .testTarget(
             name: "EvidenceTests",
             dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport", "JUnitXML"]),
