@@ -75,23 +75,21 @@ public struct FindCheck: Resource {
         case .failure(let error): return Outcome(.error, "the walk of \(under) did not complete: \(error.message)", "")
         }
         func tagged(_ tag: String) -> [String] { walk.filter { $0.tag == tag }.map(\.path) }
-        if find.worldWritable != nil {
-            let files = tagged("world-writable")
+        /// One criterion's verdict from the files the walk tagged with it.
+        func judge(_ tag: String, none: String, found: (Int) -> String) {
+            let files = tagged(tag)
             if files.isEmpty {
-                passes.append("no world-writable files")
+                passes.append(none)
             } else {
-                problems.append("\(files.count) world-writable file(s)")
-                evidence.append("world-writable:\n" + files.joined(separator: "\n"))
+                problems.append(found(files.count))
+                evidence.append("\(tag):\n" + files.joined(separator: "\n"))
             }
         }
+        if find.worldWritable != nil {
+            judge("world-writable", none: "no world-writable files") { "\($0) world-writable file(s)" }
+        }
         if find.unowned != nil {
-            let files = tagged("unowned")
-            if files.isEmpty {
-                passes.append("no files without a known owner or group")
-            } else {
-                problems.append("\(files.count) file(s) without a known owner or group")
-                evidence.append("unowned:\n" + files.joined(separator: "\n"))
-            }
+            judge("unowned", none: "no files without a known owner or group") { "\($0) file(s) without a known owner or group" }
         }
         if let allowed = find.suidAllowed {
             let files = tagged("setid")
