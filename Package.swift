@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel", "HallmarkSupport", "Compliance", "HallmarkTestSupport"]),
         .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "HallmarkModel", "HallmarkSupport"]),
         .testTarget(name: "ProtocolTests", dependencies: ["QMP", "GuestAgent", "ConsoleShell", "GuestChannel", "SocketIO"]),
-        .testTarget(name: "JUnitXMLTests", dependencies: ["JUnitXML"]),
+        .testTarget(name: "JUnitXMLTests", dependencies: ["JUnitXML", "HallmarkTestSupport"]),
         .testTarget(
             name: "ImageBuildTests", dependencies: ["ImageBuild", "ImageStore", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport", "HallmarkTestSupport"]),

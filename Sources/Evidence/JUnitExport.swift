@@ -31,6 +31,7 @@ public enum JUnitExport {
                 properties: [
                     JUnitProperty(name: "image", value: "\(audit.image.name) \(audit.image.version)/\(audit.image.build)"),
                     JUnitProperty(name: "verdict", value: audit.gate.verdict.rawValue),
+                    JUnitProperty(name: "tool", value: "\(audit.tool.name) \(audit.tool.version)"),
                 ],
                 cases: cases, systemOut: nil, systemErr: nil, package: "hallmark")
         }

@@ -23,6 +23,7 @@ public enum MarkdownSummary {
                 )
             }
         }
+        lines += ["", "\(escape(audit.tool.name)) \(escape(audit.tool.version))"]
         return lines.joined(separator: "\n") + "\n"
     }
 

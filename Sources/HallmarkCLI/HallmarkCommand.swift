@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 
 /// The `hallmark` command and its subcommands.
 public struct HallmarkCommand: AsyncParsableCommand {
@@ -11,7 +12,8 @@ public struct HallmarkCommand: AsyncParsableCommand {
             3 build or VM failure, 64 usage, 65 invalid recipe/component/policy, 69 missing host tool,
             70 internal error, 77 needs root, 130 interrupted, 143 terminated.
             """,
-        version: "0.1.0",
+        // The one version constant: report.json carries the same (tool.version).
+        version: Pipeline.toolVersion,
         subcommands: [
             RunCommand.self, BuildCommand.self, TestCommand.self, ShellCommand.self, StopCommand.self, PolicyCommand.self, KeyCommand.self,
             VerifyCommand.self,

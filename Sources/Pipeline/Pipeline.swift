@@ -21,6 +21,7 @@ public struct TestOutcome: Sendable {
 /// Chains the stages: load (LoadedRecipe) → build (ImageBuilder) → boot session (BootSession,
 /// with FactCollection) → evidence (EvidenceSet).
 public struct Pipeline: Sendable {
+    /// Hallmark's version: `hallmark --version` prints it and every report carries it.
     public static let toolVersion = "0.1.0"
     public var options: PipelineOptions
 

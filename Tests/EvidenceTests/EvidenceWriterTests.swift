@@ -201,14 +201,17 @@ import Testing
         #expect(cases["all-good: all-good title"]?.systemOut == nil)
     }
 
-    /// The JUnit file a CI reader gets: written, parsed back by libxml2 and valid against the public
-    /// schemas when they are at hand (HALLMARK_JUNIT_SCHEMAS).
+    /// The JUnit file a CI reader gets: written, parsed back by libxml2 and valid against the
+    /// project's schemas/junit.xsd (both flavours) and the public schemas when they are at hand
+    /// (HALLMARK_JUNIT_SCHEMAS).
     @Test func junitFileCountsMatchTheReport() throws {
         let directory = try TemporaryDirectory(prefix: "hallmark-evidence")
         defer { directory.remove() }
         let path = directory.path + "/junit.xml"
         try JUnitWriter.write(JUnitExport.report(Self.audit(), hostname: "ci-host"), to: path)
         try Schemas.validateJUnit(path)
+        try JUnitWriter.write(JUnitExport.report(Self.audit(), hostname: "ci-host"), to: path + ".rich", flavour: JUnitWriter.Flavour.rich)
+        try XMLSchemaValidator.validate(xmlFile: path + ".rich", schemaFile: Schemas.ownJUnit)
         let xml = try String(contentsOfFile: path, encoding: .utf8)
         #expect(xml.components(separatedBy: "<testcase ").count - 1 == Self.results.count)
         #expect(xml.components(separatedBy: "<failure ").count - 1 == 2)

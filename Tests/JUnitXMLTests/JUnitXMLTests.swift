@@ -1,16 +1,15 @@
 import Foundation
+import HallmarkTestSupport
 import Testing
 
 @testable import JUnitXML
 
-/// The two public JUnit schemas (Ant/Windy Road and Jenkins) live outside the repository:
-/// `.ci/run` hands their directory in as HALLMARK_JUNIT_SCHEMAS. Without it the tests that
-/// validate against them are skipped, and say why.
-private let schemaDirectory = ProcessInfo.processInfo.environment["HALLMARK_JUNIT_SCHEMAS"].flatMap { $0.isEmpty ? nil : $0 }
-private let schemas = schemaDirectory.map { ["\($0)/windyroad-JUnit.xsd", "\($0)/jenkins-junit-10.xsd"] } ?? []
-private let windyroadSchema = schemas.first ?? "", jenkinsSchema = schemas.last ?? ""
-private let schemasGiven = Testing.ConditionTrait.enabled(
-    if: !schemas.isEmpty, "set HALLMARK_JUNIT_SCHEMAS to the directory of the two JUnit schemas")
+/// Every document is validated against the project's own schema of its JUnit output
+/// (schemas/junit.xsd), and also against the two public ones (Ant/Windy Road and Jenkins) when
+/// `.ci/run` hands their directory in as HALLMARK_JUNIT_SCHEMAS; the tests that need the public
+/// ones are skipped without it, and say that the project's schema was used instead.
+private let schemas = Schemas.junit
+private let publicSchemasGiven = Testing.ConditionTrait.enabled(if: !Schemas.publicJUnit.isEmpty, Comment(rawValue: Schemas.publicJUnitSkipReason))
 
 /// 2024-05-06T07:08:09Z plus a fraction that must be dropped.
 private let fixedDate = Date(timeIntervalSince1970: 1_714_979_289.75)
@@ -71,15 +70,25 @@ private func startTags(_ name: String, in xml: String) -> [Substring] {
 }
 
 @Suite struct JUnitXMLTests {
-    @Test(schemasGiven) func schemasAreFound() {
+    @Test("the JUnit schemas are found: schemas/junit.xsd, and the public ones with HALLMARK_JUNIT_SCHEMAS")
+    func schemasAreFound() {
         for schema in schemas {
             #expect(FileManager.default.fileExists(atPath: schema), "missing \(schema)")
         }
     }
 
-    @Test(schemasGiven) func standardFlavourValidatesAgainstBothSchemas() throws {
+    @Test("both flavours validate against the project's own schemas/junit.xsd")
+    func bothFlavoursValidateAgainstTheProjectSchema() throws {
+        for flavour in [JUnitWriter.Flavour.standard, .rich] {
+            let xml = try JUnitWriter.xml(for: sampleReport(), flavour: flavour)
+            #expect(throws: Never.self, "\(flavour)") { try XMLSchemaValidator.validate(xml: xml, schemaFile: Schemas.ownJUnit) }
+        }
+    }
+
+    @Test("the standard flavour validates against the public Ant and Jenkins schemas", publicSchemasGiven)
+    func standardFlavourValidatesAgainstThePublicSchemas() throws {
         let xml = try JUnitWriter.xml(for: sampleReport())
-        for schema in schemas {
+        for schema in Schemas.publicJUnit {
             #expect(throws: Never.self, "\(schema)") { try XMLSchemaValidator.validate(xml: xml, schemaFile: schema) }
         }
     }
@@ -190,7 +199,7 @@ private func startTags(_ name: String, in xml: String) -> [Substring] {
         #expect(!XMLText.sanitized(loneSurrogate).unicodeScalars.contains { (0xD800...0xDFFF).contains($0.value) })
     }
 
-    @Test(schemasGiven) func invalidDocumentIsRejectedWithLineNumbers() throws {
+    @Test func invalidDocumentIsRejectedWithLineNumbers() throws {
         let xml = """
             <?xml version="1.0" encoding="UTF-8"?>
             <testsuites>
@@ -208,17 +217,19 @@ private func startTags(_ name: String, in xml: String) -> [Substring] {
             #expect(error.messages.allSatisfy { $0.line >= 3 && $0.line <= 4 }, "\(error)")
             #expect(error.description.contains(":3"), "\(error)")
         }
-        // windyroad: missing timestamp, hostname, etc.; every message is collected.
-        let error = try #require(throws: JUnitXMLError.self) {
-            try XMLSchemaValidator.validate(xml: xml, schemaFile: windyroadSchema)
+        // Missing timestamp, hostname, etc.: every message is collected (windyroad says the same).
+        for schema in [Schemas.ownJUnit] + Schemas.publicJUnit.prefix(1) {
+            let error = try #require(throws: JUnitXMLError.self) {
+                try XMLSchemaValidator.validate(xml: xml, schemaFile: schema)
+            }
+            #expect(error.messages.count >= 2, "\(error)")
+            #expect(error.description.contains("timestamp"), "\(error)")
         }
-        #expect(error.messages.count >= 2, "\(error)")
-        #expect(error.description.contains("timestamp"), "\(error)")
     }
 
-    @Test(schemasGiven) func malformedDocumentAndMissingFilesAreReported() throws {
+    @Test func malformedDocumentAndMissingFilesAreReported() throws {
         let malformed = try #require(throws: JUnitXMLError.self) {
-            try XMLSchemaValidator.validate(xml: "<testsuites>\n<testsuite>\n</testsuites>", schemaFile: jenkinsSchema)
+            try XMLSchemaValidator.validate(xml: "<testsuites>\n<testsuite>\n</testsuites>", schemaFile: Schemas.ownJUnit)
         }
         #expect(malformed.kind == .malformedDocument)
         #expect(malformed.messages.contains { $0.line == 3 }, "\(malformed)")
@@ -230,7 +241,7 @@ private func startTags(_ name: String, in xml: String) -> [Substring] {
         #expect(!missingSchema.messages.isEmpty, "\(missingSchema)")
 
         let missingFile = try #require(throws: JUnitXMLError.self) {
-            try XMLSchemaValidator.validate(xmlFile: "/nonexistent/junit.xml", schemaFile: jenkinsSchema)
+            try XMLSchemaValidator.validate(xmlFile: "/nonexistent/junit.xml", schemaFile: Schemas.ownJUnit)
         }
         #expect(missingFile.kind == .malformedDocument)
 
@@ -259,14 +270,14 @@ private func startTags(_ name: String, in xml: String) -> [Substring] {
         #expect(standard.contains("<testsuites>"))
     }
 
-    @Test(schemasGiven) func concurrentValidationIsSafe() async throws {
+    @Test func concurrentValidationIsSafe() async throws {
         let xml = try JUnitWriter.xml(for: sampleReport())
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<8 {
                 group.addTask {
-                    try XMLSchemaValidator.validate(xml: xml, schemaFile: schemas[index % 2])
+                    try XMLSchemaValidator.validate(xml: xml, schemaFile: schemas[index % schemas.count])
                     #expect(throws: JUnitXMLError.self) {
-                        try XMLSchemaValidator.validate(xml: "<testsuites><bogus/></testsuites>", schemaFile: schemas[index % 2])
+                        try XMLSchemaValidator.validate(xml: "<testsuites><bogus/></testsuites>", schemaFile: schemas[index % schemas.count])
                     }
                 }
             }
