@@ -1,3 +1,5 @@
+import ArgumentParser
+import Foundation
 import HallmarkSupport
 import Pipeline
 
@@ -18,4 +20,36 @@ func printVerdict(_ outcome: TestOutcome) {
             "report.json", "report.html", "junit.xml", "summary.md", "facts.json", "console.log", "build.log",
         ]
     print("reports: \(outcome.reportDirectory)/ (\(files.joined(separator: ", ")))\(outcome.signed ? "" : " — unsigned")")
+}
+
+/// `--json`: what a command prints instead of its text, one JSON object on stdout.
+struct JSONOutputOption: ParsableArguments {
+    @Flag(help: "Print the result as one JSON object on stdout (keys documented in the README; progress and warnings stay on stderr).")
+    var json = false
+}
+
+/// Prints one JSON object on stdout: keys sorted so the output is stable, slashes unescaped in paths, dates in ISO 8601.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// An error as a `--json` output gives it: where (when in a file) and what, with its cause.
+struct JSONError: Encodable {
+    var file: String?
+    var line: Int?
+    var column: Int?
+    var message: String
+    /// The error as the text output prints it.
+    var text: String
+
+    init(_ error: HallmarkError) {
+        (file, line, column) = (error.location?.file, error.location?.line, error.location?.column)
+        text = error.description
+        message = error.location.map { String(text.dropFirst("\($0): ".count)) } ?? text
+    }
+
+    private enum CodingKeys: String, CodingKey { case file, line, column, message }
 }

@@ -21,7 +21,7 @@ struct VerifyCommand: AsyncParsableCommand {
             --no-artifacts says the envelope alone is to be checked.
 
             Exit codes: 0 verified; 1 a check failed (printed as "verification failed: <check>: <why>"); \
-            64 usage; 65 unreadable or malformed envelope or key file.
+            64 usage; 65 unreadable or malformed envelope or key file; 70 internal error; 130/143 interrupted.
             """)
 
     @Argument(help: ArgumentHelp("DSSE envelope file (report.dsse.json).", valueName: "ENVELOPE"))

@@ -12,12 +12,25 @@ struct ShellCommand: AsyncParsableCommand {
 
     @Argument(help: "The kept VM's id, as printed when it was kept.") var run: String?
     @Argument(parsing: .postTerminator, help: "Command to run in the guest.") var command: [String] = []
+    @Flag(help: "With no VM named: list the kept VMs as one JSON object on stdout ({\"keptVMs\": [{id, name, keptAt, consoleLog, pid}]}).")
+    var json = false
+
+    /// One kept VM as `--json` lists it.
+    struct Listed: Encodable {
+        var id: String
+        var name: String
+        var keptAt: Date
+        var consoleLog: String
+        var pid: Int32
+    }
 
     func validate() throws {
         // Without a VM the command would be ignored and the kept VMs listed instead.
         guard run != nil || command.isEmpty else {
             throw ValidationError("name the kept VM to run the command in (`hallmark shell` lists them)")
         }
+        // The guest's output is passed through as it is; only the listing has a JSON form.
+        guard run == nil || !json else { throw ValidationError("--json lists kept VMs; drop it or drop the VM's id") }
     }
 
     func run() async throws {
@@ -25,6 +38,11 @@ struct ShellCommand: AsyncParsableCommand {
             let home = HallmarkHome.fromEnvironment()
             guard let run else {
                 let kept = KeptMachine.all(home: home)
+                if json {
+                    let listed = kept.map { Listed(id: $0.id, name: $0.name, keptAt: $0.keptAt, consoleLog: $0.consoleLog, pid: $0.pid) }
+                    try printJSON(["keptVMs": listed])
+                    return .gateOpen
+                }
                 if kept.isEmpty { print("no kept VMs") }
                 for machine in kept { print("\(machine.id)\t\(machine.name)\tkept \(machine.keptAt)\tconsole: \(machine.consoleLog)") }
                 return .gateOpen

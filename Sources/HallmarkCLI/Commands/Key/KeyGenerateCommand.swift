@@ -16,10 +16,15 @@ extension KeyCommand {
 
         @Option(name: .customLong("out"), help: ArgumentHelp("Directory for the key files (created when missing).", valueName: "DIR"))
         var directory: String
+        @OptionGroup var output: JSONOutputOption
 
         func run() async throws {
             try await runReportingErrors {
                 let files = try KeyFiles.generate(in: absolutePath(directory))
+                if output.json {
+                    try printJSON(["keyID": files.keyID, "privateKey": files.privateKeyPath, "publicKey": files.publicKeyPath])
+                    return .gateOpen
+                }
                 print("key id: \(files.keyID)")
                 print("private key: \(files.privateKeyPath) (mode 0600; keep it secret)")
                 print("public key: \(files.publicKeyPath)")

@@ -8,45 +8,97 @@ extension PolicyCommand {
     struct Lint: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Check policy files and what they include: schema, unknown keys, duplicate ids, bad regular expressions, include cycles, variables (file:line:column). Exit 65 on any problem."
-        )
+                "Check policy files and what they include: schema, unknown keys, duplicate ids, bad regular expressions, include cycles, variables (file:line:column).",
+            discussion: "Exit codes: 0 no problem, 64 usage, 65 any problem (each printed as FILE:LINE:COLUMN: what), 70 internal error.")
 
         @Argument(help: "Policy files.") var files: [String]
         @OptionGroup var options: PolicyOptions
+        @OptionGroup var output: JSONOutputOption
+
+        /// What `--json` prints; the text output says the same, line by line.
+        struct Report: Encodable {
+            struct File: Encodable {
+                var path: String
+                var ok: Bool
+                /// Counts of a file without errors.
+                var controls: Int?
+                var includedFiles: Int?
+                var testCases: Int?
+                var errors: [JSONError]
+            }
+            struct WaiverFile: Encodable {
+                var path: String
+                var ok: Bool
+                var waivers: Int?
+                var errors: [JSONError]
+            }
+            var ok = true
+            var problems = 0
+            var files: [File] = []
+            var undeclaredVariables: [String] = []
+            var waivers: WaiverFile?
+        }
 
         func run() async throws {
             try await runReportingErrors {
-                let overrides = try options.overrides()
-                var problems = 0
-                var policies: [Policy] = []
-                for file in files {
-                    let (policy, errors) = Policy.lint(path: absolutePath(file), variables: overrides)
-                    for error in errors { print("\(error)") }
-                    problems += errors.count
-                    if let policy, errors.isEmpty {
-                        policies.append(policy)
-                        let included = policy.includedFiles.isEmpty ? "" : ", \(policy.includedFiles.count) included file(s)"
-                        print("\(file): ok (\(policy.controls.count) controls\(included), \(policy.tests.count) test case(s))")
-                    }
+                var report = try lint()
+                report.ok = report.problems == 0
+                if output.json {
+                    try printJSON(report)
+                } else {
+                    printText(report)
                 }
-                if problems == 0 {
-                    let unknown = Policy.undeclared(overrides, in: policies)
-                    if !unknown.isEmpty {
-                        print("--var: not declared by any policy: \(unknown.joined(separator: ", "))")
-                        problems += unknown.count
-                    }
-                    do {
-                        if let waivers = try options.loadWaivers(for: policies) {
-                            print("\(waivers.path): ok (\(waivers.waivers.count) waivers)")
-                        }
-                    } catch let error as HallmarkError {
-                        print("\(error)")
-                        problems += 1
-                    }
-                }
-                if problems > 0 { print("\(problems) problem(s)") }
-                return problems > 0 ? .invalidInput : .gateOpen
+                return report.ok ? .gateOpen : .invalidInput
             }
+        }
+
+        func lint() throws -> Report {
+            let overrides = try options.overrides()
+            var report = Report()
+            var policies: [Policy] = []
+            for file in files {
+                let (policy, errors) = Policy.lint(path: absolutePath(file), variables: overrides)
+                report.problems += errors.count
+                if let policy, errors.isEmpty {
+                    policies.append(policy)
+                    report.files.append(
+                        .init(
+                            path: file, ok: true, controls: policy.controls.count, includedFiles: policy.includedFiles.count,
+                            testCases: policy.tests.count, errors: []))
+                } else {
+                    report.files.append(.init(path: file, ok: false, errors: errors.map(JSONError.init)))
+                }
+            }
+            guard report.problems == 0 else { return report }
+            report.undeclaredVariables = Policy.undeclared(overrides, in: policies)
+            report.problems += report.undeclaredVariables.count
+            do {
+                if let waivers = try options.loadWaivers(for: policies) {
+                    report.waivers = .init(path: waivers.path, ok: true, waivers: waivers.waivers.count, errors: [])
+                }
+            } catch let error as HallmarkError {
+                report.waivers = .init(path: options.waivers ?? "", ok: false, errors: [JSONError(error)])
+                report.problems += 1
+            }
+            return report
+        }
+
+        func printText(_ report: Report) {
+            for file in report.files {
+                for error in file.errors { print(error.text) }
+                if file.ok, let controls = file.controls {
+                    let included = (file.includedFiles ?? 0) == 0 ? "" : ", \(file.includedFiles ?? 0) included file(s)"
+                    print("\(file.path): ok (\(controls) controls\(included), \(file.testCases ?? 0) test case(s))")
+                }
+            }
+            if !report.undeclaredVariables.isEmpty {
+                print("--var: not declared by any policy: \(report.undeclaredVariables.joined(separator: ", "))")
+            }
+            if let waivers = report.waivers {
+                if waivers.ok { print("\(waivers.path): ok (\(waivers.waivers ?? 0) waivers)") }
+                for error in waivers.errors { print(error.text) }
+            }
+            if report.problems > 0 { print("\(report.problems) problem(s)") }
         }
     }
 }

@@ -16,13 +16,19 @@ extension PolicyCommand {
             abstract:
                 "Evaluate policies without booting: against a facts.json, against an unpacked root filesystem (static checks), or run the policies' own test cases.",
             discussion: """
-                --facts FILE   evaluates the facts (the facts.json of a test run) and exits like the gate: 0 pass, 1 fail, 2 incomplete.
-                --rootfs PATH  runs the collector's static probes in a chroot of PATH (needs root): an unpacked root filesystem,
-                               or a disk image Hallmark built (raw or qcow2 ext4, such as an image's disk.qcow2), mounted
-                               read-only in private namespaces; nothing is written to it. Runtime checks (services, live
-                               sysctl values, mounts, ports, boot health, reboot, commands marked runtime: true) are
-                               notchecked. Exits like the gate.
-                neither        runs the `tests:` of each policy file: 0 when every expectation holds, 1 otherwise.
+                --facts FILE evaluates the facts (the facts.json of a test run) and exits like the gate.
+
+                --rootfs PATH runs the collector's static probes in a chroot of PATH (needs root): an \
+                unpacked root filesystem, or a disk image Hallmark built (raw or qcow2 ext4, such as an \
+                image's disk.qcow2), mounted read-only in private namespaces; nothing is written to it. \
+                Runtime checks (services, live sysctl values, mounts, ports, boot health, reboot, commands \
+                marked runtime: true) are notchecked. Exits like the gate.
+
+                With neither, runs the `tests:` of each policy file.
+
+                Exit codes: 0 gate open (every test case passed), 1 gate closed (a test case failed), \
+                2 checks could not be evaluated, 64 usage, 65 invalid policy, waiver or facts file, \
+                69 missing host tool, 70 internal error, 77 --rootfs without root, 130/143 interrupted.
                 """)
 
         @Argument(help: "Policy files.") var files: [String]
@@ -32,6 +38,52 @@ extension PolicyCommand {
         @Option(help: "Lowest severity whose failure closes the gate.") var gate: Severity = .info
         @Option(name: .customLong("tag"), help: "Only controls with this tag (repeatable).") var tags: [String] = []
         @OptionGroup var options: PolicyOptions
+        @OptionGroup var output: JSONOutputOption
+
+        /// What `--json` prints after evaluating facts (`mode` facts or rootfs).
+        struct Evaluation: Encodable {
+            struct Result: Encodable {
+                var policy: String
+                var control: String
+                var severity: String
+                var result: String
+                var message: String
+            }
+            struct Gate: Encodable {
+                var threshold: String
+                var verdict: String
+            }
+            var mode: String
+            var results: [Result]
+            var counts: [String: Int]
+            var gate: Gate
+        }
+
+        /// What `--json` prints after running the files' own test cases (`mode` cases).
+        struct CaseRun: Encodable {
+            struct Case: Encodable {
+                var policy: String
+                var name: String
+                var passed: Bool
+                var location: String
+                var mismatches: [String]
+            }
+            var mode = "cases"
+            var cases: [Case] = []
+            var passed: Int { cases.filter(\.passed).count }
+            var total: Int { cases.count }
+            var filesWithoutCases: [String] = []
+
+            private enum CodingKeys: String, CodingKey { case mode, cases, passed, total, filesWithoutCases }
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(mode, forKey: .mode)
+                try container.encode(cases, forKey: .cases)
+                try container.encode(passed, forKey: .passed)
+                try container.encode(total, forKey: .total)
+                try container.encode(filesWithoutCases, forKey: .filesWithoutCases)
+            }
+        }
 
         func validate() throws {
             guard facts == nil || rootfs == nil else { throw ValidationError("give --facts or --rootfs, not both") }
@@ -54,7 +106,7 @@ extension PolicyCommand {
                 } else if let rootfs {
                     observed = try await collect(rootfs: absolutePath(rootfs), controls: policies.flatMap(\.controls))
                 } else {
-                    return runOwnTests(policies, waivers: waivers)
+                    return try runOwnTests(policies, waivers: waivers)
                 }
 
                 let today = Date()
@@ -62,19 +114,37 @@ extension PolicyCommand {
                     waivers.map { Evaluator.evaluate(policy, facts: observed, waivers: $0, today: today) }
                         ?? Evaluator.evaluate(policy, facts: observed)
                 }
-                for result in results {
-                    print(
-                        "\(result.status.rawValue.uppercased().padding(toLength: 13, withPad: " ", startingAt: 0)) [\(result.control.severity.rawValue)] \(result.policyID)/\(result.control.id): \(UntrustedText.forTerminal(result.message))"
-                    )
-                }
-                let counts = ResultStatus.allCases.compactMap { status -> String? in
-                    let count = results.filter { $0.status == status }.count
-                    return count > 0 ? "\(count) \(status.rawValue)" : nil
-                }
                 let verdict = Evaluator.verdict(results, threshold: gate)
-                print("\(results.count) controls: \(counts.joined(separator: ", ")); gate (\(gate.rawValue)): \(verdict.rawValue)")
+                let evaluation = Evaluation(
+                    mode: facts != nil ? "facts" : "rootfs",
+                    results: results.map {
+                        .init(
+                            policy: $0.policyID, control: $0.control.id, severity: $0.control.severity.rawValue, result: $0.status.rawValue,
+                            message: $0.message)
+                    },
+                    counts: Dictionary(results.map { ($0.status.rawValue, 1) }, uniquingKeysWith: +),
+                    gate: .init(threshold: gate.rawValue, verdict: verdict.rawValue))
+                if output.json {
+                    try printJSON(evaluation)
+                } else {
+                    printText(evaluation)
+                }
                 return ExitStatus(verdict)
             }
+        }
+
+        func printText(_ evaluation: Evaluation) {
+            for result in evaluation.results {
+                print(
+                    "\(result.result.uppercased().padding(toLength: 13, withPad: " ", startingAt: 0)) [\(result.severity)] \(result.policy)/\(result.control): \(UntrustedText.forTerminal(result.message))"
+                )
+            }
+            let counts = ResultStatus.allCases.compactMap { status in
+                evaluation.counts[status.rawValue].map { "\($0) \(status.rawValue)" }
+            }
+            print(
+                "\(evaluation.results.count) controls: \(counts.joined(separator: ", ")); gate (\(evaluation.gate.threshold)): \(evaluation.gate.verdict)"
+            )
         }
 
         func readFacts(_ path: String) throws -> Facts {
@@ -103,23 +173,32 @@ extension PolicyCommand {
             return Facts(probes: try await ImageCollector(scratch: scratch).collect(plan, from: root), reboot: nil, source: .rootfs)
         }
 
-        func runOwnTests(_ policies: [Policy], waivers: Waivers?) -> ExitStatus {
-            var total = 0, failed = 0
+        func runOwnTests(_ policies: [Policy], waivers: Waivers?) throws -> ExitStatus {
+            var run = CaseRun()
             for policy in policies {
-                if policy.tests.isEmpty { print("\(policy.path): no test cases") }
+                if policy.tests.isEmpty { run.filesWithoutCases.append(policy.path) }
                 for outcome in PolicyTestRunner.run(policy, waivers: waivers) {
-                    total += 1
-                    if outcome.passed {
-                        print("ok    \(policy.id): \(outcome.name)")
-                    } else {
-                        failed += 1
-                        print("FAIL  \(policy.id): \(outcome.name) (\(outcome.location))")
-                        for mismatch in outcome.mismatches { print("        \(mismatch)") }
-                    }
+                    run.cases.append(
+                        .init(
+                            policy: policy.id, name: outcome.name, passed: outcome.passed, location: "\(outcome.location)",
+                            mismatches: outcome.mismatches))
                 }
             }
-            print("\(total - failed)/\(total) test case(s) passed")
-            return failed == 0 ? .gateOpen : .gateClosed
+            if output.json {
+                try printJSON(run)
+            } else {
+                for path in run.filesWithoutCases { print("\(path): no test cases") }
+                for testCase in run.cases {
+                    if testCase.passed {
+                        print("ok    \(testCase.policy): \(testCase.name)")
+                    } else {
+                        print("FAIL  \(testCase.policy): \(testCase.name) (\(testCase.location))")
+                        for mismatch in testCase.mismatches { print("        \(mismatch)") }
+                    }
+                }
+                print("\(run.passed)/\(run.total) test case(s) passed")
+            }
+            return run.passed == run.total ? .gateOpen : .gateClosed
         }
     }
 }
