@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(
             name: "HallmarkCLITests",
             dependencies: [
-                "HallmarkCLI", "HallmarkSupport", "HallmarkModel", "Compliance",
+                "HallmarkCLI", "HallmarkSupport", "HallmarkModel", "Compliance", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(

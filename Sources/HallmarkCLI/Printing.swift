@@ -47,7 +47,8 @@ struct JSONError: Encodable {
 
     init(_ error: HallmarkError) {
         (file, line, column) = (error.location?.file, error.location?.line, error.location?.column)
-        text = error.description
+        let text = error.description
+        self.text = text
         message = error.location.map { String(text.dropFirst("\($0): ".count)) } ?? text
     }
 

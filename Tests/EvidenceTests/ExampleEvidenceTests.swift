@@ -19,22 +19,26 @@ import Testing
     static func audit() throws -> AuditReport {
         let disk = directory + "/disk.qcow2"
         let digest = HallmarkSupport.Digest.sha256(try Data(contentsOf: URL(fileURLWithPath: disk)))
-        let results = [("sshd-permit-root-login", "SSH root login is disabled"), ("no-empty-passwords", "No account has an empty password")]
-            .enumerated().map { index, control in
-                var result = ControlResult(
-                    control: Control(
-                        id: control.0, title: control.1, severity: .high, rationale: nil, remediation: nil, references: [:], check: .reboot,
-                        location: SourceLocation(file: "policies/debian-baseline.yaml", line: 23 + 9 * index, column: 5), tags: []),
-                    policyID: "debian-baseline", status: .pass, message: "\(control.1)", evidence: "")
-                result.observedIn = [.image]
-                return result
-            }
+        let results = [
+            ("sshd-permit-root-login", "SSH root login is disabled"), ("no-empty-passwords", "No account has an empty password"),
+        ]
+        .enumerated().map { index, control in
+            var result = ControlResult(
+                control: Control(
+                    id: control.0, title: control.1, severity: .high, rationale: nil, remediation: nil, references: [:], check: .reboot,
+                    location: SourceLocation(file: "policies/debian-baseline.yaml", line: 23 + 9 * index, column: 5), tags: []),
+                policyID: "debian-baseline", status: .pass, message: "\(control.1)", evidence: "")
+            result.observedIn = [.image]
+            return result
+        }
         return AuditReport(
             tool: .init(version: "0.1.0"),
             image: .init(
                 name: "example", version: "1.0.0", build: 1,
                 artifacts: [.init(role: "disk.qcow2", path: "disk.qcow2", sha256: digest, sizeBytes: 65, sha256AfterTest: digest)]),
-            host: .init(hostname: "ci-host", qemuVersion: "7.2.11", accelerator: "tcg", qemuCommandLine: nil, guestChannel: "agent", staticFacts: "image"),
+            host: .init(
+                hostname: "ci-host", qemuVersion: "7.2.11", accelerator: "tcg", qemuCommandLine: nil, guestChannel: "agent",
+                staticFacts: "image"),
             inputs: [], timings: StageTimings(), results: results, threshold: .info,
             startedAt: Date(timeIntervalSince1970: 1_700_000_000), finishedAt: Date(timeIntervalSince1970: 1_700_000_060), factsSHA256: nil)
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Compliance
 import HallmarkModel
 import HallmarkSupport
+import Pipeline
 import Testing
 
 @testable import HallmarkCLI
@@ -147,6 +148,17 @@ import Testing
             refusal(["verify", "e.json", "--key", "k.pub", "--artifact", "disk.qcow2="]) == "--artifact disk.qcow2=: no file after the role"
         )
     }
+
+    @Test func jsonOnEveryCommandThatPrintsResultsOrLists() throws {
+        #expect(try parse(["policy", "lint", "a.yaml", "--json"], as: PolicyCommand.Lint.self).output.json)
+        #expect(try parse(["policy", "test", "a.yaml", "--json"], as: PolicyCommand.Test.self).output.json)
+        #expect(try parse(["shell", "--json"], as: ShellCommand.self).json)
+        #expect(try parse(["stop", "--all", "--json"], as: StopCommand.self).output.json)
+        #expect(try parse(["key", "generate", "--out", "k", "--json"], as: KeyCommand.Generate.self).output.json)
+        // A guest command's output is the guest's: it has no JSON form.
+        #expect(refusal(["shell", "Xy12ab", "--json", "--", "ls"]) == "--json lists kept VMs; drop it or drop the VM's id")
+        #expect(refusal(["build", "r.yaml", "--json"])?.contains("Unknown option '--json'") == true)
+    }
 }
 
 /// Library code names the kind of failure; the CLI alone picks the exit code the README documents.
@@ -180,5 +192,29 @@ import Testing
         #expect(error.description == "f.json:3:1: cannot read facts: permission denied")
         #expect(HallmarkError.invalidInput("bad", at: SourceLocation(file: "r.yaml")).description == "r.yaml: bad")
         #expect(HallmarkError.infrastructure("QEMU died").code == .machineFailed)
+    }
+
+    @Test func versionIsTheReportsVersion() {
+        #expect(HallmarkCommand.configuration.version == Pipeline.toolVersion)
+        #expect(!Pipeline.toolVersion.isEmpty)
+    }
+
+    /// The help's exit-code list is ExitStatus's, so a new code cannot be left out of it.
+    @Test func helpListsEveryExitCode() {
+        let help = HallmarkCommand.helpMessage(columns: 80)
+        for status in ExitStatus.allCases {
+            #expect(help.contains(" \(status.rawValue) "), "hallmark --help does not list exit code \(status.rawValue)")
+        }
+        // Wrapped to the terminal: no line of any command's help is longer than the width asked for.
+        let commands: [any ParsableCommand.Type] = [
+            HallmarkCommand.self, RunCommand.self, BuildCommand.self, TestCommand.self, ShellCommand.self, StopCommand.self,
+            PolicyCommand.Lint.self, PolicyCommand.Test.self, KeyCommand.Generate.self, VerifyCommand.self,
+        ]
+        for command in commands {
+            // The usage line is the one ArgumentParser never wraps.
+            let long = HallmarkCommand.helpMessage(for: command, columns: 80).split(separator: "\n")
+                .filter { $0.count > 80 && !$0.hasPrefix("USAGE:") }
+            #expect(long.isEmpty, "\(command): \(long)")
+        }
     }
 }

@@ -9,7 +9,8 @@ import Testing
 /// `.ci/run` hands their directory in as HALLMARK_JUNIT_SCHEMAS; the tests that need the public
 /// ones are skipped without it, and say that the project's schema was used instead.
 private let schemas = Schemas.junit
-private let publicSchemasGiven = Testing.ConditionTrait.enabled(if: !Schemas.publicJUnit.isEmpty, Comment(rawValue: Schemas.publicJUnitSkipReason))
+private let publicSchemasGiven = Testing.ConditionTrait.enabled(
+    if: !Schemas.publicJUnit.isEmpty, Comment(rawValue: Schemas.publicJUnitSkipReason))
 
 /// 2024-05-06T07:08:09Z plus a fraction that must be dropped.
 private let fixedDate = Date(timeIntervalSince1970: 1_714_979_289.75)
@@ -277,7 +278,8 @@ private func startTags(_ name: String, in xml: String) -> [Substring] {
                 group.addTask {
                     try XMLSchemaValidator.validate(xml: xml, schemaFile: schemas[index % schemas.count])
                     #expect(throws: JUnitXMLError.self) {
-                        try XMLSchemaValidator.validate(xml: "<testsuites><bogus/></testsuites>", schemaFile: schemas[index % schemas.count])
+                        try XMLSchemaValidator.validate(
+                            xml: "<testsuites><bogus/></testsuites>", schemaFile: schemas[index % schemas.count])
                     }
                 }
             }
