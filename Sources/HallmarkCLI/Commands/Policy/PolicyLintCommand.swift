@@ -37,7 +37,10 @@ extension PolicyCommand {
                     }
                     do {
                         if let waivers = try options.loadWaivers(for: policies) {
-                            print("\(waivers.path): ok (\(waivers.waivers.count) waivers)")
+                            let expired = waivers.expiryProblems(on: Date())
+                            for error in expired { print("\(error)") }
+                            problems += expired.count
+                            if expired.isEmpty { print("\(waivers.path): ok (\(waivers.waivers.count) waivers)") }
                         }
                     } catch let error as HallmarkError {
                         print("\(error)")
