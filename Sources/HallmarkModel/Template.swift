@@ -34,7 +34,8 @@ public enum Template {
         { reference in
             guard let value = variables[reference.name] else {
                 throw HallmarkError.invalidInput(
-                    "unknown variable '{{ \(reference.name) }}'; known: \(variables.keys.sorted().joined(separator: ", "))", at: location)
+                    "unknown variable '{{ \(reference.name) }}'; known: \(variables.isEmpty ? "none" : variables.keys.sorted().joined(separator: ", "))",
+                    at: location)
             }
             return value
         }
