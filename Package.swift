@@ -96,7 +96,8 @@ let package = Package(
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport", "HallmarkTestSupport"]),
         .testTarget(name: "KeptMachineTests", dependencies: ["VirtualMachine", "HallmarkSupport"]),
         .testTarget(
-            name: "PipelineTests", dependencies: ["Pipeline", "Evidence", "Attestation", "Compliance", "HallmarkModel", "HallmarkSupport"]),
+            name: "PipelineTests",
+            dependencies: ["Pipeline", "Evidence", "Attestation", "Compliance", "HallmarkModel", "HallmarkSupport", "ImageStore"]),
         // Command lines parsed as the CLI parses them, and exit codes: no process started.
         .testTarget(
             name: "HallmarkCLITests",

@@ -48,6 +48,8 @@ public struct SigningKey: Sendable {
     /// Reads a PKCS#8 PEM file. A key that others can change is refused (whoever can write it
     /// can sign as you); one that others can read is used, and `warn` says so.
     public init(pemFile path: String, warn: (String) -> Void = { _ in }) throws {
+        // What the path is comes first: /dev/zero's mode would otherwise read as a key everyone may write.
+        try InputFile.check(path, what: "key file")
         if let warning = try Self.checkPermissions(ofKeyFile: path) { warn(warning) }
         try self.init(pem: try readKeyFile(path), source: path)
     }
@@ -212,9 +214,7 @@ private func writeNewFile(_ path: String, contents: Data, mode: mode_t) throws {
 }
 
 private func readKeyFile(_ path: String) throws -> String {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw HallmarkError.invalidInput("cannot read key file", at: SourceLocation(file: path))
-    }
+    let data = try InputFile.read(path, what: "key file")
     guard let text = String(data: data, encoding: .utf8) else {
         throw HallmarkError.invalidInput("not a PEM file (not text)", at: SourceLocation(file: path))
     }

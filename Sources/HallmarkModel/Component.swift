@@ -52,6 +52,15 @@ public struct Component: Sendable {
     }
 
     public func phase(_ name: PhaseName) -> Phase? { phases.first { $0.name == name } }
+
+    /// How often a step may be tried, and how long one attempt may take (TOE's default is 7200 s).
+    static let maximumAttempts = 1...100
+    static let stepTimeoutSeconds = 1...86400
+
+    /// Whether `text` is a mode `chmod` takes as TOE's `permissions` means it: three or four octal digits.
+    public static func isOctalMode(_ text: String) -> Bool {
+        text.range(of: "^[0-7]{3,4}$", options: .regularExpression) != nil
+    }
 }
 
 extension Component {
@@ -140,13 +149,13 @@ extension Component {
             }
             onFailure = value
         }
-        let maxAttempts = try fields["maxAttempts"]?.int() ?? 1
-        guard maxAttempts >= 1 else { throw try fields.required("maxAttempts").error("maxAttempts must be at least 1") }
+        let maxAttempts = try fields["maxAttempts"].map { try $0.int(in: maximumAttempts, "maxAttempts") } ?? 1
+        let timeoutSeconds = try fields["timeoutSeconds"].map { try $0.int(in: stepTimeoutSeconds, "timeoutSeconds") }
         let inputs = try fields["inputs"]?.value()
         try validateInputs(inputs, for: action, step: stepName, at: item)
         return Step(
             name: stepName, action: action, inputs: inputs, onFailure: onFailure, maxAttempts: maxAttempts,
-            timeoutSeconds: try fields["timeoutSeconds"]?.int(), location: item.location)
+            timeoutSeconds: timeoutSeconds, location: item.location)
     }
 
     /// Checks the input shape each action needs, so a bad component fails at load time, not mid-build.
@@ -170,6 +179,9 @@ extension Component {
                 }
             for entry in entries {
                 guard entry["path"]?.string != nil else { throw fail("each entry needs a 'path'", entry.location) }
+                if action == .setFilePermissions, entry["permissions"]?.string == nil {
+                    throw fail("each entry needs 'permissions', an octal mode such as \"0644\"", entry.location)
+                }
                 if let unknown = entry.keys.first(where: { !allowed.contains($0) }) {
                     throw fail("unknown key '\(unknown)'; expected one of: \(allowed.joined(separator: ", "))", entry.location)
                 }

@@ -70,6 +70,32 @@ public struct Policy: Sendable {
     public func controls(taggedWithAnyOf tags: [String]) -> [Control] {
         tags.isEmpty ? controls : controls.filter { !Set($0.tags).isDisjoint(with: tags) }
     }
+
+    /// The policies with only the controls carrying any of `tags` and, when `ids` is not empty,
+    /// having one of those ids. A tag or id that matches no control is a usage error: a typo must
+    /// not shrink the gate to nothing and pass.
+    public static func select(_ policies: [Policy], tags: [String], ids: [String]) throws -> [Policy] {
+        let all = policies.flatMap(\.controls)
+        let knownTags = Set(all.flatMap(\.tags))
+        if let unknown = tags.first(where: { !knownTags.contains($0) }) {
+            throw HallmarkError(
+                .usage,
+                "--tag '\(unknown)' selects no control; tags of these policies: \(knownTags.sorted().joined(separator: ", "))")
+        }
+        if let unknown = ids.first(where: { id in !all.contains { $0.id == id } }) {
+            throw HallmarkError(
+                .usage, "--control '\(unknown)' names no control of these policies; their ids are listed by `hallmark policy lint`")
+        }
+        let selected = policies.map { policy in
+            var policy = policy
+            policy.controls = policy.controls(taggedWithAnyOf: tags).filter { ids.isEmpty || ids.contains($0.id) }
+            return policy
+        }
+        guard tags.isEmpty || ids.isEmpty || selected.contains(where: { !$0.controls.isEmpty }) else {
+            throw HallmarkError(.usage, "no control has one of the --tag values and one of the --control ids")
+        }
+        return selected
+    }
 }
 
 /// One requirement: metadata an auditor reads, and one check on a typed resource.

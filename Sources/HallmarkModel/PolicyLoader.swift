@@ -94,8 +94,8 @@ struct PolicyLoader {
                         continue
                     }
                     if loaded.contains(childPath) { continue }
-                    guard FileManager.default.fileExists(atPath: childPath) else {
-                        report(pathInput.error("included policy not found: \(childPath)"))
+                    if let problem = InputFile.problem(childPath, what: "included policy") {
+                        report(pathInput.error(problem))
                         continue
                     }
                     let childInherited = values.merging(itemVariables.mapValues(\.value)) { $1 }.merging(overrides) { $1 }
@@ -351,9 +351,8 @@ extension YAMLInput {
         return name
     }
 
-    /// An exit code that fits a process status (a larger number would trap on conversion).
+    /// An exit code a process can have: 0 to 255 (a larger number would also trap on conversion).
     public func exitCode() throws -> Int32 {
-        guard let code = Int32(exactly: try int()) else { throw error("an exit code must be a 32-bit number") }
-        return code
+        Int32(try int(in: 0...255, "an exit code"))
     }
 }

@@ -136,6 +136,10 @@ extension Recipe {
         guard name.range(of: #"^[a-z0-9][a-z0-9._-]*$"#, options: .regularExpression) != nil else {
             throw nameInput.error("name must be lowercase letters, digits, '.', '_' or '-', got '\(name)'")
         }
+        // The name is a directory name under images/ and reports/ and part of the VM's name.
+        guard name.count <= maximumNameLength else {
+            throw nameInput.error("name must be at most \(maximumNameLength) characters, got \(name.count)")
+        }
         let versionInput = try root.required("version")
         guard let version = SemanticVersion(try versionInput.string()) else {
             throw versionInput.error("version must be major.minor.patch (e.g. 1.0.0), got '\(try versionInput.string())'")
@@ -147,9 +151,7 @@ extension Recipe {
                     let fields = try item.mapping(allowed: ["path", "parameters"])
                     let pathInput = try fields.required("path")
                     let componentPath = resolve(try pathInput.string(), relativeTo: directory)
-                    guard FileManager.default.fileExists(atPath: componentPath) else {
-                        throw pathInput.error("component file not found: \(componentPath)")
-                    }
+                    try InputFile.check(componentPath, what: "component file", at: pathInput.location)
                     var parameters: [String: String] = [:]
                     for (key, value) in try fields["parameters"]?.freeMapping() ?? [] {
                         parameters[key] = try value.string()
@@ -191,11 +193,11 @@ extension Recipe {
         }
         // Suite and mirror end up on mmdebstrap's command line: a value that looks like an
         // option (`--customize-hook=…`) would run a host command as root.
+        // Only known names, so a typo (`bookwrom`) stops here rather than after mmdebstrap's download.
         let suiteInput = try debian.required("suite")
         let suite = try suiteInput.string()
-        guard suite.range(of: #"^[a-z0-9][a-z0-9.+-]*$"#, options: .regularExpression) != nil else {
-            throw suiteInput.error(
-                "suite must be a Debian suite or codename (lowercase letters, digits, '.', '+', '-'; e.g. bookworm), got '\(suite)'")
+        guard debianSuites.contains(suite) else {
+            throw suiteInput.error("unknown Debian suite '\(suite)'; expected a codename or suite: \(debianSuites.joined(separator: ", "))")
         }
         var mirror: String?
         if let mirrorInput = debian["mirror"] {
@@ -226,7 +228,7 @@ extension Recipe {
         let policies =
             try tests["policies"]?.sequence().map { item -> String in
                 let path = resolve(try item.string(), relativeTo: directory)
-                guard FileManager.default.fileExists(atPath: path) else { throw item.error("policy file not found: \(path)") }
+                try InputFile.check(path, what: "policy file", at: item.location)
                 return path
             } ?? []
         var gate = Severity.info
@@ -239,7 +241,7 @@ extension Recipe {
         var waivers: String?
         if let waiverInput = tests["waivers"] {
             let path = resolve(try waiverInput.string(), relativeTo: directory)
-            guard FileManager.default.fileExists(atPath: path) else { throw waiverInput.error("waiver file not found: \(path)") }
+            try InputFile.check(path, what: "waiver file", at: waiverInput.location)
             waivers = path
         }
         var variables: [String: String] = [:]
@@ -285,7 +287,7 @@ extension Recipe {
         var settings = EvidenceSettings()
         if let keyInput = evidence["signing_key"] {
             let path = resolve(try keyInput.string(), relativeTo: directory)
-            guard FileManager.default.fileExists(atPath: path) else { throw keyInput.error("signing key not found: \(path)") }
+            try InputFile.check(path, what: "signing key", at: keyInput.location)
             settings.signingKey = path
         }
         if let junitInput = evidence["junit"] {
@@ -330,6 +332,16 @@ extension Recipe {
     }
 }
 
+/// The longest recipe name: a file name under `images/` and `reports/`, with room to spare.
+let maximumNameLength = 64
+
+/// Debian's codenames (buzz to forky, and sid) and suite names, as mmdebstrap takes them.
+let debianSuites = [
+    "oldoldstable", "oldstable", "stable", "testing", "unstable", "buzz", "rex", "bo", "hamm", "slink",
+    "potato", "woody", "sarge", "etch", "lenny", "squeeze", "wheezy", "jessie", "stretch", "buster", "bullseye", "bookworm",
+    "trixie", "forky", "duke", "sid",
+]
+
 /// The largest disk a recipe may ask for.
 let maximumDiskSize: UInt64 = 16 << 40
 
@@ -353,4 +365,36 @@ public func absolutePath(_ path: String) -> String {
 public func resolve(_ path: String, relativeTo directory: String) -> String {
     let joined = path.hasPrefix("/") ? path : directory + "/" + path
     return URL(fileURLWithPath: joined).standardizedFileURL.path
+}
+
+extension Recipe {
+    /// sha256 over everything an image is made from: the parent, each component's bytes and
+    /// parameters (in order), the outputs, the disk and the build settings. Not the tests or
+    /// evidence sections, so a changed policy or gate can be tested on the image already built.
+    public func buildDigest(components: [Component]) -> String {
+        struct BuildInputs: Encodable {
+            var name, version, suite, variant: String
+            var packages: [String]
+            var mirror: String?
+            var components: [ComponentInputs]
+            var outputs: [String]
+            var diskBytes: UInt64
+            var network: Bool
+            var environment: [String: String]
+        }
+        struct ComponentInputs: Encodable {
+            var sha256: String
+            var parameters: [String: String]
+        }
+        guard case .debian(let debian) = parent else { return "" }
+        let inputs = BuildInputs(
+            name: name, version: version.description, suite: debian.suite, variant: debian.variant, packages: debian.packages,
+            mirror: debian.mirror,
+            components: zip(components, self.components).map { ComponentInputs(sha256: $0.digest, parameters: $1.parameters) },
+            outputs: outputs.map(\.rawValue), diskBytes: disk.sizeBytes, network: build.network, environment: build.environment)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Encoding strings, numbers and dictionaries of strings cannot fail.
+        return Digest.sha256((try? encoder.encode(inputs)) ?? Data())
+    }
 }

@@ -30,10 +30,12 @@ public enum Template {
 
     /// A component's `{{ name }}` placeholders, from `variables`.
     public static func render(_ text: String, variables: [String: String], at location: SourceLocation) throws -> String {
-        try substitute(text, unclosed: HallmarkError.invalidInput("unclosed '{{' in '\(text)'", at: location)) { reference in
+        try substitute(text, unclosed: HallmarkError.invalidInput("unclosed '{{' in '\(text)'; a reference is '{{ name }}'", at: location))
+        { reference in
             guard let value = variables[reference.name] else {
                 throw HallmarkError.invalidInput(
-                    "unknown variable '{{ \(reference.name) }}'; known: \(variables.keys.sorted().joined(separator: ", "))", at: location)
+                    "unknown variable '{{ \(reference.name) }}'; known: \(variables.isEmpty ? "none" : variables.keys.sorted().joined(separator: ", "))",
+                    at: location)
             }
             return value
         }

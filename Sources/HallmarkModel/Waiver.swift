@@ -138,6 +138,16 @@ public struct Waivers: Sendable {
         }
     }
 
+    /// The waivers whose last day is before `date`'s: each is a problem for `policy lint`, since
+    /// it no longer waives anything and only reads as if it did.
+    public func expiryProblems(on date: Date) -> [HallmarkError] {
+        waivers.filter { $0.isExpired(on: date) }.map { waiver in
+            HallmarkError.invalidInput(
+                "waiver for control '\(waiver.controlID)' expired on \(waiver.expires.map(\.description) ?? "") and waives nothing; extend 'expires' (YYYY-MM-DD, today or later) or remove it",
+                at: waiver.location)
+        }
+    }
+
     public func waiver(for controlID: String) -> Waiver? {
         waivers.first { $0.controlID == controlID }
     }

@@ -33,11 +33,8 @@ public struct YAMLInput {
 
     /// Parses a whole file; syntax errors carry the parser's line and column.
     public static func load(path: String, context: String, aliases: Aliases = .refused) throws -> YAMLInput {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw HallmarkError.invalidInput("cannot read \(context) file: \(error.localizedDescription)", at: SourceLocation(file: path))
+        guard let text = String(data: try InputFile.read(path, what: "\(context) file"), encoding: .utf8) else {
+            throw HallmarkError.invalidInput("\(context) file is not UTF-8 text", at: SourceLocation(file: path))
         }
         return try parse(text, file: path, context: context, aliases: aliases)
     }
@@ -175,6 +172,15 @@ public struct YAMLInput {
 
     public func int() throws -> Int {
         guard let value = Int(try string()) else { throw error("\(context) must be a whole number, got '\(try string())'") }
+        return value
+    }
+
+    /// A whole number in `range`; a number too large for 64 bits is out of range, not a trap.
+    public func int(in range: ClosedRange<Int>, _ name: String) throws -> Int {
+        let text = try string()
+        guard let value = Int(text), range.contains(value) else {
+            throw error("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
+        }
         return value
     }
 

@@ -60,6 +60,26 @@ public struct ComponentRunner: Sendable {
         return values
     }
 
+    /// Renders every step of every phase as it will run, before anything is built: an unknown
+    /// `{{ name }}`, an unclosed `{{`, a reference to an output no earlier step of the same run
+    /// makes, or an invalid rendered value fails here, at its file:line:column. Build and validate
+    /// share their outputs (one chroot); the test phase runs in the guest with outputs of its own.
+    public func validate() throws {
+        let base = try variables()
+        var variables = base
+        for phaseName in Component.PhaseName.allCases {
+            if phaseName == .test { variables = base }
+            for step in component.phase(phaseName)?.steps ?? [] {
+                _ = try StepScript.bash(for: step, variables: variables)
+                variables[Self.outputName(phaseName, step)] = StepScript.pendingOutput
+            }
+        }
+    }
+
+    static func outputName(_ phase: Component.PhaseName, _ step: Component.Step) -> String {
+        "\(phase.rawValue).\(step.name).outputs.stdout"
+    }
+
     /// Runs every step of the phase; throws when a step fails and its onFailure is Abort.
     public func run(
         _ phaseName: Component.PhaseName, on executor: some StepExecutor,
@@ -91,7 +111,7 @@ public struct ComponentRunner: Sendable {
                 }
                 if result.exitCode == 0 { break }
             }
-            outputs["\(phaseName.rawValue).\(step.name).outputs.stdout"] = result.stdout.trimmingCharacters(in: .newlines)
+            outputs[Self.outputName(phaseName, step)] = result.stdout.trimmingCharacters(in: .newlines)
             let succeeded = result.exitCode == 0
             let outcome = succeeded ? "success" : (step.onFailure == .ignore ? "ignored" : "failed")
             records.append(
@@ -115,9 +135,23 @@ public struct ComponentRunner: Sendable {
 
 /// Turns a TOE step into the bash script that performs it, so every executor runs the same thing.
 enum StepScript {
+    /// What an earlier step's output renders as while `ComponentRunner.validate` checks a
+    /// component: not known before the step runs, so values made from it are not checked then.
+    /// YAML text cannot hold NUL, so no real value equals it.
+    static let pendingOutput = "\u{0}output\u{0}"
+
     static func bash(for step: Component.Step, variables: [String: String]) throws -> String {
         let substitute = { (value: InputValue) throws -> String in
             try Template.render(value.string ?? "", variables: variables, at: value.location)
+        }
+        // A mode chmod would refuse fails the component when it is loaded, not mid-build.
+        let mode = { (value: InputValue) throws -> String in
+            let text = try substitute(value)
+            guard Component.isOctalMode(text) || text.contains(pendingOutput) else {
+                throw HallmarkError.invalidInput(
+                    "permissions must be an octal mode of three or four digits 0-7 (e.g. \"0644\"), got '\(text)'", at: value.location)
+            }
+            return text
         }
         switch step.action {
         case .executeBash:
@@ -135,7 +169,7 @@ enum StepScript {
                     lines.append("if [ -e \(path) ]; then echo \(path) exists and overwrite is false >&2; exit 1; fi")
                 }
                 lines.append("printf '%s' \(encoded) | base64 -d > \(path)")
-                if let permissions = try entry["permissions"].map(substitute) { lines.append("chmod \(shellQuoted(permissions)) \(path)") }
+                if let permissions = try entry["permissions"].map(mode) { lines.append("chmod \(shellQuoted(permissions)) \(path)") }
                 let owner = try entry["owner"].map(substitute), group = try entry["group"].map(substitute)
                 if owner != nil || group != nil { lines.append("chown \(shellQuoted((owner ?? "") + ":" + (group ?? ""))) \(path)") }
                 return lines.joined(separator: "\n")
@@ -151,7 +185,7 @@ enum StepScript {
                 guard let permissions = entry["permissions"] else {
                     throw HallmarkError.invalidInput("SetFilePermissions needs 'permissions'", at: entry.location)
                 }
-                return "chmod \(shellQuoted(try substitute(permissions))) -- \(shellQuoted(try substitute(entry["path"]!)))"
+                return "chmod \(shellQuoted(try mode(permissions))) -- \(shellQuoted(try substitute(entry["path"]!)))"
             }.joined(separator: "\n") + "\n"
         }
     }

@@ -97,7 +97,8 @@ public struct ImageBuilder: Sendable {
         var artifacts = ImageArtifacts(
             name: recipe.name, version: recipe.version.description, build: build, recipeDigest: recipe.digest,
             builtAt: Date(), kernelVersion: kernel, kernelCommandLine: Self.kernelCommandLine, files: files,
-            packages: try await installedPackages(rootfs: rootfs, scratch: scratch), steps: steps)
+            packages: try await installedPackages(rootfs: rootfs, scratch: scratch), steps: steps,
+            buildDigest: recipe.buildDigest(components: components))
         try artifacts.write(to: output)
         try FileManager.default.createDirectory(
             atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

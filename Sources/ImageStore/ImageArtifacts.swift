@@ -8,6 +8,9 @@ public struct ImageArtifacts: Codable, Sendable {
     public var version: String
     public var build: Int
     public var recipeDigest: String
+    /// `Recipe.buildDigest`: what the image was made from, so a test of an edited recipe can tell.
+    /// nil in images built before Hallmark recorded it.
+    public var buildDigest: String?
     public var builtAt: Date
     public var kernelVersion: String
     /// Kernel command line for direct kernel boot of the raw ext4 root.
@@ -22,13 +25,14 @@ public struct ImageArtifacts: Codable, Sendable {
     public var directory: String = ""
 
     enum CodingKeys: String, CodingKey {
-        case name, version, build, recipeDigest, builtAt, kernelVersion, kernelCommandLine, files, packages, steps
+        case name, version, build, recipeDigest, buildDigest, builtAt, kernelVersion, kernelCommandLine, files, packages, steps
     }
 
     public init(
         name: String, version: String, build: Int, recipeDigest: String, builtAt: Date, kernelVersion: String,
-        kernelCommandLine: String, files: [String: String], packages: [String], steps: [StepRecord]
+        kernelCommandLine: String, files: [String: String], packages: [String], steps: [StepRecord], buildDigest: String? = nil
     ) {
+        self.buildDigest = buildDigest
         self.name = name
         self.version = version
         self.build = build

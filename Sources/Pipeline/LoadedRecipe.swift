@@ -4,6 +4,7 @@ import Foundation
 import HallmarkModel
 import HallmarkSupport
 import ImageBuild
+import ImageStore
 
 /// A recipe with everything it refers to, loaded and validated before anything is built or booted.
 public struct LoadedRecipe: Sendable {
@@ -16,11 +17,14 @@ public struct LoadedRecipe: Sendable {
         let recipe = try Recipe.load(path: path)
         let components = try recipe.components.map { try Component.load(path: $0.path) }
         for (component, reference) in zip(components, recipe.components) {
+            let runner = ComponentRunner(component: component, parameters: reference.parameters, log: { _ in })
             do {
-                _ = try ComponentRunner(component: component, parameters: reference.parameters, log: { _ in }).variables()
+                _ = try runner.variables()
             } catch let error as HallmarkError {
                 throw HallmarkError.invalidInput(error.message, at: reference.location)
             }
+            // Every phase, the guest's test phase included, is rendered now, not when its turn comes.
+            try runner.validate()
         }
         let policies: [Policy]
         do {
@@ -32,6 +36,22 @@ public struct LoadedRecipe: Sendable {
         let waivers = try recipe.tests.waivers.map { try Waivers.load(path: $0) }
         try waivers?.validate(against: policies.flatMap { $0.controls.map(\.id) })
         return LoadedRecipe(recipe: recipe, components: components, policies: policies, waivers: waivers)
+    }
+
+    /// Refuses to test `image` when it was made from other build inputs than this recipe and its
+    /// components give now (an edited recipe tested against its old image); returns a warning for
+    /// an image too old to say what it was made from.
+    public func checkMadeFromThis(_ image: ImageArtifacts) throws -> String? {
+        let now = recipe.buildDigest(components: components)
+        guard let built = image.buildDigest else {
+            return "\(image.reference) does not record what it was built from; it cannot be checked against \(recipe.path)"
+        }
+        guard built == now else {
+            throw HallmarkError.invalidInput(
+                "\(image.reference) was built from other inputs than this recipe and its components give now (built from sha256 \(built), now sha256 \(now)); build it again with `hallmark build`, or test a matching build with --build",
+                at: SourceLocation(file: recipe.path))
+        }
+        return nil
     }
 
     var inputFiles: [AuditReport.InputFile] {

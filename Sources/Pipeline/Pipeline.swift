@@ -35,8 +35,39 @@ public struct Pipeline: Sendable {
         return path
     }
 
+    /// The reports directory, made now so that a file in its place stops the command before it
+    /// builds or boots anything (usage: it is `--reports`).
+    func checkReportsDirectory() throws {
+        let path = options.reportsDirectory
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw HallmarkError(.usage, "--reports \(path) is a file, expected a directory") }
+            return
+        }
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw HallmarkError(
+                .usage, "--reports \(path) cannot be created; expected a directory, or a new path under a writable directory")
+        }
+    }
+
+    /// The key a test signs with (`--signing-key`, else the recipe's `evidence.signing_key`, else
+    /// `$HALLMARK_SIGNING_KEY`) and its id, read and checked now: a bad key stops `run` before the
+    /// build and `test` before the boot. The key itself is held again only to sign.
+    public func signingKey(for loaded: LoadedRecipe, warn: (String) -> Void = { _ in }) throws -> (path: String, keyID: String)? {
+        let environmentKey = ProcessInfo.processInfo.environment["HALLMARK_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : absolutePath($0) }
+        guard let path = options.signingKey ?? loaded.recipe.evidence.signingKey ?? environmentKey else { return nil }
+        return (path, try SigningKey(pemFile: path, warn: warn).publicKey.keyID)
+    }
+
+    /// What a test needs besides its recipe, checked before anything is built or booted.
+    public func checkTestInputs(_ loaded: LoadedRecipe) throws {
+        try checkReportsDirectory()
+        _ = try signingKey(for: loaded)
+    }
+
     /// `hallmark build`: builds the next build number of the recipe.
     public func build(_ loaded: LoadedRecipe) async throws -> (ImageArtifacts, BuildTimings, String) {
+        try checkReportsDirectory()
         let store = ImageStore(home: options.home)
         let build = try store.reserveNextBuild(name: loaded.recipe.name, version: loaded.recipe.version.description)
         let reports = try reportDirectory(for: loaded.recipe, build: build)
@@ -50,6 +81,7 @@ public struct Pipeline: Sendable {
 
     /// `hallmark run`: build, then test.
     public func run(_ loaded: LoadedRecipe) async throws -> TestOutcome {
+        try checkTestInputs(loaded)
         let (artifacts, build, _) = try await build(loaded)
         var timings = StageTimings()
         (timings.bootstrap, timings.components, timings.disk) = (build.bootstrap, build.components, build.disk)
@@ -61,11 +93,11 @@ public struct Pipeline: Sendable {
     public func test(_ loaded: LoadedRecipe, image: ImageArtifacts, buildTimings: StageTimings = StageTimings()) async throws -> TestOutcome
     {
         let startedAt = Date()
-        // A bad key must stop the run before the boot, not after it; the key itself is held only
-        // while signing, once the VM is gone and no image or policy code runs any more.
-        let environmentKey = ProcessInfo.processInfo.environment["HALLMARK_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : absolutePath($0) }
-        let signingKeyPath = options.signingKey ?? loaded.recipe.evidence.signingKey ?? environmentKey
-        let signingKeyID = try signingKeyPath.map { try SigningKey(pemFile: $0, warn: options.console.warning).publicKey.keyID }
+        // The key itself is held only while signing, once the VM is gone and no image or policy code runs any more.
+        if let warning = try loaded.checkMadeFromThis(image) { options.console.warning(warning) }
+        try checkReportsDirectory()
+        let signing = try signingKey(for: loaded, warn: options.console.warning)
+        let signingKeyPath = signing?.path, signingKeyID = signing?.keyID
         let junitFlavour = options.junitFlavour ?? loaded.recipe.evidence.junit ?? .standard
         let reports = try reportDirectory(for: loaded.recipe, build: image.build)
         EvidenceSet.removeIncompleteSet(in: reports)

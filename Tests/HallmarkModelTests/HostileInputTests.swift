@@ -99,8 +99,8 @@ import Testing
             "    suite: bookworm\n    mirror: \"deb http://deb.debian.org/debian bookworm main\\n--hook-dir=/x\"\n",
             "mirror must be an http://", 6, 13
         ),
-        ("    suite: \"--version\"\n", "suite must be a Debian suite", 5, 12),
-        ("    suite: Bookworm\n", "suite must be a Debian suite", 5, 12),
+        ("    suite: \"--version\"\n", "unknown Debian suite", 5, 12),
+        ("    suite: Bookworm\n", "unknown Debian suite", 5, 12),
         ("    suite: bookworm\n    packages: [\"--customize-hook=id\"]\n", "is not a Debian package name", 6, 16),
         ("    suite: bookworm\n    packages: [\"a,b\"]\n", "is not a Debian package name", 6, 16),
     ])

@@ -108,6 +108,7 @@ import Testing
             "id: p\ntitle: P\ncontrols:\n  - id: c\n    title: C\n    severity: low\n    check: {command: {run: x, exit_code: 99999999999}}\n"
         )
         let error = try #require(throws: HallmarkError.self) { try Policy.load(path: path) }
-        #expect(error.message.contains("32-bit"))
+        #expect(error.message.contains("an exit code must be a whole number from 0 to 255"), "\(error)")
+        #expect(error.location == SourceLocation(file: path, line: 7, column: 42), "\(error)")
     }
 }

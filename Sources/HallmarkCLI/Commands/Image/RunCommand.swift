@@ -29,6 +29,7 @@ struct RunCommand: AsyncParsableCommand {
             // Every input is validated before anything is built or booted.
             let loaded = try recipes.map(LoadedRecipe.load)
             let pipelineOptions = PipelineOptions(output: output, machine: machine, evidence: evidence)
+            for recipe in loaded { try Pipeline(options: pipelineOptions).checkTestInputs(recipe) }
             if loaded.count == 1 {
                 let outcome = try await Pipeline(options: pipelineOptions).run(loaded[0])
                 printVerdict(outcome)

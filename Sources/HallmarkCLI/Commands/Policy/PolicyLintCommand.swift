@@ -74,7 +74,11 @@ extension PolicyCommand {
             report.problems += report.undeclaredVariables.count
             do {
                 if let waivers = try options.loadWaivers(for: policies) {
-                    report.waivers = .init(path: waivers.path, ok: true, waivers: waivers.waivers.count, errors: [])
+                    // An expired waiver waives nothing: lint says so before a run finds out.
+                    let expired = waivers.expiryProblems(on: Date())
+                    report.waivers = .init(
+                        path: waivers.path, ok: expired.isEmpty, waivers: waivers.waivers.count, errors: expired.map(JSONError.init))
+                    report.problems += expired.count
                 }
             } catch let error as HallmarkError {
                 report.waivers = .init(path: options.waivers ?? "", ok: false, errors: [JSONError(error)])

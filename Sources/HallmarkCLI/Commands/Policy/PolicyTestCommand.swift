@@ -36,7 +36,12 @@ extension PolicyCommand {
         @Option(help: "Unpacked root filesystem or ext4 disk image (raw, qcow2) to evaluate static checks against (needs root).")
         var rootfs: String?
         @Option(help: "Lowest severity whose failure closes the gate.") var gate: Severity = .info
-        @Option(name: .customLong("tag"), help: "Only controls with this tag (repeatable).") var tags: [String] = []
+        @Option(name: .customLong("tag"), help: "Only controls with this tag (repeatable); a tag no control has is an error.")
+        var tags: [String] = []
+        @Option(name: .customLong("control"), help: "Only the control with this id (repeatable); an unknown id is an error.")
+        var controlIDs: [String] = []
+        @Flag(help: "Without --facts or --rootfs, exit 0 when the files have no test cases (default: exit 64).")
+        var allowNoCases = false
         @OptionGroup var options: PolicyOptions
         @OptionGroup var output: JSONOutputOption
 
@@ -94,11 +99,7 @@ extension PolicyCommand {
                 let overrides = try options.overrides()
                 var policies = try Policy.loadAll(paths: files.map(absolutePath), variables: overrides)
                 let waivers = try options.loadWaivers(for: policies)
-                if !tags.isEmpty {
-                    policies = policies.map {
-                        var policy = $0; policy.controls = policy.controls(taggedWithAnyOf: tags); return policy
-                    }
-                }
+                policies = try Policy.select(policies, tags: tags, ids: controlIDs)
 
                 let observed: Facts
                 if let facts {
@@ -148,10 +149,7 @@ extension PolicyCommand {
         }
 
         func readFacts(_ path: String) throws -> Facts {
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-                throw HallmarkError(.invalidInput, "cannot read facts", at: SourceLocation(file: path), cause: error)
-            }
+            let data = try InputFile.read(path, what: "facts file")
             do { return try JSONDecoder.hallmark.decode(Facts.self, from: data) } catch {
                 throw HallmarkError.invalidInput(
                     "not a facts.json ({\"probes\": {key: {exitCode, stdout, stderr}}, \"reboot\": …}): \(error)",
@@ -183,6 +181,14 @@ extension PolicyCommand {
                             policy: policy.id, name: outcome.name, passed: outcome.passed, location: "\(outcome.location)",
                             mismatches: outcome.mismatches))
                 }
+            }
+            // Nothing tested is not a pass, unless asked for (a directory of policies without cases, say).
+            guard run.total > 0 || allowNoCases else {
+                if !output.json { for path in run.filesWithoutCases { print("\(path): no test cases") } }
+                throw HallmarkError(
+                    .usage,
+                    "no test cases: none of the policy files has a 'tests:' section; give --facts or --rootfs to evaluate them, or --allow-no-cases to accept none"
+                )
             }
             if output.json {
                 try printJSON(run)
