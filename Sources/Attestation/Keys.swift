@@ -212,13 +212,7 @@ private func writeNewFile(_ path: String, contents: Data, mode: mode_t) throws {
 }
 
 private func readKeyFile(_ path: String) throws -> String {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw HallmarkError.invalidInput("cannot read key file", at: SourceLocation(file: path))
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
-        throw HallmarkError.invalidInput("not a PEM file (not text)", at: SourceLocation(file: path))
-    }
-    return text
+    try UserFile.readText(path, what: "PEM key")
 }
 
 /// RFC 7468 textual encoding, for the two labels Hallmark uses.

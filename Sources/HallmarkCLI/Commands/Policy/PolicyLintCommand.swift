@@ -21,7 +21,7 @@ extension PolicyCommand {
                 var policies: [Policy] = []
                 for file in files {
                     let (policy, errors) = Policy.lint(path: absolutePath(file), variables: overrides)
-                    for error in errors { print("\(error)") }
+                    for error in errors { reportError(error) }
                     problems += errors.count
                     if let policy, errors.isEmpty {
                         policies.append(policy)
@@ -32,7 +32,9 @@ extension PolicyCommand {
                 if problems == 0 {
                     let unknown = Policy.undeclared(overrides, in: policies)
                     if !unknown.isEmpty {
-                        print("--var: not declared by any policy: \(unknown.joined(separator: ", "))")
+                        reportError(
+                            HallmarkError(
+                                .usage, "--var \(unknown.joined(separator: ", ")): not declared by any policy; name a variable a policy declares"))
                         problems += unknown.count
                     }
                     do {
@@ -40,7 +42,7 @@ extension PolicyCommand {
                             print("\(waivers.path): ok (\(waivers.waivers.count) waivers)")
                         }
                     } catch let error as HallmarkError {
-                        print("\(error)")
+                        reportError(error)
                         problems += 1
                     }
                 }

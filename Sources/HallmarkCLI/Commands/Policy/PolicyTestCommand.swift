@@ -78,13 +78,10 @@ extension PolicyCommand {
         }
 
         func readFacts(_ path: String) throws -> Facts {
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-                throw HallmarkError(.invalidInput, "cannot read facts", at: SourceLocation(file: path), cause: error)
-            }
+            let data = try UserFile.read(path, what: "facts")
             do { return try JSONDecoder.hallmark.decode(Facts.self, from: data) } catch {
                 throw HallmarkError.invalidInput(
-                    "not a facts.json ({\"probes\": {key: {exitCode, stdout, stderr}}, \"reboot\": …}): \(error)",
+                    "not a facts.json (\(UserFile.decodingProblem(error))); expected {\"probes\": {key: {exitCode, stdout, stderr}}, \"reboot\": …}",
                     at: SourceLocation(file: path))
             }
         }
