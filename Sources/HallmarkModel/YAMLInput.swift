@@ -287,10 +287,16 @@ enum YAMLSyntax {
         if character(at: mark, in: text) == "\t" {
             message = "invalid YAML: a tab character here"
             hint = "YAML indents with spaces only"
-        } else if let context, context.text.contains("quoted scalar") {
+        } else if let context, context.text.contains("quoted scalar"), problem.contains("end of stream") || problem.contains("document") {
             location = SourceLocation(file: file, line: context.mark.line, column: context.mark.column)
             message = "invalid YAML: this quoted string is never closed (\(problem) at line \(mark.line), column \(mark.column))"
             hint = "end it with the same quote it starts with"
+        } else if let context, problem.contains("did not find expected ','"), context.text.contains("flow") {
+            // An unclosed `[` or `{` is found only where the text stops fitting; it opened here.
+            location = SourceLocation(file: file, line: context.mark.line, column: context.mark.column)
+            let kind = context.text.contains("sequence") ? "list ('[')" : "mapping ('{')"
+            message = "invalid YAML: this flow \(kind) is not closed, or two of its items lack a ',' between them (\(problem) at line \(mark.line), column \(mark.column))"
+            hint = "close it on the same line, or separate its items with ','"
         } else if problem.contains("mapping values are not allowed") {
             hint = "quote a value that contains ': ', or indent a nested mapping on its own line"
         } else if problem.contains("did not find expected") || problem.contains("expected <block end>") {

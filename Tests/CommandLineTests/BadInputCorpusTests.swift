@@ -90,7 +90,7 @@ import Testing
         let wrongExit = outcomes.filter { $0.row.status == "ok" && $0.termination != .exited($0.row.exit) }.count
         let positioned = counted.filter { $0.row.position.contains(":") }
         let withPosition = positioned.filter { !$0.problems.contains { $0.hasPrefix("position") } }.count
-        let errorLines = outcomes.compactMap { Self.errorLine($0.errors) }
+        let errorLines = outcomes.flatMap { Self.errorLines($0.errors) }
         let withAccepted = errorLines.filter { $0.contains("; ") }.count
         print(
             """
@@ -104,7 +104,8 @@ import Testing
               pending validation: \(pending.count), of which already right \(pending.filter { $0.problems.isEmpty }.count)
             """)
         for outcome in pending where !outcome.problems.isEmpty {
-            print("  pending \(outcome.row.id): \(outcome.problems.joined(separator: "; "))")
+            let said = Self.errorLines(outcome.errors).last.map { " — today: \($0.prefix(160))" } ?? ""
+            print("  pending \(outcome.row.id): \(outcome.problems.joined(separator: "; "))\(said)")
         }
         #expect(crashes == 0)
         #expect(hangs == 0)
@@ -119,7 +120,8 @@ import Testing
         }
         for tool in standIns {
             let path = standInDirectory + "/" + tool
-            try "#!/bin/sh\necho \"$0 $*\" > '\(calls)/\(tool)'\nexit 1\n".write(toFile: path, atomically: true, encoding: .utf8)
+            try "#!/bin/sh\ntouch '\(calls)/\(tool)'\necho 'hallmark-stand-in: \(tool) was called' >&2\nexit 1\n".write(
+                toFile: path, atomically: true, encoding: .utf8)
             chmod(path, 0o755)
         }
         let caseDirectory = root + "/cases/" + row.id
@@ -143,7 +145,10 @@ import Testing
         let termination = await child.exited(within: timeout)
         if termination == nil { await child.terminate(grace: .seconds(1)) }
         let errors = (try? String(contentsOfFile: scratch + "/stderr", encoding: .utf8)) ?? ""
-        let called = standIns.filter { FileManager.default.fileExists(atPath: calls + "/" + $0) }
+        let output = (try? String(contentsOfFile: scratch + "/stdout", encoding: .utf8)) ?? ""
+        let called = standIns.filter {
+            FileManager.default.fileExists(atPath: calls + "/" + $0) || (errors + output).contains("hallmark-stand-in: \($0) was called")
+        }
 
         var problems: [String] = []
         if termination == nil { problems.append("hang: still running after \(timeout)") }
@@ -154,7 +159,7 @@ import Testing
             let parts = row.position.split(separator: ":").map(String.init)
             let file = parts[0].hasPrefix("/") ? parts[0] : substitute(parts[0].hasPrefix("{") ? parts[0] : root + "/" + parts[0])
             let expected = parts.count == 3 ? "\(file):\(parts[1]):\(parts[2]): " : "\(file):"
-            if !(errorLine(errors)?.contains(expected) ?? false) { problems.append("position: expected \(expected.dropLast(parts.count == 3 ? 2 : 1))") }
+            if !errorLines(errors).contains(where: { $0.contains(expected) }) { problems.append("position: expected \(expected.dropLast(parts.count == 3 ? 2 : 1))") }
         }
         if [64, 65, 69, 70, 77].contains(row.exit) { problems += shapeProblems(errors) }
         return Outcome(row: row, termination: termination, errors: errors, standInsCalled: called, problems: problems)
@@ -169,15 +174,15 @@ import Testing
         }
     }
 
-    /// The last `hallmark: error:` line (a command that finds several problems names each, then stops).
-    static func errorLine(_ errors: String) -> String? {
-        errors.split(separator: "\n").last { $0.hasPrefix("hallmark: error: ") }.map(String.init)
+    /// The `hallmark: error:` lines (a command that finds several problems, as lint does, names each).
+    static func errorLines(_ errors: String) -> [String] {
+        errors.split(separator: "\n").filter { $0.hasPrefix("hallmark: error: ") }.map(String.init)
     }
 
     /// What the one error shape rules out: no `hallmark: error:` line, ArgumentParser's or Foundation's own text, a dumped file.
     static func shapeProblems(_ errors: String) -> [String] {
         var problems: [String] = []
-        if errorLine(errors) == nil { problems.append("shape: no 'hallmark: error:' line") }
+        if errorLines(errors).isEmpty { problems.append("shape: no 'hallmark: error:' line") }
         let foreign = ["Error: ", "Usage: ", "NSCocoaErrorDomain", "Error Domain=", "couldn’t be", "Fatal error", "internal error", "Context:"]
         for text in foreign where errors.contains(text) { problems.append("shape: stderr contains '\(text)'") }
         if errors.split(separator: "\n").count > 20 { problems.append("shape: \(errors.split(separator: "\n").count) lines on stderr") }
