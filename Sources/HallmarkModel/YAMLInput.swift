@@ -295,7 +295,8 @@ enum YAMLSyntax {
             // An unclosed `[` or `{` is found only where the text stops fitting; it opened here.
             location = SourceLocation(file: file, line: context.mark.line, column: context.mark.column)
             let kind = context.text.contains("sequence") ? "list ('[')" : "mapping ('{')"
-            message = "invalid YAML: this flow \(kind) is not closed, or two of its items lack a ',' between them (\(problem) at line \(mark.line), column \(mark.column))"
+            message =
+                "invalid YAML: this flow \(kind) is not closed, or two of its items lack a ',' between them (\(problem) at line \(mark.line), column \(mark.column))"
             hint = "close it on the same line, or separate its items with ','"
         } else if problem.contains("mapping values are not allowed") {
             hint = "quote a value that contains ': ', or indent a nested mapping on its own line"

@@ -85,7 +85,8 @@ public enum UserFile {
         switch error {
         case DecodingError.keyNotFound(let key, let context): return "missing \(path(context.codingPath + [key]))"
         case DecodingError.typeMismatch(let type, let context): return "\(path(context.codingPath)) is not \(describe(type: type))"
-        case DecodingError.valueNotFound(let type, let context): return "\(path(context.codingPath)) is null, expected \(describe(type: type))"
+        case DecodingError.valueNotFound(let type, let context):
+            return "\(path(context.codingPath)) is null, expected \(describe(type: type))"
         case DecodingError.dataCorrupted(let context) where !context.codingPath.isEmpty:
             return "\(path(context.codingPath)): \(context.debugDescription)"
         default: return "not valid JSON"

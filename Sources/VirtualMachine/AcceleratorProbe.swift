@@ -133,7 +133,8 @@ public struct AcceleratorProbe: Sendable {
             return text
         }
         let isAssertion = { (line: String) in line.contains("Assertion") || line.contains(".c:") }
-        let cause = lines.first { !$0.isEmpty && !isAssertion($0) } ?? (lines.contains(where: isAssertion) ? "it stopped on an internal check" : "")
+        let cause =
+            lines.first { !$0.isEmpty && !isAssertion($0) } ?? (lines.contains(where: isAssertion) ? "it stopped on an internal check" : "")
         let detail = cause.isEmpty ? "" : " (\(cause.count > 120 ? cause.prefix(119) + "…" : cause))"
         return "KVM is present but QEMU could not start a guest with it\(detail)"
     }

@@ -74,11 +74,14 @@ import Testing
         let counted = outcomes.filter { $0.row.status == "ok" }
         let pending = outcomes.filter { $0.row.status == "pending-validation" }
         for outcome in counted where !outcome.problems.isEmpty {
-            Issue.record("\(outcome.row.id) (\(outcome.row.note)): \(outcome.problems.joined(separator: "; "))\nstderr: \(outcome.errors.prefix(600))")
+            Issue.record(
+                "\(outcome.row.id) (\(outcome.row.note)): \(outcome.problems.joined(separator: "; "))\nstderr: \(outcome.errors.prefix(600))"
+            )
         }
         for outcome in outcomes where outcome.row.status == "reaches-build" {
             // The control row: valid input must reach the stand-ins, or the corpus would prove nothing.
-            #expect(!outcome.standInsCalled.isEmpty, "\(outcome.row.id) did not reach the bootstrap stand-in: \(outcome.errors.prefix(400))")
+            #expect(
+                !outcome.standInsCalled.isEmpty, "\(outcome.row.id) did not reach the bootstrap stand-in: \(outcome.errors.prefix(400))")
         }
 
         func counts(_ key: (Outcome) -> String) -> String {
@@ -159,7 +162,9 @@ import Testing
             let parts = row.position.split(separator: ":").map(String.init)
             let file = parts[0].hasPrefix("/") ? parts[0] : substitute(parts[0].hasPrefix("{") ? parts[0] : root + "/" + parts[0])
             let expected = parts.count == 3 ? "\(file):\(parts[1]):\(parts[2]): " : "\(file):"
-            if !errorLines(errors).contains(where: { $0.contains(expected) }) { problems.append("position: expected \(expected.dropLast(parts.count == 3 ? 2 : 1))") }
+            if !errorLines(errors).contains(where: { $0.contains(expected) }) {
+                problems.append("position: expected \(expected.dropLast(parts.count == 3 ? 2 : 1))")
+            }
         }
         if [64, 65, 69, 70, 77].contains(row.exit) { problems += shapeProblems(errors) }
         return Outcome(row: row, termination: termination, errors: errors, standInsCalled: called, problems: problems)
@@ -183,7 +188,9 @@ import Testing
     static func shapeProblems(_ errors: String) -> [String] {
         var problems: [String] = []
         if errorLines(errors).isEmpty { problems.append("shape: no 'hallmark: error:' line") }
-        let foreign = ["Error: ", "Usage: ", "NSCocoaErrorDomain", "Error Domain=", "couldn’t be", "Fatal error", "internal error", "Context:"]
+        let foreign = [
+            "Error: ", "Usage: ", "NSCocoaErrorDomain", "Error Domain=", "couldn’t be", "Fatal error", "internal error", "Context:",
+        ]
         for text in foreign where errors.contains(text) { problems.append("shape: stderr contains '\(text)'") }
         if errors.split(separator: "\n").count > 20 { problems.append("shape: \(errors.split(separator: "\n").count) lines on stderr") }
         return problems

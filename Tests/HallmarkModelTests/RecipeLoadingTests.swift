@@ -96,7 +96,9 @@ let minimalComponent = """
         let path = try scratch.write("r.yaml", "name: x\nversion: [1.0.0\n")
         let error = try #require(throws: HallmarkError.self) { try Recipe.load(path: path) }
         #expect(error.message.hasPrefix("invalid YAML"))
-        #expect(error.location?.line == 3)
+        // An unclosed flow list is shown where it opens.
+        #expect(error.location?.line == 2)
+        #expect(error.location?.column == 10)
     }
 
     @Test func componentParametersAndDefaults() throws {

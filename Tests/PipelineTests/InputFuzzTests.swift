@@ -15,7 +15,7 @@ import Testing
 @Suite(.serialized) struct InputFuzzTests {
     static let environment = ProcessInfo.processInfo.environment
     static let seed = environment["HALLMARK_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x4841_4C4D_4152_4B21
-    static let iterations = environment["HALLMARK_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 1500
+    static let iterations = environment["HALLMARK_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 1200
     /// Generous for a debug build on a busy machine; a loop that does not end blows far past it.
     static let timeLimit = Duration.seconds(5)
 
@@ -59,7 +59,11 @@ import Testing
                 bytes = Array(lines.joined(separator: [UInt8(ascii: "\n")]))
             case 5 where line < lines.count:
                 let indent: [UInt8] = [[0x20, 0x20], [0x09], [0x20]][Int.random(in: 0..<3, using: &generator)]
-                if Bool.random(using: &generator) { lines[line].insert(contentsOf: indent, at: 0) } else { lines[line].removeFirst(min(2, lines[line].count)) }
+                if Bool.random(using: &generator) {
+                    lines[line].insert(contentsOf: indent, at: 0)
+                } else {
+                    lines[line].removeFirst(min(2, lines[line].count))
+                }
                 bytes = Array(lines.joined(separator: [UInt8(ascii: "\n")]))
             case 6 where line < lines.count:
                 // The value of a `key: value` line, or the item of a `- item` line.
@@ -105,7 +109,6 @@ import Testing
                   policies: [../policies/image-health.yaml, ../policies/debian-baseline.yaml]
                   waivers: ../waivers/waivers.yaml
                   gate: high
-                  variables: {ssh_max_auth_tries: "4"}
                 outputs: [qcow2]
                 disk: {size: 4G}
                 evidence: {junit: rich}
@@ -128,9 +131,11 @@ import Testing
                 """
             let key = SigningKey.generate()
             publicKey = key.publicKey
-            let report = #"{"schemaVersion": 1, "image": {"name": "fuzz", "version": "1.0.0", "build": 1}, "gate": {"threshold": "info", "verdict": "pass"}}"#
+            let report =
+                #"{"schemaVersion": 1, "image": {"name": "fuzz", "version": "1.0.0", "build": 1}, "gate": {"threshold": "info", "verdict": "pass"}}"#
             let envelope = try Attestation.signReport(
-                reportJSON: Data(report.utf8), subjects: [Subject(name: "fuzz-1.0.0-1/disk.qcow2", sha256: String(repeating: "a", count: 64))],
+                reportJSON: Data(report.utf8),
+                subjects: [Subject(name: "fuzz-1.0.0-1/disk.qcow2", sha256: String(repeating: "a", count: 64))],
                 key: key)
             let sources: [(Kind, String, [UInt8])] = [
                 (.recipe, "recipes/fuzz.yaml", Array(recipe.utf8)),
@@ -164,7 +169,7 @@ import Testing
                 let loaded = try LoadedRecipe.load(path: files[.recipe]!)
                 _ = loaded.evaluate(Facts(probes: [:]), today: Date())
             case .policy:
-                for policy in try Policy.loadAll(paths: [files[.policy]!], variables: ["ssh_max_auth_tries": "4"]) {
+                for policy in try Policy.loadAll(paths: [files[.policy]!]) {
                     _ = PolicyTestRunner.run(policy)
                 }
             case .facts:
@@ -203,7 +208,9 @@ import Testing
             } catch let error as HallmarkError {
                 outcomes["\(error.code)", default: 0] += 1
                 let text = error.description
-                #expect(!text.contains("NSCocoaErrorDomain") && !text.contains("couldn’t be") && !text.contains("Error Domain="), "\(replay)\n\(text)")
+                #expect(
+                    !text.contains("NSCocoaErrorDomain") && !text.contains("couldn’t be") && !text.contains("Error Domain="),
+                    "\(replay)\n\(text)")
                 if error.message.hasPrefix("invalid YAML") || error.message.hasPrefix("duplicate key") {
                     #expect(error.location?.line != nil, "a YAML syntax error without a line: \(replay)\n\(text)")
                 }

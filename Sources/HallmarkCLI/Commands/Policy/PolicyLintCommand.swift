@@ -34,7 +34,8 @@ extension PolicyCommand {
                     if !unknown.isEmpty {
                         reportError(
                             HallmarkError(
-                                .usage, "--var \(unknown.joined(separator: ", ")): not declared by any policy; name a variable a policy declares"))
+                                .usage,
+                                "--var \(unknown.joined(separator: ", ")): not declared by any policy; name a variable a policy declares"))
                         problems += unknown.count
                     }
                     do {
