@@ -88,7 +88,7 @@ let package = Package(
         .target(name: "HallmarkTestSupport", dependencies: ["HallmarkSupport", "JUnitXML"], path: "Tests/HallmarkTestSupport"),
 
         .testTarget(name: "HallmarkModelTests", dependencies: ["HallmarkModel", "HallmarkSupport", "Compliance", "HallmarkTestSupport"]),
-        .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "HallmarkModel", "HallmarkSupport"]),
+        .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport"]),
         .testTarget(name: "ProtocolTests", dependencies: ["QMP", "GuestAgent", "ConsoleShell", "GuestChannel", "SocketIO"]),
         .testTarget(name: "JUnitXMLTests", dependencies: ["JUnitXML", "HallmarkTestSupport"]),
         .testTarget(
@@ -97,7 +97,10 @@ let package = Package(
         .testTarget(name: "KeptMachineTests", dependencies: ["VirtualMachine", "HallmarkSupport"]),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["Pipeline", "Evidence", "Attestation", "Compliance", "HallmarkModel", "HallmarkSupport", "ImageStore"]),
+            dependencies: [
+                "Pipeline", "Evidence", "Attestation", "Compliance", "HallmarkModel", "HallmarkSupport", "ImageStore",
+                "HallmarkTestSupport",
+            ]),
         // Command lines parsed as the CLI parses them, and exit codes: no process started.
         .testTarget(
             name: "HallmarkCLITests",

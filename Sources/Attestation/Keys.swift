@@ -49,7 +49,7 @@ public struct SigningKey: Sendable {
     /// can sign as you); one that others can read is used, and `warn` says so.
     public init(pemFile path: String, warn: (String) -> Void = { _ in }) throws {
         // What the path is comes first: /dev/zero's mode would otherwise read as a key everyone may write.
-        try InputFile.check(path, what: "key file")
+        try UserFile.check(path, what: "PEM key")
         if let warning = try Self.checkPermissions(ofKeyFile: path) { warn(warning) }
         try self.init(pem: try readKeyFile(path), source: path)
     }
@@ -214,11 +214,7 @@ private func writeNewFile(_ path: String, contents: Data, mode: mode_t) throws {
 }
 
 private func readKeyFile(_ path: String) throws -> String {
-    let data = try InputFile.read(path, what: "key file")
-    guard let text = String(data: data, encoding: .utf8) else {
-        throw HallmarkError.invalidInput("not a PEM file (not text)", at: SourceLocation(file: path))
-    }
-    return text
+    try UserFile.readText(path, what: "PEM key")
 }
 
 /// RFC 7468 textual encoding, for the two labels Hallmark uses.

@@ -27,6 +27,8 @@ extension Resource {
 
     public func sources(in facts: Facts) -> Set<FactSource> { sourcesOfProbes(in: facts) }
 
+    public var factKeys: [String] { probes.map(\.key.description) }
+
     /// Where the probes that were collected were observed.
     public func sourcesOfProbes(in facts: Facts) -> Set<FactSource> {
         Set(probes.filter { facts.probes[$0.key] != nil }.map { facts.source(of: $0.key) })

@@ -178,7 +178,11 @@ extension Component {
                 default: ["path", "recursive", "force"]
                 }
             for entry in entries {
-                guard entry["path"]?.string != nil else { throw fail("each entry needs a 'path'", entry.location) }
+                guard let path = entry["path"], let text = path.string else { throw fail("each entry needs a 'path'", entry.location) }
+                // A path with a {{ }} reference is checked once rendered, when the step runs.
+                guard text.hasPrefix("/") || text.contains("{{") else {
+                    throw fail("path must be an absolute path inside the image, such as /etc/motd; got '\(text)'", path.location)
+                }
                 if action == .setFilePermissions, entry["permissions"]?.string == nil {
                     throw fail("each entry needs 'permissions', an octal mode such as \"0644\"", entry.location)
                 }

@@ -137,6 +137,8 @@ public struct Control: Sendable {
 public protocol ResourceCheck: Sendable {
     /// The resource's name in the policy language (`file`, `kernel_module`).
     static var name: String { get }
+    /// The facts (probe keys, as facts.json and test cases spell them) the check reads.
+    var factKeys: [String] { get }
 }
 
 /// One check on a typed resource: what a control's `check` or `only_if` names.
@@ -239,6 +241,8 @@ public struct PolicyTestCase: Sendable {
     public var reboot: RebootFact?
     public var expectations: [Expectation]
     public var location: SourceLocation
+    /// Where each fact is written, for errors about it.
+    public var factLocations: [String: SourceLocation] = [:]
 }
 
 extension Policy {

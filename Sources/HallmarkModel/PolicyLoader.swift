@@ -94,8 +94,8 @@ struct PolicyLoader {
                         continue
                     }
                     if loaded.contains(childPath) { continue }
-                    if let problem = InputFile.problem(childPath, what: "included policy") {
-                        report(pathInput.error(problem))
+                    if let problem = UserFile.problem(childPath) {
+                        report(pathInput.error("included policy \(childPath): \(problem); expected a readable file"))
                         continue
                     }
                     let childInherited = values.merging(itemVariables.mapValues(\.value)) { $1 }.merging(overrides) { $1 }
@@ -130,11 +130,22 @@ struct PolicyLoader {
             }
         }
         let ids = Set(controls.map(\.id))
+        // A fact no control reads (a typo such as `sshdd`) would make its test case test nothing.
+        let readFacts = Set(
+            controls.flatMap { control in
+                control.check.resource.factKeys + (control.onlyIf?.resource.factKeys ?? [])
+            })
         for test in tests {
             for expectation in test.expectations where !ids.contains(expectation.controlID) {
                 report(
                     HallmarkError.invalidInput(
                         "test '\(test.name)' expects a result for unknown control '\(expectation.controlID)'", at: expectation.location))
+            }
+            for key in test.facts.keys.sorted() where !readFacts.contains(key) {
+                report(
+                    HallmarkError.invalidInput(
+                        "test '\(test.name)' gives fact '\(key)', which no control of this policy reads; facts read: \(readFacts.sorted().joined(separator: ", "))",
+                        at: test.factLocations[key] ?? test.location))
             }
         }
 
@@ -267,7 +278,9 @@ struct PolicyLoader {
         let fields = try item.mapping(allowed: ["name", "facts", "reboot", "expect"])
         let name = try fields.required("name").string()
         var facts: [String: PolicyTestCase.ProbeFact] = [:]
+        var factLocations: [String: SourceLocation] = [:]
         for (key, value) in try fields["facts"]?.freeMapping() ?? [] {
+            factLocations[key] = fields["facts"]?.location(ofKey: key) ?? value.location
             if case .scalar = value.node {
                 facts[key] = PolicyTestCase.ProbeFact(exitCode: 0, stdout: try value.string())
                 continue
@@ -295,7 +308,8 @@ struct PolicyLoader {
             expectations.append(PolicyTestCase.Expectation(controlID: controlID, status: status, location: value.location))
         }
         guard !expectations.isEmpty else { throw expectInput.error("test '\(name)' expects nothing") }
-        return PolicyTestCase(name: name, facts: facts, reboot: reboot, expectations: expectations, location: item.location)
+        return PolicyTestCase(
+            name: name, facts: facts, reboot: reboot, expectations: expectations, location: item.location, factLocations: factLocations)
     }
 }
 

@@ -151,7 +151,7 @@ extension Recipe {
                     let fields = try item.mapping(allowed: ["path", "parameters"])
                     let pathInput = try fields.required("path")
                     let componentPath = resolve(try pathInput.string(), relativeTo: directory)
-                    try InputFile.check(componentPath, what: "component file", at: pathInput.location)
+                    try UserFile.check(componentPath, what: "component file", at: pathInput.location)
                     var parameters: [String: String] = [:]
                     for (key, value) in try fields["parameters"]?.freeMapping() ?? [] {
                         parameters[key] = try value.string()
@@ -228,7 +228,7 @@ extension Recipe {
         let policies =
             try tests["policies"]?.sequence().map { item -> String in
                 let path = resolve(try item.string(), relativeTo: directory)
-                try InputFile.check(path, what: "policy file", at: item.location)
+                try UserFile.check(path, what: "policy file", at: item.location)
                 return path
             } ?? []
         var gate = Severity.info
@@ -241,7 +241,7 @@ extension Recipe {
         var waivers: String?
         if let waiverInput = tests["waivers"] {
             let path = resolve(try waiverInput.string(), relativeTo: directory)
-            try InputFile.check(path, what: "waiver file", at: waiverInput.location)
+            try UserFile.check(path, what: "waiver file", at: waiverInput.location)
             waivers = path
         }
         var variables: [String: String] = [:]
@@ -287,7 +287,7 @@ extension Recipe {
         var settings = EvidenceSettings()
         if let keyInput = evidence["signing_key"] {
             let path = resolve(try keyInput.string(), relativeTo: directory)
-            try InputFile.check(path, what: "signing key", at: keyInput.location)
+            try UserFile.check(path, what: "signing key", at: keyInput.location)
             settings.signingKey = path
         }
         if let junitInput = evidence["junit"] {

@@ -53,13 +53,19 @@ public struct Waiver: Sendable {
     public var expires: CalendarDay?
     public var mode: Mode
     public var location: SourceLocation
+    /// Where `expires` is written, for the error about an expired waiver.
+    public var expiresLocation: SourceLocation?
 
-    public init(controlID: String, justification: String, expires: CalendarDay?, mode: Mode, location: SourceLocation) {
+    public init(
+        controlID: String, justification: String, expires: CalendarDay?, mode: Mode, location: SourceLocation,
+        expiresLocation: SourceLocation? = nil
+    ) {
         self.controlID = controlID
         self.justification = justification
         self.expires = expires
         self.mode = mode
         self.location = location
+        self.expiresLocation = expiresLocation
     }
 
     /// True from the day after `expires`.
@@ -124,7 +130,9 @@ public struct Waivers: Sendable {
                 mode = parsed
             }
             waivers.append(
-                Waiver(controlID: controlID, justification: justification, expires: expires, mode: mode, location: controlInput.location))
+                Waiver(
+                    controlID: controlID, justification: justification, expires: expires, mode: mode, location: controlInput.location,
+                    expiresLocation: expiresInput.location))
         }
         return Waivers(waivers: waivers, path: input.file)
     }
@@ -144,7 +152,7 @@ public struct Waivers: Sendable {
         waivers.filter { $0.isExpired(on: date) }.map { waiver in
             HallmarkError.invalidInput(
                 "waiver for control '\(waiver.controlID)' expired on \(waiver.expires.map(\.description) ?? "") and waives nothing; extend 'expires' (YYYY-MM-DD, today or later) or remove it",
-                at: waiver.location)
+                at: waiver.expiresLocation ?? waiver.location)
         }
     }
 

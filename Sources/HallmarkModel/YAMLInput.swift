@@ -33,9 +33,7 @@ public struct YAMLInput {
 
     /// Parses a whole file; syntax errors carry the parser's line and column.
     public static func load(path: String, context: String, aliases: Aliases = .refused) throws -> YAMLInput {
-        guard let text = String(data: try InputFile.read(path, what: "\(context) file"), encoding: .utf8) else {
-            throw HallmarkError.invalidInput("\(context) file is not UTF-8 text", at: SourceLocation(file: path))
-        }
+        let text = try UserFile.readText(path, what: context)
         return try parse(text, file: path, context: context, aliases: aliases)
     }
 
@@ -49,7 +47,7 @@ public struct YAMLInput {
             }
             node = composed
         } catch let error as YamlError {
-            throw yamlSyntaxError(error, file: file)
+            throw YAMLSyntax.error(error, text: text, file: file)
         }
         let input = YAMLInput(node: node, file: file, context: context)
         switch aliases {
@@ -136,6 +134,14 @@ public struct YAMLInput {
             entries.append((key, keyLocation, YAMLInput(node: valueNode, file: file, context: "'\(key)'")))
         }
         return Mapping(owner: self, entries: entries)
+    }
+
+    /// Where `key` of this mapping is written; nil when it is not a mapping or has no such key.
+    public func location(ofKey key: String) -> SourceLocation? {
+        guard case .mapping(let mapping) = node, let keyNode = mapping.keys.first(where: { $0.scalar?.string == key }) else {
+            return nil
+        }
+        return SourceLocation(file: file, line: keyNode.mark?.line, column: keyNode.mark?.column)
     }
 
     /// A mapping whose keys are user-chosen names (parameters, variables).
@@ -258,13 +264,123 @@ public indirect enum InputValue: Sendable {
     }
 }
 
-private func yamlSyntaxError(_ error: YamlError, file: String) -> HallmarkError {
-    switch error {
-    case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-        return .invalidInput("invalid YAML: \(problem)", at: SourceLocation(file: file, line: mark.line, column: mark.column))
-    case .composer(_, let problem, let mark, _):
-        return .invalidInput("invalid YAML: \(problem)", at: SourceLocation(file: file, line: mark.line, column: mark.column))
-    default:
-        return .invalidInput("invalid YAML: \(error)", at: SourceLocation(file: file))
+/// Yams' errors as one line at the offending position; their own descriptions carry the whole file.
+enum YAMLSyntax {
+    static func error(_ error: YamlError, text: String, file: String) -> HallmarkError {
+        func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            return syntaxError(problem: problem, context: context, mark: mark, text: text, file: file)
+        case .reader(let problem, let offset, let value, _):
+            let location = UserFile.position(ofByte: offset ?? 0, in: Array(text.utf8), file: file)
+            let character = value >= 0 ? String(format: " U+%04X", value) : ""
+            return .invalidInput(
+                "invalid YAML: \(problem)\(character); remove the character or write it as an escape in a double-quoted string",
+                at: location)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let key = duplicates.first ?? ""
+            let first = context.mark
+            return .invalidInput(
+                "duplicate key '\(key)' (first at line \(first.line), column \(first.column)); each key may appear once in a mapping",
+                at: at(duplicateMark(of: key, first: first, in: text) ?? first))
+        case .dataCouldNotBeDecoded:
+            return .invalidInput("the file is not UTF-8 text; save it as UTF-8", at: SourceLocation(file: file))
+        case .no, .memory, .writer, .emitter, .representer:
+            return .invalidInput("cannot parse the YAML (\(error)); expected one YAML document", at: SourceLocation(file: file))
+        }
+    }
+
+    /// libyaml's problem with what to do about it; an unclosed quote is shown where it opens.
+    private static func syntaxError(problem: String, context: YamlError.Context?, mark: Mark, text: String, file: String)
+        -> HallmarkError
+    {
+        var location = SourceLocation(file: file, line: mark.line, column: mark.column)
+        var message = "invalid YAML: \(problem)"
+        if let context, !context.text.isEmpty {
+            message += " \(context.text) (from line \(context.mark.line), column \(context.mark.column))"
+        }
+        let hint: String
+        if character(at: mark, in: text) == "\t" {
+            message = "invalid YAML: a tab character here"
+            hint = "YAML indents with spaces only"
+        } else if let context, context.text.contains("quoted scalar"), problem.contains("end of stream") || problem.contains("document") {
+            location = SourceLocation(file: file, line: context.mark.line, column: context.mark.column)
+            message = "invalid YAML: this quoted string is never closed (\(problem) at line \(mark.line), column \(mark.column))"
+            hint = "end it with the same quote it starts with"
+        } else if let context, problem.contains("did not find expected ','"), context.text.contains("flow") {
+            // An unclosed `[` or `{` is found only where the text stops fitting; it opened here.
+            location = SourceLocation(file: file, line: context.mark.line, column: context.mark.column)
+            let kind = context.text.contains("sequence") ? "list ('[')" : "mapping ('{')"
+            message =
+                "invalid YAML: this flow \(kind) is not closed, or two of its items lack a ',' between them (\(problem) at line \(mark.line), column \(mark.column))"
+            hint = "close it on the same line, or separate its items with ','"
+        } else if problem.contains("mapping values are not allowed") {
+            hint = "quote a value that contains ': ', or indent a nested mapping on its own line"
+        } else if problem.contains("did not find expected") || problem.contains("expected <block end>") {
+            hint = "check the indentation: the keys of one mapping start in the same column, list items ('- ') too"
+        } else if problem.contains("single document") {
+            hint = "a file holds one YAML document (no second '---')"
+        } else {
+            hint = "fix the YAML syntax at this position"
+        }
+        return .invalidInput("\(message); \(hint)", at: location)
+    }
+
+    private static func character(at mark: Mark, in text: String) -> Character? {
+        let lines = text.split(separator: "\n", maxSplits: mark.line, omittingEmptySubsequences: false)
+        guard mark.line >= 1, mark.line <= lines.count else { return nil }
+        let scalars = Array(lines[mark.line - 1].unicodeScalars)
+        guard mark.column >= 1, mark.column <= scalars.count else { return nil }
+        return Character(scalars[mark.column - 1])
+    }
+
+    /// Yams names only the first of two equal keys. Writing a placeholder of the same length over
+    /// it (so no other position moves) and parsing again finds the second, with its own mark.
+    static func duplicateMark(of key: String, first: Mark, in text: String) -> Mark? {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.unicodeScalars) }
+        let keyScalars = Array(key.unicodeScalars)
+        let start = first.column - 1
+        guard first.line >= 1, first.line <= lines.count, !keyScalars.isEmpty, start >= 0,
+            start + keyScalars.count <= lines[first.line - 1].count,
+            Array(lines[first.line - 1][start..<start + keyScalars.count]) == keyScalars
+        else { return nil }
+        // A private-use character: valid in a plain scalar, and in no real key.
+        let placeholder = String(repeating: "\u{E000}", count: keyScalars.count)
+        lines[first.line - 1].replaceSubrange(start..<start + keyScalars.count, with: placeholder.unicodeScalars)
+        let edited = lines.map { String(String.UnicodeScalarView($0)) }.joined(separator: "\n")
+        do {
+            guard let root = try Parser(yaml: edited).singleRoot() else { return nil }
+            var budget = 100_000
+            return findKey(key, besides: placeholder, in: root, depth: 0, budget: &budget)
+        } catch YamlError.duplicatedKeysInMapping(let again, let context) where again.first == key {
+            // A third occurrence: the one named now is the second.
+            return context.mark
+        } catch {
+            return nil
+        }
+    }
+
+    private static func findKey(_ key: String, besides placeholder: String, in node: Node, depth: Int, budget: inout Int) -> Mark? {
+        budget -= 1
+        guard budget > 0, depth < 64 else { return nil }
+        switch node {
+        case .scalar, .alias: return nil
+        case .sequence(let sequence):
+            for item in sequence {
+                if let found = findKey(key, besides: placeholder, in: item, depth: depth + 1, budget: &budget) { return found }
+            }
+            return nil
+        case .mapping(let mapping):
+            if mapping.keys.contains(where: { $0.string == placeholder }) {
+                return mapping.keys.first { $0.string == key }?.mark
+            }
+            for (keyNode, value) in mapping {
+                for child in [keyNode, value] {
+                    if let found = findKey(key, besides: placeholder, in: child, depth: depth + 1, budget: &budget) { return found }
+                }
+            }
+            return nil
+        }
     }
 }

@@ -77,11 +77,32 @@ public struct HallmarkError: Error, CustomStringConvertible {
         return text
     }
 
-    /// A cause as a user reads it: Foundation's errors by their localized text, others as they describe themselves.
-    static func describe(_ error: any Error) -> String {
+    /// A cause as a user reads it: Foundation's file errors by path and reason, others by their
+    /// localized text or as they describe themselves.
+    public static func describe(_ error: any Error) -> String {
         if let error = error as? HallmarkError { return error.description }
+        if let error = error as? CocoaError { return describe(cocoa: error) }
         if let error = error as? LocalizedError, let text = error.errorDescription { return text }
-        if error is CocoaError { return error.localizedDescription }
         return String(describing: error)
+    }
+
+    /// "PATH: permission denied" rather than Foundation's "The file … couldn't be opened" or its domain and code.
+    static func describe(cocoa error: CocoaError) -> String {
+        let path = (error.userInfo[NSFilePathErrorKey] as? String) ?? (error.userInfo[NSURLErrorKey] as? URL)?.path
+        let reason: String
+        if let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            reason = UserFile.describe(errno: Int32(underlying.code))
+        } else {
+            switch error.code {
+            case .fileNoSuchFile, .fileReadNoSuchFile: reason = "no such file"
+            case .fileReadNoPermission, .fileWriteNoPermission: reason = "permission denied"
+            case .fileWriteFileExists: reason = "already exists"
+            case .fileWriteOutOfSpace: reason = "no space left on the device"
+            case .fileWriteVolumeReadOnly: reason = "the file system is read-only"
+            case .fileReadInapplicableStringEncoding: reason = "is not UTF-8 text"
+            default: reason = "cannot be read or written"
+            }
+        }
+        return path.map { "\($0): \(reason)" } ?? reason
     }
 }

@@ -31,7 +31,7 @@ public struct AcceleratorProbe: Sendable {
             let (works, reason) = try await kvmWorks(kernel: kernel)
             if works { return .kvm }
             console.warning(
-                "using TCG (software emulation, several times slower; timeouts scaled ×\(Int(Accelerator.tcg.timeoutScale))): \(reason)")
+                "\(reason); using TCG (software emulation, several times slower; timeouts scaled ×\(Int(Accelerator.tcg.timeoutScale)))")
             return .tcg
         }
     }
@@ -108,7 +108,7 @@ public struct AcceleratorProbe: Sendable {
             }
             if process.termination != nil {
                 let log = (try? String(contentsOfFile: directory + "/qemu.log", encoding: .utf8)) ?? ""
-                return (false, "QEMU could not start a KVM guest: \(log.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))")
+                return (false, Self.summarizeFailure(qemuLog: log))
             }
             do {
                 try await Task.sleep(for: .milliseconds(50))
@@ -119,5 +119,23 @@ public struct AcceleratorProbe: Sendable {
         }
         await process.terminate(grace: .milliseconds(500))
         return (false, "a KVM test guest printed nothing within \(Self.deadline.formattedSeconds) (KVM guests hang on this host)")
+    }
+
+    /// QEMU's own words on why a KVM guest did not start, cut to its first error: its log may end
+    /// in an assertion (`kvm_buf_set_msrs: Assertion … failed`) that reads like Hallmark crashing.
+    static func summarizeFailure(qemuLog log: String) -> String {
+        let lines = log.split(whereSeparator: \.isNewline).map { line in
+            var text = line.trimmingCharacters(in: .whitespaces)
+            // "qemu-system-x86_64: error: failed to set MSR …" → "failed to set MSR …"
+            for prefix in ["qemu-system-x86_64:", "error:"] where text.hasPrefix(prefix) {
+                text = text.dropFirst(prefix.count).trimmingCharacters(in: .whitespaces)
+            }
+            return text
+        }
+        let isAssertion = { (line: String) in line.contains("Assertion") || line.contains(".c:") }
+        let cause =
+            lines.first { !$0.isEmpty && !isAssertion($0) } ?? (lines.contains(where: isAssertion) ? "it stopped on an internal check" : "")
+        let detail = cause.isEmpty ? "" : " (\(cause.count > 120 ? cause.prefix(119) + "…" : cause))"
+        return "KVM is present but QEMU could not start a guest with it\(detail)"
     }
 }

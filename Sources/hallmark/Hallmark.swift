@@ -3,6 +3,6 @@ import HallmarkCLI
 @main
 struct Hallmark {
     static func main() async {
-        await HallmarkCommand.main(nil)
+        await HallmarkCommand.runMain()
     }
 }

@@ -107,7 +107,7 @@ import Testing
 
         let missing = scratch.file("nope.pem")
         error = #expect(throws: HallmarkError.self) { try SigningKey(pemFile: missing) }
-        #expect(error?.description == "\(missing): key file not found: \(missing)")
+        #expect(error?.description == "\(missing): no such file; expected a readable PEM key file")
     }
 
     @Test func readsPEMWithCRLFAndSurroundingText() throws {

@@ -1,22 +1,10 @@
 import Foundation
 import HallmarkSupport
+import HallmarkTestSupport
 import Testing
 
 @testable import Compliance
 @testable import HallmarkModel
-
-/// SplitMix64: a small seeded generator, so every run sees the same fact sets.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Evaluation is total over whatever a guest prints: every resource's evaluator runs on random
 /// and mutated fact sets without trapping, and always gives one of the result states.

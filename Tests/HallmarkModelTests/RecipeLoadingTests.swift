@@ -79,7 +79,10 @@ let minimalComponent = """
         ("version: 1.0", "version must be major.minor.patch"),
         ("version: 1.0.0\nparent: {debian: {suite: bookworm}}\ndisk: {size: 12X}", "size must be a number"),
         ("version: 1.0.0\nparent: {debian: {suite: bookworm}}\noutputs: [vmdk]", "unsupported output 'vmdk'"),
-        ("version: 1.0.0\nparent: {debian: {suite: bookworm}}\ntests: {policies: [missing.yaml]}", "policy file not found"),
+        (
+            "version: 1.0.0\nparent: {debian: {suite: bookworm}}\ntests: {policies: [missing.yaml]}",
+            "missing.yaml: no such file; expected a readable file"
+        ),
         ("version: 1.0.0\nparent: {debian: {suite: bookworm}}\ntests: {channel: ssh}", "channel must be one of: auto, agent, console"),
         ("version: 1.0.0\nparent: {debian: {suite: bookworm}}\ntests: {static_facts: host}", "static_facts must be one of: image, guest"),
     ])
@@ -96,7 +99,9 @@ let minimalComponent = """
         let path = try scratch.write("r.yaml", "name: x\nversion: [1.0.0\n")
         let error = try #require(throws: HallmarkError.self) { try Recipe.load(path: path) }
         #expect(error.message.hasPrefix("invalid YAML"))
-        #expect(error.location?.line == 3)
+        // An unclosed flow list is shown where it opens.
+        #expect(error.location?.line == 2)
+        #expect(error.location?.column == 10)
     }
 
     @Test func componentParametersAndDefaults() throws {

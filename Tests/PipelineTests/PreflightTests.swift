@@ -108,9 +108,9 @@ import Testing
         let notAKey = try write("not-a-key.pem", "hello\n")
         chmod(notAKey, 0o600)
         let cases: [(String, String)] = [
-            (directory + "/keydir", "key file \(directory)/keydir is a directory, expected a file"),
-            ("/dev/zero", "key file /dev/zero is a device, not a regular file; expected a file"),
-            (directory + "/missing.pem", "key file not found: \(directory)/missing.pem"),
+            (directory + "/keydir", "is a directory; expected a readable PEM key file"),
+            ("/dev/zero", "is a device, not a regular file; expected a readable PEM key file"),
+            (directory + "/missing.pem", "no such file; expected a readable PEM key file"),
             (notAKey, "expected an Ed25519 private key (PKCS#8 PEM)"),
         ]
         for (path, expected) in cases {

@@ -18,6 +18,9 @@ public struct BootHealthCheck: Resource {
         key: "failed-units", script: "systemctl --failed --no-legend --plain --no-pager", runtime: true,
         execution: .subshell(cost: 4))
 
+    /// Test cases may give the state systemd settled on, which the boot session observes.
+    public var factKeys: [String] { probes.map(\.key.description) + [Facts.systemStateKey.description] }
+
     /// The system state is observed in the guest by the pipeline.
     public func sources(in facts: Facts) -> Set<FactSource> {
         sourcesOfProbes(in: facts).union(facts.systemState == nil ? [] : [.guest])

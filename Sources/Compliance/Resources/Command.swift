@@ -27,8 +27,12 @@ public struct CommandCheck: Resource {
         guard fields["exit_code"] != nil || fields["stdout"] != nil || fields["stderr"] != nil else {
             throw body.error("command check needs 'exit_code', 'stdout' or 'stderr'")
         }
+        let run = try fields.required("run")
+        guard !(try run.string()).allSatisfy(\.isWhitespace) else {
+            throw run.error("run must be a shell command, got an empty string")
+        }
         self.init(
-            run: try fields.required("run").string(),
+            run: try run.string(),
             exitCode: try fields["exit_code"].map { try $0.exitCode() },
             stdout: try fields["stdout"].map { try $0.matcher() },
             stderr: try fields["stderr"].map { try $0.matcher() },

@@ -93,12 +93,16 @@ struct VerifyCommand: AsyncParsableCommand {
         return .init(path: text)
     }
 
+    /// A report.json handed in instead of its envelope: a JSON object with a report's keys and no payload.
+    static func isUnsignedReport(_ data: Data) -> Bool {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+        return object["payload"] == nil && object["controls"] != nil && object["gate"] != nil
+    }
+
     func run() async throws {
         try await runReportingErrors {
             let key = try VerifyingKey(pemFile: publicKey)
-            guard let data = FileManager.default.contents(atPath: envelope) else {
-                throw HallmarkError.invalidInput("cannot read envelope file", at: SourceLocation(file: envelope))
-            }
+            let data = try UserFile.read(envelope, what: "envelope (report.dsse.json)")
             var files = artifacts.map(Self.parseArtifact)
             if let imageDirectory {
                 var isDirectory: ObjCBool = false
@@ -114,6 +118,11 @@ struct VerifyCommand: AsyncParsableCommand {
                 imageName: imageName, imageVersion: imageVersion, imageBuild: imageBuild, gateCovers: gateCovers?.rawValue)
             let result = try await Attestation.verify(envelope: data, publicKey: key, requirements: requirements)
             if let failure = result.failure, failure.check == .envelope {
+                if Self.isUnsignedReport(data) {
+                    throw HallmarkError.invalidInput(
+                        "this is a report.json, not a signed envelope; only runs given a signing key (--signing-key) write report.dsse.json beside it, verify that file",
+                        at: SourceLocation(file: envelope))
+                }
                 throw HallmarkError.invalidInput(failure.reason, at: SourceLocation(file: envelope))
             }
             if json {

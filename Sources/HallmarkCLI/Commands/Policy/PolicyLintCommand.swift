@@ -89,18 +89,21 @@ extension PolicyCommand {
 
         func printText(_ report: Report) {
             for file in report.files {
-                for error in file.errors { print(error.text) }
+                for error in file.errors { reportError(description: error.text) }
                 if file.ok, let controls = file.controls {
                     let included = (file.includedFiles ?? 0) == 0 ? "" : ", \(file.includedFiles ?? 0) included file(s)"
                     print("\(file.path): ok (\(controls) controls\(included), \(file.testCases ?? 0) test case(s))")
                 }
             }
             if !report.undeclaredVariables.isEmpty {
-                print("--var: not declared by any policy: \(report.undeclaredVariables.joined(separator: ", "))")
+                reportError(
+                    description:
+                        "--var \(report.undeclaredVariables.joined(separator: ", ")): not declared by any policy; name a variable a policy declares"
+                )
             }
             if let waivers = report.waivers {
                 if waivers.ok { print("\(waivers.path): ok (\(waivers.waivers ?? 0) waivers)") }
-                for error in waivers.errors { print(error.text) }
+                for error in waivers.errors { reportError(description: error.text) }
             }
             if report.problems > 0 { print("\(report.problems) problem(s)") }
         }

@@ -149,10 +149,10 @@ extension PolicyCommand {
         }
 
         func readFacts(_ path: String) throws -> Facts {
-            let data = try InputFile.read(path, what: "facts file")
+            let data = try UserFile.read(path, what: "facts")
             do { return try JSONDecoder.hallmark.decode(Facts.self, from: data) } catch {
                 throw HallmarkError.invalidInput(
-                    "not a facts.json ({\"probes\": {key: {exitCode, stdout, stderr}}, \"reboot\": …}): \(error)",
+                    "not a facts.json (\(UserFile.decodingProblem(error))); expected {\"probes\": {key: {exitCode, stdout, stderr}}, \"reboot\": …}",
                     at: SourceLocation(file: path))
             }
         }
