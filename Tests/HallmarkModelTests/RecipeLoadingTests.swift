@@ -7,19 +7,15 @@ import Testing
 
 /// Writes files into a fresh temporary directory.
 struct Scratch {
-    let directory: String
+    let temporary: TemporaryDirectory
+    var directory: String { temporary.path }
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-model-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        temporary = try TemporaryDirectory(prefix: "hallmark-model")
     }
 
     @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
-        let path = directory + "/" + name
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
+    func write(_ name: String, _ text: String) throws -> String { try temporary.write(name, text) }
 }
 
 let minimalComponent = """

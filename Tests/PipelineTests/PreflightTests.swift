@@ -2,6 +2,7 @@ import Attestation
 import Foundation
 import HallmarkModel
 import HallmarkSupport
+import HallmarkTestSupport
 import ImageStore
 import Testing
 
@@ -10,26 +11,19 @@ import Testing
 /// What a command checks before it builds or boots anything: every phase of every component, the
 /// signing key, the reports directory, and that the build to test was made from these inputs.
 @Suite struct PreflightTests {
-    let directory: String
+    let scratch: TemporaryDirectory
+    var directory: String { scratch.path }
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-preflight-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-
-    @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
-        let path = directory + "/" + name
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        scratch = try TemporaryDirectory(prefix: "hallmark-preflight")
     }
 
     /// A recipe with one component made of `phases` (a TOE `phases:` list), its parameter `Mode` set to `mode`.
     func recipe(phases: String, mode: String = "0644") throws -> String {
-        try write(
+        try scratch.write(
             "c.yaml",
             "name: c\nschemaVersion: 1.0\nparameters:\n  - Mode: {type: string, default: \"0600\"}\nphases:\n" + phases)
-        return try write(
+        return try scratch.write(
             "r.yaml",
             "name: r\nversion: 1.0.0\nparent: {debian: {suite: bookworm}}\ncomponents:\n  - path: c.yaml\n    parameters: {Mode: \"\(mode)\"}\n"
         )
@@ -105,7 +99,7 @@ import Testing
     @Test func theSigningKeyIsReadAndCheckedBeforeAnythingRuns() throws {
         let loaded = try minimalLoaded()
         try FileManager.default.createDirectory(atPath: directory + "/keydir", withIntermediateDirectories: true)
-        let notAKey = try write("not-a-key.pem", "hello\n")
+        let notAKey = try scratch.write("not-a-key.pem", "hello\n")
         chmod(notAKey, 0o600)
         let cases: [(String, String)] = [
             (directory + "/keydir", "is a directory; expected a readable PEM key file"),
@@ -125,7 +119,7 @@ import Testing
 
     @Test func reportsPointingAtAFileIsAUsageError() throws {
         let loaded = try minimalLoaded()
-        let file = try write("reports-file", "x")
+        let file = try scratch.write("reports-file", "x")
         let error = try #require(throws: HallmarkError.self) { try pipeline(reports: file).checkTestInputs(loaded) }
         #expect(error.code == .usage)
         #expect(error.message == "--reports \(file) is a file, expected a directory")
@@ -148,7 +142,7 @@ import Testing
         #expect(try loaded.checkMadeFromThis(image(buildDigest: current)) == nil)
 
         // Another parameter, component text or package list gives another digest.
-        try write(
+        try scratch.write(
             "r.yaml", try String(contentsOfFile: directory + "/r.yaml", encoding: .utf8).replacingOccurrences(of: "0644", with: "0640"))
         let edited = try LoadedRecipe.load(path: directory + "/r.yaml")
         let error = try #require(throws: HallmarkError.self) { try edited.checkMadeFromThis(image(buildDigest: current)) }
@@ -159,7 +153,7 @@ import Testing
         #expect(error.message.hasPrefix("r 1.0.0/2 was built from other inputs"))
         #expect(error.location == SourceLocation(file: directory + "/r.yaml"))
 
-        try write("c.yaml", try String(contentsOfFile: directory + "/c.yaml", encoding: .utf8) + "description: changed\n")
+        try scratch.write("c.yaml", try String(contentsOfFile: directory + "/c.yaml", encoding: .utf8) + "description: changed\n")
         let component = try LoadedRecipe.load(path: directory + "/r.yaml")
         #expect(component.recipe.buildDigest(components: component.components) != now)
     }
@@ -167,7 +161,7 @@ import Testing
     @Test func theTestsSectionIsNotABuildInput() throws {
         let loaded = try minimalLoaded()
         let before = loaded.recipe.buildDigest(components: loaded.components)
-        try write("r.yaml", try String(contentsOfFile: directory + "/r.yaml", encoding: .utf8) + "tests: {gate: high, reboot: true}\n")
+        try scratch.write("r.yaml", try String(contentsOfFile: directory + "/r.yaml", encoding: .utf8) + "tests: {gate: high, reboot: true}\n")
         let edited = try LoadedRecipe.load(path: directory + "/r.yaml")
         #expect(edited.recipe.buildDigest(components: edited.components) == before)
         #expect(edited.recipe.digest != loaded.recipe.digest)
