@@ -161,7 +161,8 @@ import Testing
     @Test func theTestsSectionIsNotABuildInput() throws {
         let loaded = try minimalLoaded()
         let before = loaded.recipe.buildDigest(components: loaded.components)
-        try scratch.write("r.yaml", try String(contentsOfFile: directory + "/r.yaml", encoding: .utf8) + "tests: {gate: high, reboot: true}\n")
+        try scratch.write(
+            "r.yaml", try String(contentsOfFile: directory + "/r.yaml", encoding: .utf8) + "tests: {gate: high, reboot: true}\n")
         let edited = try LoadedRecipe.load(path: directory + "/r.yaml")
         #expect(edited.recipe.buildDigest(components: edited.components) == before)
         #expect(edited.recipe.digest != loaded.recipe.digest)
