@@ -19,10 +19,3 @@ public enum Gate {
         return .pass
     }
 }
-
-extension Evaluator {
-    /// The gate's verdict (`Gate.verdict`), where callers that evaluate look for it.
-    public static func verdict(_ results: [ControlResult], threshold: Severity) -> Verdict {
-        Gate.verdict(results, threshold: threshold)
-    }
-}

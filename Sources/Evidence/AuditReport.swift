@@ -130,7 +130,7 @@ public struct AuditReport: Codable, Sendable {
         self.host = host
         self.inputs = inputs
         self.timings = timings
-        let verdict = forcedVerdict ?? Evaluator.verdict(results, threshold: threshold)
+        let verdict = forcedVerdict ?? Compliance.Gate.verdict(results, threshold: threshold)
         var counts: [String: Int] = [:]
         for status in ResultStatus.allCases { counts[status.rawValue] = results.filter { $0.status == status }.count }
         self.counts = counts

@@ -88,7 +88,7 @@ public struct CommandOutput: Codable, Sendable, Equatable {
 
 extension HostCommand {
     /// Runs to completion with output appended to `logPath`; throws with the log's tail on failure.
-    public func run(logPath: String? = nil, failure: HallmarkError.Code = .hostFailure) async throws {
+    public func run(logPath: String? = nil) async throws {
         let log = logPath ?? FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-\(UUID().uuidString).log").path
         defer { if logPath == nil { try? FileManager.default.removeItem(atPath: log) } }
         let child = try ChildProcess.spawn(self, outputPath: log)
@@ -96,7 +96,7 @@ extension HostCommand {
         try Task.checkCancellation()
         guard termination.succeeded else {
             let tail = (try? String(contentsOfFile: log, encoding: .utf8)).map { lastLines(of: $0, count: 20) } ?? ""
-            throw HallmarkError(failure, "\(executable) failed (\(termination)): \(description)\n\(tail)")
+            throw HallmarkError(.hostFailure, "\(executable) failed (\(termination)): \(description)\n\(tail)")
         }
     }
 

@@ -162,7 +162,7 @@ struct BootSession: Sendable {
 
         let results = componentTests + loaded.evaluate(facts, today: startedAt)
         return Observation(
-            facts: facts, results: results, verdict: Evaluator.verdict(results, threshold: threshold),
+            facts: facts, results: results, verdict: Gate.verdict(results, threshold: threshold),
             qemuVersion: await machine.qemuVersion, qemuCommandLine: configuration.qemuCommand.description,
             collectorScript: collected.guestScript, imageCollectorScript: collected.imageScript,
             guestChannel: channel?.rawValue, guestChannelNote: await machine.channelNote,

@@ -211,7 +211,7 @@ import Testing
             if iteration % 10 == 0 {
                 let results = Evaluator.evaluate(policy, facts: facts)
                 for result in results { seen[result.status, default: 0] += 1 }
-                _ = Evaluator.verdict(results, threshold: .low)
+                _ = Gate.verdict(results, threshold: .low)
             }
         }
         #expect(seen.values.reduce(0, +) == Self.iterations * Self.checks.count + Self.iterations / 10 * Self.controls.count)

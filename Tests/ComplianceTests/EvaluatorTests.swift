@@ -125,10 +125,10 @@ func facts(_ probes: [ProbeKey: (Int32, String)], reboot: RebootFact? = nil) -> 
             policy([control("low", Check(SysctlCheck(key: "k", value: .equals("1"))), severity: .low)]),
             facts: facts(["sysctl:k": (0, "0\n")]))
         #expect(failingLow[0].status == .fail)
-        #expect(Evaluator.verdict(failingLow, threshold: .info) == .fail)
-        #expect(Evaluator.verdict(failingLow, threshold: .medium) == .pass)
+        #expect(Gate.verdict(failingLow, threshold: .info) == .fail)
+        #expect(Gate.verdict(failingLow, threshold: .medium) == .pass)
         let notChecked = Evaluator.evaluate(policy([control("r", .reboot)]), facts: Facts())
-        #expect(Evaluator.verdict(notChecked, threshold: .info) == .incomplete)
+        #expect(Gate.verdict(notChecked, threshold: .info) == .incomplete)
     }
 }
 

@@ -285,7 +285,7 @@ func status(_ check: Check, _ observed: Facts, severity: Severity = .high, onlyI
     @Test func infoSeverityFailuresAreInformational() {
         let result = status(Check(SysctlCheck(key: "k", value: .equals("1"))), facts(["sysctl:k": (0, "0\n")]), severity: .info)
         #expect(result.status == .informational)
-        #expect(Evaluator.verdict([result], threshold: .info) == .pass)
+        #expect(Gate.verdict([result], threshold: .info) == .pass)
         #expect(status(Check(SysctlCheck(key: "k", value: .equals("0"))), facts(["sysctl:k": (0, "0\n")]), severity: .info).status == .pass)
     }
 

@@ -29,8 +29,8 @@ import Testing
         #expect(results[0].evidence == "permitrootlogin yes")
         #expect(results[0].waiver?.contains("run until 2026-06-30 (waivers.yaml:2:15)") == true, "\(results[0].waiver ?? "")")
         #expect(results[1].status == .fail && results[1].waiver == nil)
-        #expect(Evaluator.verdict(Array(results.prefix(1)), threshold: .info) == .pass)
-        #expect(Evaluator.verdict(results, threshold: .info) == .fail)
+        #expect(Gate.verdict(Array(results.prefix(1)), threshold: .info) == .pass)
+        #expect(Gate.verdict(results, threshold: .info) == .fail)
     }
 
     @Test func skipModeDoesNotEvaluate() throws {

@@ -115,7 +115,7 @@ extension PolicyCommand {
                     waivers.map { Evaluator.evaluate(policy, facts: observed, waivers: $0, today: today) }
                         ?? Evaluator.evaluate(policy, facts: observed)
                 }
-                let verdict = Evaluator.verdict(results, threshold: gate)
+                let verdict = Gate.verdict(results, threshold: gate)
                 let evaluation = Evaluation(
                     mode: facts != nil ? "facts" : "rootfs",
                     results: results.map {
