@@ -15,17 +15,20 @@ extension Evaluator {
         return applyWaivers(results, waivers, today: today)
     }
 
+    /// Every policy's results for one set of facts, with the waivers applied when there are any.
+    public static func evaluate(_ policies: [Policy], facts: Facts, waivers: Waivers?, today: Date) -> [ControlResult] {
+        policies.flatMap { policy in
+            waivers.map { evaluate(policy, facts: facts, waivers: $0, today: today) } ?? evaluate(policy, facts: facts)
+        }
+    }
+
     /// Applies waivers on the host, after evaluation. An unexpired waiver makes the result `waived`:
     /// in `skip` mode the evaluation is discarded; in `run` mode the original status, message and
     /// evidence are kept (`originalStatus`, message, evidence). An expired waiver changes nothing but
     /// the message, which says "waiver expired on …". Results of controls without a waiver are unchanged.
     public static func applyWaivers(_ results: [ControlResult], _ waivers: Waivers, today: Date) -> [ControlResult] {
-        applyWaivers(results, waivers.waivers, today: today)
-    }
-
-    public static func applyWaivers(_ results: [ControlResult], _ waivers: [Waiver], today: Date) -> [ControlResult] {
         results.map { result in
-            guard let waiver = waivers.first(where: { $0.controlID == result.control.id }) else { return result }
+            guard let waiver = waivers.waiver(for: result.control.id) else { return result }
             var waived = result
             let until = waiver.expires.map { "until \($0)" } ?? "without expiry"
             if waiver.isExpired(on: today) {

@@ -104,14 +104,8 @@ extension HostCommand {
     public func output() async throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-\(UUID().uuidString).out").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let child = try ChildProcess.spawn(self, outputPath: path)
-        let termination = await child.wait()
-        try Task.checkCancellation()
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        guard termination.succeeded else {
-            throw HallmarkError(.hostFailure, "\(executable) failed (\(termination)): \(description)\n\(lastLines(of: text, count: 20))")
-        }
-        return text
+        try await run(logPath: path)
+        return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
     }
 }
 

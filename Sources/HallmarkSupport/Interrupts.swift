@@ -38,10 +38,8 @@ public final class ChildRegistry: Sendable {
             if state.children[child.pid] === child { state.children[child.pid] = nil }
         }
     }
-    func remove(_ pid: pid_t) { state.withLock { _ = $0.children.removeValue(forKey: pid) } }
-
     /// Stops tracking a child that is meant to outlive Hallmark (a VM kept for debugging).
-    public func forget(_ pid: pid_t) { remove(pid) }
+    public func forget(_ pid: pid_t) { state.withLock { _ = $0.children.removeValue(forKey: pid) } }
 
     /// Registers a directory to delete if Hallmark is interrupted before its owner cleans it up.
     public func addDirectory(_ path: String) { state.withLock { _ = $0.directories.insert(path) } }

@@ -81,6 +81,7 @@ public struct Pipeline: Sendable {
 
     /// `hallmark run`: build, then test.
     public func run(_ loaded: LoadedRecipe) async throws -> TestOutcome {
+        // Nothing is built on a bad key or reports directory, whoever calls (the CLI also checks every recipe first).
         try checkTestInputs(loaded)
         let (artifacts, build, _) = try await build(loaded)
         var timings = StageTimings()

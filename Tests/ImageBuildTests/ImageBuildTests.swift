@@ -105,7 +105,7 @@ func loadComponent(_ yaml: String) throws -> Component {
     @Test func registryRefusesChildrenOnceTheTeardownStarted() {
         let registry = ChildRegistry()
         #expect(registry.add(4_000_000))
-        registry.remove(4_000_000)
+        registry.forget(4_000_000)
         registry.tearDownEverything(grace: 0)
         #expect(!registry.add(4_000_001))
         #expect(registry.livePIDs.isEmpty)

@@ -20,8 +20,8 @@ struct TestCommand: AsyncParsableCommand {
             let pipelineOptions = PipelineOptions(output: output, machine: machine, evidence: evidence)
             let store = ImageStore(home: pipelineOptions.home)
             let name = loaded.recipe.name, version = loaded.recipe.version.description
-            let number = build ?? store.builds(name: name, version: version).last
-            guard let number, store.builds(name: name, version: version).contains(number) else {
+            let builds = store.builds(name: name, version: version)
+            guard let number = build ?? builds.last, builds.contains(number) else {
                 throw HallmarkError(
                     .usage, "no build\(build.map { " \($0)" } ?? "") of \(name) \(version) exists; run `hallmark build \(recipe)` first")
             }

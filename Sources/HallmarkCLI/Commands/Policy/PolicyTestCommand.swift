@@ -110,11 +110,7 @@ extension PolicyCommand {
                     return try runOwnTests(policies, waivers: waivers)
                 }
 
-                let today = Date()
-                let results = policies.flatMap { policy in
-                    waivers.map { Evaluator.evaluate(policy, facts: observed, waivers: $0, today: today) }
-                        ?? Evaluator.evaluate(policy, facts: observed)
-                }
+                let results = Evaluator.evaluate(policies, facts: observed, waivers: waivers, today: Date())
                 let verdict = Gate.verdict(results, threshold: gate)
                 let evaluation = Evaluation(
                     mode: facts != nil ? "facts" : "rootfs",
