@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import HallmarkModel
 import HallmarkSupport
 import Pipeline
 
 /// Prints a test's verdict, its counts, what failed and where the reports are.
 func printVerdict(_ outcome: TestOutcome) {
     let report = outcome.report
-    let counts = ["pass", "fail", "error", "notchecked", "notapplicable", "waived"]
+    let counts = ResultStatus.allCases.map(\.rawValue)
         .compactMap { key in (report.counts[key] ?? 0) > 0 ? "\(report.counts[key]!) \(key)" : nil }.joined(separator: ", ")
     print("\(report.image.name) \(report.image.version)/\(report.image.build): \(report.gate.summary)")
     print("controls: \(counts)")
@@ -15,10 +16,9 @@ func printVerdict(_ outcome: TestOutcome) {
             "  \(control.result.rawValue.uppercased()) [\(control.severity.rawValue)] \(control.id): \(UntrustedText.forTerminal(control.message))"
         )
     }
-    let files =
-        (outcome.signed ? ["report.dsse.json"] : []) + [
-            "report.json", "report.html", "junit.xml", "summary.md", "facts.json", "console.log", "build.log",
-        ]
+    // What the directory holds, so the list cannot drift from what a test writes.
+    let files = ((try? FileManager.default.contentsOfDirectory(atPath: outcome.reportDirectory)) ?? []).filter { !$0.hasPrefix(".") }
+        .sorted()
     print("reports: \(outcome.reportDirectory)/ (\(files.joined(separator: ", ")))\(outcome.signed ? "" : " — unsigned")")
 }
 
