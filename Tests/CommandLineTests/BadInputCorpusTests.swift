@@ -49,6 +49,7 @@ import Testing
         // A copy, so setups (FIFOs, modes) and whatever a run writes stay out of the repository.
         for part in ["base", "cases"] { try FileManager.default.copyItem(atPath: Self.corpus + "/" + part, toPath: root + "/" + part) }
 
+        for index in rows.indices { try Self.prepareScratch(root: root, index: index) }
         let started = ContinuousClock.now
         var outcomes: [Outcome] = []
         try await withThrowingTaskGroup(of: Outcome.self) { group in
@@ -107,8 +108,10 @@ import Testing
         #expect(hangs == 0)
     }
 
-    /// Runs one row in a scratch directory of its own with a fresh home and the stand-ins first on PATH.
-    static func run(_ row: Row, root: String, index: Int) async throws -> Outcome {
+    /// Makes the scratch directory of run `index`: a fresh home and the stand-ins. All are written
+    /// before any run starts: a script still open for writing while another run forks would make
+    /// its exec fail with ETXTBSY ("Text file busy").
+    static func prepareScratch(root: String, index: Int) throws {
         let scratch = root + "/runs/\(index)"
         let standInDirectory = scratch + "/bin", calls = scratch + "/calls"
         for directory in [scratch + "/home", standInDirectory, calls] {
@@ -120,6 +123,12 @@ import Testing
                 toFile: path, atomically: true, encoding: .utf8)
             chmod(path, 0o755)
         }
+    }
+
+    /// Runs one row in its prepared scratch directory, with the stand-ins first on PATH.
+    static func run(_ row: Row, root: String, index: Int) async throws -> Outcome {
+        let scratch = root + "/runs/\(index)"
+        let standInDirectory = scratch + "/bin", calls = scratch + "/calls"
         let caseDirectory = root + "/cases/" + row.id
         try FileManager.default.createDirectory(atPath: caseDirectory, withIntermediateDirectories: true)
         let setup = row.setup.split(separator: ":").map(String.init)
