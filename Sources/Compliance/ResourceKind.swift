@@ -6,7 +6,8 @@ public enum ResourceKind: String, CaseIterable, Sendable {
     case mount, port, user, group
     case bootHealth = "boot_health"
     case reboot, command
-    case timezone
+    case timezone, journald, pwquality
+    case shellSession = "shell_session"
 
     public var resource: any Resource.Type {
         switch self {
@@ -26,6 +27,9 @@ public enum ResourceKind: String, CaseIterable, Sendable {
         case .reboot: RebootCheck.self
         case .command: CommandCheck.self
         case .timezone: TimezoneCheck.self
+        case .journald: JournaldCheck.self
+        case .pwquality: PwqualityCheck.self
+        case .shellSession: ShellSessionCheck.self
         }
     }
 }

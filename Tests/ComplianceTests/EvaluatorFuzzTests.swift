@@ -51,7 +51,19 @@ import Testing
         Check(CommandCheck(run: "ls keys", exitCode: 0, stdout: .equals(""), stderr: .notMatches("error"))),
         Check(CommandCheck(run: "uptime", exitCode: nil, stdout: .matches("^up"), runtime: true)),
         Check(TimezoneCheck(value: .oneOf(["Etc/UTC", "UTC"]))),
+        Check(JournaldCheck(setting: "ForwardToSyslog", value: .equals("no"))),
+        Check(JournaldCheck(setting: "Compress", value: .equals("yes"), explicit: true)),
+        Check(PwqualityCheck(setting: "minlen", value: .compare(.ge, 14))),
+        Check(ShellSessionCheck(.timeout(.compare(.le, 900)))),
+        Check(ShellSessionCheck(.umask(0o027))),
+        Check(Self.virtualPackage),
     ]
+
+    static let virtualPackage: PackageCheck = {
+        var check = PackageCheck(name: "telnet-server", installed: false)
+        check.provided = true
+        return check
+    }()
 
     static let controls: [Control] = checks.enumerated().map { index, check in
         var made = control("c\(index)", check, severity: Severity.allCases[index % Severity.allCases.count])
@@ -100,6 +112,13 @@ import Testing
         "command:ls keys": "",
         "command:uptime": "up 3 min\n",
         "timezone": "localtime=/usr/share/zoneinfo/Etc/UTC\ntimezone=Etc/UTC\n",
+        "journald-conf":
+            "\u{1}file /etc/systemd/journald.conf\n[Journal]\nCompress=yes\n\u{1}file /etc/systemd/journald.conf.d/60.conf\n[Journal]\nForwardToSyslog=no\n",
+        "pwquality":
+            "\u{1}file /etc/security/pwquality.conf\nminlen = 14\n\u{1}file /etc/pam.d/common-password\npassword requisite pam_pwquality.so retry=3\n",
+        "shell-session":
+            "\u{1}file /etc/pam.d/sshd\n@include common-session\n\u{1}file /etc/pam.d/common-session\nsession optional pam_umask.so\n\u{1}file /etc/login.defs\nUMASK 027\n\u{1}file /etc/profile.d/t.sh\nreadonly TMOUT=900; export TMOUT\numask 027\n",
+        "package-provides": "inetutils-telnetd\tii \ttelnet-server\nopenssh-server\tii \tssh-server\n",
     ]
 
     /// Pieces that the parsers split on or look for, and numbers at the edges.
@@ -111,6 +130,7 @@ import Testing
         "enabled", "active", "UnitFileState=", "ActiveState=", "é", "\u{FFFD}", "🙂", "e\u{301}", "1:2.3-4~", "inf", "nan", "0x1p3", "#",
         "+::::::", "root:x:0:0:root:/root:/bin/sh\n", "port 22", "maxauthtries", "/usr/bin/passwd", "/tmp", " / ", "nodev,nosuid",
         "localtime=", "timezone=", "zoneinfo/", "file", "absent",
+        "\u{1}file ", "[Journal]", "@include ", "pam_umask.so", "umask=", "readonly ", "TMOUT=", "umask ", ", ", " (= 1)",
     ]
 
     static let exitCodes: [Int32] = [0, 0, 0, 0, 1, 2, 3, 127, 255, -1, Int32.min, Int32.max]
