@@ -57,6 +57,12 @@ bench: build
 bench-checks: build
 	./scripts/bench-checks.py --runs $(BENCH_RUNS)
 
+# Hallmark's CIS policy against OpenSCAP's SSG cis_level1_server profile on the same trees: the
+# parent trees and the built images' disks (COMPARE_IMAGES under HALLMARK_IMAGES); slow suite, root.
+.PHONY: compare-oscap
+compare-oscap: build
+	./scripts/compare-oscap.sh
+
 # SIGINT at random moments of boot, reboot, checks and report writing (SOAK_RUNS runs); fails if a
 # run does not exit 130 or leaves a QEMU or a run directory behind.
 SOAK_RUNS ?= 20
