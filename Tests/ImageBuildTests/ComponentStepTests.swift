@@ -1,0 +1,171 @@
+import Foundation
+import Testing
+
+@testable import HallmarkModel
+@testable import HallmarkSupport
+@testable import ImageBuild
+@testable import ImageStore
+
+/// Steps as TOE runs them: loops, conditions, onFailure's three outcomes, chaining, no timeout.
+@Suite struct ComponentStepTests {
+    static func document(_ steps: String, parameters: String = "") -> String {
+        "name: steps\nschemaVersion: 1.0\n\(parameters)phases:\n  - name: build\n    steps:\n" + steps
+    }
+
+    func run(_ yaml: String, parameters: [String: String] = [:], phase: String = "build") async throws -> (
+        [StepRecord], [String: String], ComponentStepFailure?
+    ) {
+        let component = try loadComponent(yaml)
+        var outputs: [String: String] = [:]
+        do {
+            let records = try await ComponentRunner(component: component, parameters: parameters, log: { _ in })
+                .run(phaseNamed: phase, on: LocalBash(), outputs: &outputs)
+            return (records, outputs, nil)
+        } catch let failure as ComponentStepFailure {
+            return ([], outputs, failure)
+        }
+    }
+
+    @Test func loopsRunOncePerValueAndJoinTheirOutputs() async throws {
+        let yaml = Self.document(
+            """
+                  - name: Range
+                    action: ExecuteBash
+                    loop: {for: {start: 10, end: 0, updateBy: -5}}
+                    inputs: {commands: ['echo {{ loop.index }}={{ loop.value }}']}
+                  - name: Each
+                    action: ExecuteBash
+                    loop: {name: fruit, forEach: [apple, pear]}
+                    inputs: {commands: ['echo {{ fruit.value }}']}
+                  - name: Split
+                    action: ExecuteBash
+                    loop: {forEach: {list: '{{ Items }}', delimiter: ';'}}
+                    inputs: {commands: ['echo "<{{ loop.value }}>"']}
+
+            """, parameters: "parameters:\n  - Items: {type: string, default: 'a;b c;'}\n")
+        let (records, outputs, failure) = try await run(yaml)
+        #expect(failure == nil)
+        #expect(records.map(\.attempts) == [3, 2, 3])
+        #expect(outputs["build.Range.outputs.stdout"] == "0=10\n1=5\n2=0")
+        #expect(outputs["build.Each.outputs.stdout"] == "apple\npear")
+        #expect(outputs["build.Split.outputs.stdout"] == "<a>\n<b c>\n<>")
+    }
+
+    @Test func aLoopThatNeverEndsFailsTheStep() async throws {
+        let (_, _, failure) = try await run(
+            Self.document(
+                "      - {name: Up, action: ExecuteBash, loop: {for: {start: 1, end: 5, updateBy: -1}}, inputs: {commands: [x]}}\n"))
+        #expect(failure?.message == "component 'steps' build step 'Up' its loop 'for' from 1 to 5 by -1 never reaches its end")
+    }
+
+    @Test func conditionsDecideAndASkippedStepCountsAsSuccessful() async throws {
+        let yaml = Self.document(
+            """
+                  - name: HasBash
+                    action: ExecuteBash
+                    if: {and: [{binaryExists: bash}, {not: {fileExists: /nonexistent/file}}]}
+                    inputs: {commands: ['echo ran']}
+                  - name: NoSuchBinary
+                    action: ExecuteBash
+                    if: {binaryExists: no-such-binary-here}
+                    inputs: {commands: ['exit 1']}
+                  - name: Compare
+                    action: ExecuteBash
+                    if:
+                      or:
+                        - numberGreaterThan: 2
+                          value: 10
+                        - stringEquals: ran
+                          value: '{{ build.HasBash.outputs.stdout }}'
+                    inputs: {commands: ['echo compared']}
+                  - name: Else
+                    action: ExecuteBash
+                    if: {stringIsEmpty: x, else: Execute, then: Skip}
+                    inputs: {commands: ['echo else']}
+
+            """)
+        let (records, outputs, failure) = try await run(yaml)
+        #expect(failure == nil)
+        #expect(records.map(\.outcome) == ["success", "skipped", "success", "success"])
+        #expect(outputs["build.Compare.outputs.stdout"] == "compared")
+        #expect(outputs["build.Else.outputs.stdout"] == "else")
+    }
+
+    @Test func comparisonsFollowTheGuide() {
+        #expect(StepConditions.compare(.numberLessThan, "1", "2") == true)
+        #expect(StepConditions.compare(.numberEquals, "1.0", "1") == true)
+        #expect(StepConditions.compare(.numberEquals, "a10", "a10") == false)
+        #expect(StepConditions.compare(.numberGreaterThan, "10", "9") == true)
+        #expect(StepConditions.compare(.stringEquals, "Testing", "TESTING") == false)
+        #expect(StepConditions.compare(.semanticVersionLessThan, "1.9.0", "1.10.0") == true)
+        #expect(StepConditions.compare(.stringLessThan, "a", "B") == true)
+        #expect(StepConditions.compare(.patternMatches, "^v[0-9]+$", "v12") == true)
+        #expect(StepConditions.compare(.stringIsWhitespace, "", "") == false)
+    }
+
+    @Test func onFailureGivesTOEsThreeOutcomes() async throws {
+        let steps = { (onFailure: String) in
+            Self.document(
+                """
+                      - {name: Fails, action: ExecuteBash, onFailure: \(onFailure), inputs: {commands: ['exit 3']}}
+                      - {name: After, action: ExecuteBash, inputs: {commands: ['echo after']}}
+
+                """)
+        }
+        // Abort: Failed at once; the next step never runs.
+        let (_, abortOutputs, abort) = try await run(steps("Abort"))
+        #expect(abort?.message.hasPrefix("component 'steps' build step 'Fails' failed with exit code 3") == true)
+        #expect(abortOutputs["build.After.outputs.stdout"] == nil)
+        // Continue: the remaining steps run, then the document fails.
+        let (_, continueOutputs, continued) = try await run(steps("Continue"))
+        #expect(continued?.message.hasPrefix("component 'steps' build step 'Fails' failed with exit code 3") == true)
+        #expect(continueOutputs["build.After.outputs.stdout"] == "after")
+        // Ignore: success with an ignored failure.
+        let (records, _, ignored) = try await run(steps("Ignore"))
+        #expect(ignored == nil)
+        #expect(records.map(\.outcome) == ["ignored", "success"])
+    }
+
+    @Test func inputsAndOutputsChainAcrossPhases() async throws {
+        let yaml = """
+            schemaVersion: 1.0
+            phases:
+              - name: build
+                steps:
+                  - {name: Make, action: ExecuteBash, timeoutSeconds: -1, inputs: {commands: ['echo made']}}
+              - name: validate
+                steps:
+                  - name: Check
+                    action: ExecuteBash
+                    inputs: {commands: ['echo "{{ build.Make.outputs.stdout }} by {{ build.Make.inputs.commands[0] }}"']}
+
+            """
+        let component = try loadComponent(yaml)
+        let runner = ComponentRunner(component: component, parameters: [:], log: { _ in })
+        var outputs: [String: String] = [:]
+        _ = try await runner.run(.build, on: LocalBash(), outputs: &outputs)
+        _ = try await runner.run(.validate, on: LocalBash(), outputs: &outputs)
+        #expect(outputs["validate.Check.outputs.stdout"] == "made by echo made")
+    }
+
+    @Test func aFileActionStopsAtItsFirstFailingEntry() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("entries-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let yaml = Self.document(
+            """
+                  - name: Append
+                    action: AppendFile
+                    inputs:
+                      - {path: \(scratch)/missing, content: x}
+                      - {path: \(scratch)/later, content: y}
+
+            """)
+        let (_, _, failure) = try await run(yaml)
+        #expect(
+            failure?.message.hasPrefix("component 'steps' build step 'Append' failed with exit code 1") == true,
+            "\(String(describing: failure))")
+        #expect(!FileManager.default.fileExists(atPath: scratch + "/missing"))
+        #expect(!FileManager.default.fileExists(atPath: scratch + "/later"))
+    }
+}
