@@ -4,5 +4,5 @@ import ArgumentParser
 struct ComponentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "component", abstract: "Work with AWS TOE component documents without a whole build.",
-        subcommands: [ComponentValidateCommand.self])
+        subcommands: [ComponentValidateCommand.self, ComponentRunCommand.self])
 }
