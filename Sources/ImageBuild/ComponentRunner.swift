@@ -12,6 +12,13 @@ public protocol StepExecutor: Sendable {
     func run(bashScript: String, timeout: Duration) async throws -> StepOutput
     /// Reboots the machine for TOE's exit code 194; a chroot has nothing to reboot.
     func reboot() async throws
+    /// Why a file action may not use `path` (an absolute path in the image), or nil when it may.
+    func refusal(ofPath path: String) -> String?
+}
+
+extension StepExecutor {
+    /// In the guest the path is the machine's own: there is no host behind it to reach.
+    public func refusal(ofPath path: String) -> String? { nil }
 }
 
 /// A step failed (as opposed to the machine it ran on): during build this stops the build; during
@@ -137,6 +144,11 @@ public struct ComponentRunner: Sendable {
                         var values = variables
                         for (key, value) in extra { values[key] = value }
                         if iterations.count > 1 || step.loop != nil { log("\(label) iteration \(index)") }
+                        if let refused = StepScript.refusedEntry(of: step, resolve: { values[$0] }, on: executor) {
+                            failure = refused
+                            exitCode = -1
+                            break
+                        }
                         let result = try await attempt(step, script: StepScript.bash(for: step) { values[$0] }, label: label, on: executor)
                         attempts += result.attempts
                         exitCode = result.output.exitCode
@@ -226,6 +238,22 @@ enum StepScript {
             }
             return resolved
         }
+    }
+
+    /// The first entry of a file action whose path may not be used, named with why: a `..`
+    /// component, or (in the build's tree) a symbolic link that leads out of it. Nothing of the
+    /// step has run then, so no entry before it is half done.
+    static func refusedEntry(of step: Component.Step, resolve: (String) -> String?, on executor: some StepExecutor) -> String? {
+        guard step.action != .executeBash, let entries = step.inputs?.list else { return nil }
+        for (index, entry) in entries.enumerated() {
+            guard let value = entry["path"], let path = try? render(value, resolve: resolve) else { continue }
+            let reason: String? =
+                path.split(separator: "/").contains("..")
+                ? "'..' is not allowed in a path; write the absolute path inside the image"
+                : executor.refusal(ofPath: path)
+            if let reason { return "entry \(index + 1) (path '\(path)') at \(value.location) is refused: \(reason)" }
+        }
+        return nil
     }
 
     /// A step's inputs as later steps chain to them: `inputs[0].path`, `inputs.commands[1]`.

@@ -168,4 +168,48 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: scratch + "/missing"))
         #expect(!FileManager.default.fileExists(atPath: scratch + "/later"))
     }
+
+    @Test func fileActionsThatLeadOutOfTheTreeFailNamingTheStepAndEntry() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("escape-\(UUID().uuidString)").path
+        let tree = scratch + "/tree", host = scratch + "/host"
+        for directory in [tree + "/etc", tree + "/usr/share", host] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try FileManager.default.createSymbolicLink(atPath: tree + "/root-link", withDestinationPath: "/")
+        try FileManager.default.createSymbolicLink(atPath: tree + "/climb", withDestinationPath: "../../host")
+        try FileManager.default.createSymbolicLink(atPath: tree + "/share", withDestinationPath: "usr/share")
+        let files = TreeFiles(root: tree)
+        #expect(files.escape(of: "/share/doc/x") == nil)
+        #expect(files.escape(of: "/etc/new/file") == nil)
+        #expect(files.escape(of: "/climb/x") == "'/climb/x' climbs above the image's root")
+        #expect(files.escape(of: "/root-link\(host)/x") == "/root-link is a symbolic link to /, which leads out of the image's tree")
+
+        let executor = ChrootExecutor(root: tree, scratch: scratch + "/step")
+        for (path, reason) in [
+            ("/etc/../../host/owned", "'..' is not allowed in a path; write the absolute path inside the image"),
+            ("/root-link\(host)/owned", "/root-link is a symbolic link to /, which leads out of the image's tree"),
+        ] {
+            let component = try loadComponent(
+                Self.document(
+                    """
+                          - name: Escape
+                            action: CreateFile
+                            inputs:
+                              - {path: /etc/fine, content: x}
+                              - {path: '\(path)', content: x}
+
+                    """))
+            var outputs: [String: String] = [:]
+            let failure = await #expect(throws: ComponentStepFailure.self) {
+                try await ComponentRunner(component: component, parameters: [:], log: { _ in }).run(.build, on: executor, outputs: &outputs)
+            }
+            #expect(
+                failure?.message.hasPrefix("component 'steps' build step 'Escape' entry 2 (path '\(path)') at ") == true,
+                "\(String(describing: failure))")
+            #expect(failure?.message.hasSuffix("is refused: \(reason)") == true, "\(String(describing: failure))")
+        }
+        #expect(!FileManager.default.fileExists(atPath: host + "/owned"))
+        #expect(!FileManager.default.fileExists(atPath: tree + "/etc/fine"), "no entry runs when one is refused")
+    }
 }
