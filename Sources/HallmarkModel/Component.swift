@@ -246,7 +246,6 @@ extension Component {
     static let stepKeys = ["name", "action", "inputs", "onFailure", "maxAttempts", "timeoutSeconds", "loop", "if", "disableLogging"]
 
     private static func parseStep(_ item: YAMLInput, problems: inout [HallmarkError]) -> Step? {
-        let before = problems.count
         func attempt<T>(_ body: () throws -> T) -> T? {
             do { return try body() } catch let error as HallmarkError {
                 problems.append(error)
@@ -305,9 +304,10 @@ extension Component {
         let condition = fields["if"].flatMap { parseStepCondition($0, problems: &problems) }
         let inputs = fields["inputs"].flatMap { input in attempt { try input.value() } }
         if let action { attempt { try validateInputs(inputs, for: action, step: stepName, at: item) } }
-        guard let action, problems.count == before else { return nil }
+        // A step with problems is still returned, so its references and the steps chaining to it
+        // are checked too; the document as a whole is refused.
         return Step(
-            name: stepName, action: action, inputs: inputs, onFailure: onFailure, maxAttempts: maxAttempts,
+            name: stepName, action: action ?? .executeBash, inputs: inputs, onFailure: onFailure, maxAttempts: maxAttempts,
             timeoutSeconds: timeoutSeconds, loop: loop, condition: condition, disableLogging: disableLogging, location: item.location)
     }
 
