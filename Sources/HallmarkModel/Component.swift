@@ -43,6 +43,8 @@ public struct Component: Sendable {
         public var timeoutSeconds: Int?
         public var loop: Loop?
         public var condition: StepCondition?
+        /// Assert's inputs, read as a condition.
+        public var assertion: Condition?
         /// TOE's `disableLogging`: the step's inputs and output stay out of logs.
         public var disableLogging: Bool
         public var location: SourceLocation
@@ -303,12 +305,14 @@ extension Component {
         let loop = fields["loop"].flatMap { parseLoop($0, problems: &problems) }
         let condition = fields["if"].flatMap { parseStepCondition($0, problems: &problems) }
         let inputs = fields["inputs"].flatMap { input in attempt { try input.value() } }
+        let assertion = action == .assert ? fields["inputs"].flatMap { parseCondition($0, depth: 0, problems: &problems) } : nil
         if let action { attempt { try validateInputs(inputs, for: action, step: stepName, at: item) } }
         // A step with problems is still returned, so its references and the steps chaining to it
         // are checked too; the document as a whole is refused.
         return Step(
             name: stepName, action: action ?? .executeBash, inputs: inputs, onFailure: onFailure, maxAttempts: maxAttempts,
-            timeoutSeconds: timeoutSeconds, loop: loop, condition: condition, disableLogging: disableLogging, location: item.location)
+            timeoutSeconds: timeoutSeconds, loop: loop, condition: condition, assertion: assertion, disableLogging: disableLogging,
+            location: item.location)
     }
 
     private static func parseLoop(_ input: YAMLInput, problems: inout [HallmarkError]) -> Loop? {
@@ -381,7 +385,45 @@ extension Component {
             if let unknown = inputs?.keys.first(where: { !["commands", "workingDirectory"].contains($0) }) {
                 throw fail("unknown key '\(unknown)'; expected: commands, workingDirectory")
             }
-        case .createFile, .appendFile, .deleteFile, .createFolder, .setFilePermissions:
+        case .executeBinary:
+            guard let program = inputs?["path"]?.string, !program.isEmpty else { throw fail("inputs need 'path', the program to run") }
+            if let unknown = inputs?.keys.first(where: { !["path", "arguments", "workingDirectory"].contains($0) }) {
+                throw fail("unknown key '\(unknown)'; expected: path, arguments, workingDirectory")
+            }
+            if let arguments = inputs?["arguments"], arguments.list?.allSatisfy({ $0.string != nil }) != true {
+                throw fail("'arguments' must be a list of strings", arguments.location)
+            }
+        case .assert:
+            // Assert's inputs are one condition, as an `if` holds.
+            guard let inputs else { throw fail("inputs must be a comparison or logical operator") }
+            _ = inputs
+        case .readFile:
+            // One file, not a list: its text is the step's `outputs.content`.
+            guard let path = inputs?["path"], let text = path.string, text.hasPrefix("/") || text.contains("{{") else {
+                throw fail("inputs need 'path', an absolute path inside the image")
+            }
+            if let unknown = inputs?.keys.first(where: { !["path", "encoding"].contains($0) }) {
+                throw fail("unknown key '\(unknown)'; expected: path, encoding")
+            }
+        case .copyFile, .copyFolder, .moveFile, .moveFolder, .createSymlink:
+            guard let entries = inputs?.list, !entries.isEmpty else {
+                throw fail("inputs must be a list of entries with 'source' and 'destination'")
+            }
+            let allowed = action == .createSymlink ? ["source", "destination", "force"] : ["source", "destination", "overwrite"]
+            for entry in entries {
+                for key in ["source", "destination"] {
+                    guard let value = entry[key], let text = value.string else { throw fail("each entry needs '\(key)'", entry.location) }
+                    // A symbolic link's target may be relative; every other path is absolute in the image.
+                    guard text.hasPrefix("/") || text.contains("{{") || (action == .createSymlink && key == "source") else {
+                        throw fail("\(key) must be an absolute path inside the image; got '\(text)'", value.location)
+                    }
+                }
+                if let unknown = entry.keys.first(where: { !allowed.contains($0) }) {
+                    throw fail("unknown key '\(unknown)'; expected one of: \(allowed.joined(separator: ", "))", entry.location)
+                }
+            }
+        case .createFile, .appendFile, .deleteFile, .createFolder, .setFilePermissions, .deleteFolder, .setFileOwner, .setFolderOwner,
+            .setFolderPermissions:
             guard let entries = inputs?.list, !entries.isEmpty else { throw fail("inputs must be a list of entries with 'path'") }
             let allowed: [String] =
                 switch action {
@@ -389,6 +431,10 @@ extension Component {
                 case .appendFile: ["path", "content", "encoding"]
                 case .setFilePermissions: ["path", "permissions"]
                 case .createFolder: ["path", "permissions", "owner", "group", "overwrite"]
+                case .deleteFolder: ["path", "force"]
+                case .setFileOwner: ["path", "owner", "group"]
+                case .setFolderOwner: ["path", "owner", "group", "recursive"]
+                case .setFolderPermissions: ["path", "permissions", "recursive"]
                 default: ["path"]
                 }
             for entry in entries {
@@ -397,11 +443,18 @@ extension Component {
                 guard text.hasPrefix("/") || text.contains("{{") else {
                     throw fail("path must be an absolute path inside the image, such as /etc/motd; got '\(text)'", path.location)
                 }
-                if action == .setFilePermissions, entry["permissions"]?.string == nil {
+                if [.setFileOwner, .setFolderOwner].contains(action), entry["owner"]?.string == nil {
+                    throw fail("each entry needs 'owner', a user name or id", entry.location)
+                }
+                if [.setFilePermissions, .setFolderPermissions].contains(action), entry["permissions"]?.string == nil {
                     throw fail("each entry needs 'permissions', an octal mode such as \"0644\"", entry.location)
                 }
                 if let unknown = entry.keys.first(where: { !allowed.contains($0) }) {
                     throw fail("unknown key '\(unknown)'; expected one of: \(allowed.joined(separator: ", "))", entry.location)
+                }
+                // TOE's other encodings (unicode, bigendianunicode, ...) are not written by Hallmark yet.
+                if let encoding = entry["encoding"], encoding.string?.lowercased() != "utf8" {
+                    throw fail("encoding '\(encoding.string ?? "")' is not supported; Hallmark writes utf8", encoding.location)
                 }
             }
         default:

@@ -34,7 +34,9 @@ extension Component {
 
         /// The actions Hallmark runs today; the others are known TOE actions it refuses at load.
         public static let supported: [Action] = [
-            .executeBash, .createFile, .appendFile, .deleteFile, .createFolder, .setFilePermissions,
+            .executeBash, .executeBinary, .assert, .createFile, .appendFile, .copyFile, .copyFolder, .moveFile, .moveFolder,
+            .deleteFile, .deleteFolder, .createFolder, .createSymlink, .readFile, .setFileOwner, .setFolderOwner,
+            .setFilePermissions, .setFolderPermissions,
         ]
 
         public var isSupported: Bool { Self.supported.contains(self) }

@@ -67,7 +67,7 @@ extension Component {
             expression: expression, then: decisions["then"] ?? .execute, otherwise: decisions["else"] ?? .skip, location: input.location)
     }
 
-    private static func parseCondition(_ input: YAMLInput, depth: Int, ignoring: Set<String> = [], problems: inout [HallmarkError])
+    static func parseCondition(_ input: YAMLInput, depth: Int, ignoring: Set<String> = [], problems: inout [HallmarkError])
         -> Condition?
     {
         let operators = ["and", "or", "not"] + ComparisonOperator.allCases.map(\.rawValue)

@@ -144,6 +144,15 @@ public struct ComponentRunner: Sendable {
                         var values = variables
                         for (key, value) in extra { values[key] = value }
                         if iterations.count > 1 || step.loop != nil { log("\(label) iteration \(index)") }
+                        if let assertion = step.assertion {
+                            attempts += 1
+                            if try await !StepConditions.evaluate(assertion, variables: values, on: executor) {
+                                failure = "its assertion does not hold"
+                                exitCode = 1
+                                break
+                            }
+                            continue
+                        }
                         if let refused = StepScript.refusedEntry(of: step, resolve: { values[$0] }, on: executor) {
                             failure = refused
                             exitCode = -1
@@ -164,6 +173,7 @@ public struct ComponentRunner: Sendable {
                     }
                     // TOE joins a loop's iteration outputs with newlines.
                     outputs[Self.outputName(phaseName, step)] = stdouts.joined(separator: "\n")
+                    if step.action == .readFile { outputs["\(phaseName).\(step.name).outputs.content"] = stdouts.joined(separator: "\n") }
                     for (key, value) in StepScript.renderedInputs(
                         of: step, variables: iterations.last.map { variables.merging($0) { $1 } } ?? variables)
                     {
@@ -244,16 +254,31 @@ enum StepScript {
     /// component, or (in the build's tree) a symbolic link that leads out of it. Nothing of the
     /// step has run then, so no entry before it is half done.
     static func refusedEntry(of step: Component.Step, resolve: (String) -> String?, on executor: some StepExecutor) -> String? {
-        guard step.action != .executeBash, let entries = step.inputs?.list else { return nil }
+        guard ![.executeBash, .executeBinary, .assert].contains(step.action), let inputs = step.inputs else { return nil }
+        let entries = inputs.list ?? [inputs]
         for (index, entry) in entries.enumerated() {
-            guard let value = entry["path"], let path = try? render(value, resolve: resolve) else { continue }
-            let reason: String? =
-                path.split(separator: "/").contains("..")
-                ? "'..' is not allowed in a path; write the absolute path inside the image"
-                : executor.refusal(ofPath: path)
-            if let reason { return "entry \(index + 1) (path '\(path)') at \(value.location) is refused: \(reason)" }
+            // A symbolic link's target is text the link holds, not a path written through.
+            for key in ["path", "source", "destination"] where !(step.action == .createSymlink && key == "source") {
+                guard let value = entry[key], let path = try? render(value, resolve: resolve) else { continue }
+                let reason: String? =
+                    path.split(separator: "/").contains("..")
+                    ? "'..' is not allowed in a path; write the absolute path inside the image"
+                    : executor.refusal(ofPath: path)
+                if let reason { return "entry \(index + 1) (\(key) '\(path)') at \(value.location) is refused: \(reason)" }
+            }
         }
         return nil
+    }
+
+    /// DeleteFile's command for one path. A `*` or `?` in the last name is a wildcard, as in TOE:
+    /// every match is removed (none matching removes nothing); the rest of the path stays literal.
+    static func deleteCommand(_ path: String) -> String {
+        let name = (path as NSString).lastPathComponent
+        guard name.contains("*") || name.contains("?") else { return "rm -f -- \(shellQuoted(path))" }
+        let directory = (path as NSString).deletingLastPathComponent
+        let pattern = name.map { $0 == "*" || $0 == "?" ? String($0) : "\\" + String($0) }.joined()
+        return "(shopt -s nullglob dotglob; cd -- \(shellQuoted(directory.isEmpty ? "/" : directory)) || exit 1; "
+            + "for match in \(pattern); do rm -f -- \"$match\"; done)"
     }
 
     /// A step's inputs as later steps chain to them: `inputs[0].path`, `inputs.commands[1]`.
@@ -316,11 +341,71 @@ enum StepScript {
                 return lines.joined(separator: "\n")
             }.joined(separator: "\n") + "\n"
         case .deleteFile:
-            return try (step.inputs?.list ?? []).map { "rm -f -- \(shellQuoted(try substitute($0["path"]!)))" }.joined(separator: "\n")
-                + "\n"
+            return try (step.inputs?.list ?? []).map { deleteCommand(try substitute($0["path"]!)) }.joined(separator: "\n") + "\n"
         case .createFolder:
-            return try (step.inputs?.list ?? []).map { "mkdir -p -- \(shellQuoted(try substitute($0["path"]!)))" }.joined(separator: "\n")
-                + "\n"
+            return try (step.inputs?.list ?? []).map { entry in
+                let path = shellQuoted(try substitute(entry["path"]!))
+                var lines = ["mkdir -p -- \(path)"]
+                if let permissions = try entry["permissions"].map(mode) { lines.append("chmod \(shellQuoted(permissions)) -- \(path)") }
+                let owner = try entry["owner"].map(substitute), group = try entry["group"].map(substitute)
+                if owner != nil || group != nil { lines.append("chown \(shellQuoted((owner ?? "") + ":" + (group ?? ""))) -- \(path)") }
+                return lines.joined(separator: "\n")
+            }.joined(separator: "\n") + "\n"
+        case .copyFile, .copyFolder, .moveFile, .moveFolder, .createSymlink:
+            return try (step.inputs?.list ?? []).map { entry in
+                let source = shellQuoted(try substitute(entry["source"]!))
+                let destination = shellQuoted(try substitute(entry["destination"]!))
+                // TOE's overwrite (and CreateSymlink's force) default: an existing destination is replaced.
+                let replace = try (entry["overwrite"] ?? entry["force"]).map(substitute)?.lowercased() != "false"
+                let guardExisting =
+                    replace
+                    ? ""
+                    : "if [ -e \(destination) ] || [ -L \(destination) ]; then echo \(destination) exists and overwrite is false >&2; exit 1; fi\n"
+                let command: String =
+                    switch step.action {
+                    case .copyFile: "[ -f \(source) ] || { echo \(source) is not a file >&2; exit 1; }\ncp -p -- \(source) \(destination)"
+                    case .copyFolder:
+                        "[ -d \(source) ] || { echo \(source) is not a folder >&2; exit 1; }\nmkdir -p -- \(destination)\ncp -a -- \(source)/. \(destination)/"
+                    case .moveFile: "[ -f \(source) ] || { echo \(source) is not a file >&2; exit 1; }\nmv -f -- \(source) \(destination)"
+                    case .moveFolder:
+                        "[ -d \(source) ] || { echo \(source) is not a folder >&2; exit 1; }\nrm -rf -- \(destination)\nmv -- \(source) \(destination)"
+                    default: "ln -sfn -- \(source) \(destination)"
+                    }
+                return "mkdir -p -- \"$(dirname -- \(destination))\"\n" + guardExisting + command
+            }.joined(separator: "\n") + "\n"
+        case .deleteFolder:
+            return try (step.inputs?.list ?? []).map { entry in
+                let path = shellQuoted(try substitute(entry["path"]!))
+                // Without force TOE removes only an empty folder.
+                return try entry["force"].map(substitute)?.lowercased() == "true" ? "rm -rf -- \(path)" : "rmdir -- \(path)"
+            }.joined(separator: "\n") + "\n"
+        case .setFileOwner, .setFolderOwner:
+            return try (step.inputs?.list ?? []).map { entry in
+                let path = shellQuoted(try substitute(entry["path"]!))
+                let owner = try substitute(entry["owner"]!), group = try entry["group"].map(substitute)
+                let recursive = try entry["recursive"].map(substitute)?.lowercased() == "true" ? "-R " : ""
+                let test = step.action == .setFileOwner ? "-f" : "-d"
+                return "[ \(test) \(path) ] || { echo \(path) not found >&2; exit 1; }\n"
+                    + "chown \(recursive)\(shellQuoted(owner + (group.map { ":" + $0 } ?? ""))) -- \(path)"
+            }.joined(separator: "\n") + "\n"
+        case .setFolderPermissions:
+            return try (step.inputs?.list ?? []).map { entry in
+                let path = shellQuoted(try substitute(entry["path"]!))
+                let recursive = try entry["recursive"].map(substitute)?.lowercased() == "true" ? "-R " : ""
+                return "[ -d \(path) ] || { echo \(path) is not a folder >&2; exit 1; }\n"
+                    + "chmod \(recursive)\(shellQuoted(try mode(entry["permissions"]!))) -- \(path)"
+            }.joined(separator: "\n") + "\n"
+        case .executeBinary:
+            let inputs = step.inputs
+            let directory = try inputs?["workingDirectory"].map(substitute)
+            let program = try shellQuoted(substitute(inputs!["path"]!))
+            let arguments = try (inputs?["arguments"]?.list ?? []).map { try shellQuoted(substitute($0)) }
+            return (directory.map { "cd -- \(shellQuoted($0)) || exit 1\n" } ?? "") + ([program] + arguments).joined(separator: " ") + "\n"
+        case .readFile:
+            return "cat -- \(shellQuoted(try substitute(step.inputs!["path"]!)))\n"
+        case .assert:
+            // Asserted in Swift by the runner; nothing runs on the machine.
+            return ""
         case .setFilePermissions:
             return try (step.inputs?.list ?? []).map { entry in
                 guard let permissions = entry["permissions"] else {

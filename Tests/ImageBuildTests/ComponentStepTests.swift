@@ -212,4 +212,108 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: host + "/owned"))
         #expect(!FileManager.default.fileExists(atPath: tree + "/etc/fine"), "no entry runs when one is refused")
     }
+
+    @Test func moreActionsAsTOERunsThem() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("actions-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        for name in ["a.log", "b.log", "keep.txt", "weird name.log"] {
+            try "x".write(toFile: scratch + "/" + name, atomically: true, encoding: .utf8)
+        }
+        let yaml = Self.document(
+            """
+                  - name: Wildcard
+                    action: DeleteFile
+                    inputs:
+                      - path: \(scratch)/*.log
+                  - name: Folder
+                    action: CreateFolder
+                    inputs:
+                      - {path: \(scratch)/made/deep, permissions: '0700'}
+                  - name: Binary
+                    action: ExecuteBinary
+                    inputs:
+                      path: /usr/bin/printf
+                      arguments: ['%s|', 'two words', '$HOME']
+                  - name: Read
+                    action: ReadFile
+                    inputs:
+                      path: \(scratch)/keep.txt
+                  - name: Holds
+                    action: Assert
+                    inputs:
+                      stringEquals: x
+                      value: '{{ build.Read.outputs.content }}'
+                  - name: DoesNotHold
+                    action: Assert
+                    onFailure: Ignore
+                    inputs:
+                      numberGreaterThan: 1
+                      value: 2
+
+            """)
+        let (records, outputs, failure) = try await run(yaml)
+        #expect(failure == nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch).sorted() == ["keep.txt", "made"])
+        let mode = try FileManager.default.attributesOfItem(atPath: scratch + "/made/deep")[.posixPermissions] as? Int
+        #expect(mode == 0o700)
+        #expect(outputs["build.Binary.outputs.stdout"] == "two words|$HOME|")
+        #expect(outputs["build.Read.outputs.content"] == "x")
+        #expect(records.map(\.outcome) == ["success", "success", "success", "success", "success", "ignored"])
+    }
+
+    @Test func copyMoveLinkAndFolderActions() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("copies-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: scratch + "/tree/sub", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try "one".write(toFile: scratch + "/one", atomically: true, encoding: .utf8)
+        try "deep".write(toFile: scratch + "/tree/sub/file", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: scratch + "/full", withIntermediateDirectories: true)
+        try "x".write(toFile: scratch + "/full/x", atomically: true, encoding: .utf8)
+        let user = NSUserName()
+        let yaml = Self.document(
+            """
+                  - name: Copy
+                    action: CopyFile
+                    inputs: [{source: \(scratch)/one, destination: \(scratch)/copies/one}]
+                  - name: CopyTree
+                    action: CopyFolder
+                    inputs: [{source: \(scratch)/tree, destination: \(scratch)/tree-copy}]
+                  - name: Move
+                    action: MoveFile
+                    inputs: [{source: \(scratch)/one, destination: \(scratch)/moved}]
+                  - name: Link
+                    action: CreateSymlink
+                    inputs: [{source: moved, destination: \(scratch)/link}]
+                  - name: Own
+                    action: SetFolderOwner
+                    inputs: [{path: \(scratch)/tree-copy, owner: \(user), recursive: true}]
+                  - name: Modes
+                    action: SetFolderPermissions
+                    inputs: [{path: \(scratch)/tree-copy, permissions: '0750'}]
+                  - name: NotEmpty
+                    action: DeleteFolder
+                    onFailure: Continue
+                    inputs: [{path: \(scratch)/full}]
+                  - name: Forced
+                    action: DeleteFolder
+                    inputs: [{path: \(scratch)/tree, force: true}]
+                  - name: NoOverwrite
+                    action: CopyFile
+                    onFailure: Ignore
+                    inputs: [{source: \(scratch)/moved, destination: \(scratch)/copies/one, overwrite: false}]
+
+            """)
+        let (_, outputs, failure) = try await run(yaml)
+        #expect(failure?.message.hasPrefix("component 'steps' build step 'NotEmpty' failed") == true, "\(String(describing: failure))")
+        #expect(outputs["build.Forced.outputs.stdout"] != nil, "Continue ran the steps after the failure")
+        #expect(try String(contentsOfFile: scratch + "/copies/one", encoding: .utf8) == "one")
+        #expect(try String(contentsOfFile: scratch + "/tree-copy/sub/file", encoding: .utf8) == "deep")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: scratch + "/link") == "moved")
+        #expect(!FileManager.default.fileExists(atPath: scratch + "/one"))
+        #expect(FileManager.default.fileExists(atPath: scratch + "/full/x"))
+        #expect(!FileManager.default.fileExists(atPath: scratch + "/tree"))
+        let mode = try FileManager.default.attributesOfItem(atPath: scratch + "/tree-copy")[.posixPermissions] as? Int
+        #expect(mode == 0o750)
+    }
 }
