@@ -397,6 +397,24 @@ extension Component {
             // Assert's inputs are one condition, as an `if` holds.
             guard let inputs else { throw fail("inputs must be a comparison or logical operator") }
             _ = inputs
+        case .updateOS:
+            if let unknown = inputs?.keys.first(where: { !["include", "exclude"].contains($0) }) {
+                throw fail("unknown key '\(unknown)'; expected: include, exclude")
+            }
+            for key in ["include", "exclude"] {
+                if let list = inputs?[key], list.list?.allSatisfy({ $0.string != nil }) != true {
+                    throw fail("'\(key)' must be a list of package names", list.location)
+                }
+            }
+        case .reboot:
+            if let unknown = inputs?.keys.first(where: { $0 != "delaySeconds" }) {
+                throw fail("unknown key '\(unknown)'; expected: delaySeconds")
+            }
+            if let delay = inputs?["delaySeconds"], let text = delay.string, !text.contains("{{"),
+                Int(text).map({ (0...3600).contains($0) }) != true
+            {
+                throw fail("delaySeconds must be a whole number from 0 to 3600, got '\(text)'", delay.location)
+            }
         case .readFile:
             // One file, not a list: its text is the step's `outputs.content`.
             guard let path = inputs?["path"], let text = path.string, text.hasPrefix("/") || text.contains("{{") else {

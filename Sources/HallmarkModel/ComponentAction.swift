@@ -36,7 +36,7 @@ extension Component {
         public static let supported: [Action] = [
             .executeBash, .executeBinary, .assert, .createFile, .appendFile, .copyFile, .copyFolder, .moveFile, .moveFolder,
             .deleteFile, .deleteFolder, .createFolder, .createSymlink, .readFile, .setFileOwner, .setFolderOwner,
-            .setFilePermissions, .setFolderPermissions,
+            .setFilePermissions, .setFolderPermissions, .updateOS, .reboot,
         ]
 
         public var isSupported: Bool { Self.supported.contains(self) }

@@ -14,9 +14,13 @@ public protocol StepExecutor: Sendable {
     func reboot() async throws
     /// Why a file action may not use `path` (an absolute path in the image), or nil when it may.
     func refusal(ofPath path: String) -> String?
+    /// What a reboot means here, said once per reboot when it is not a real one.
+    var rebootNote: String? { get }
 }
 
 extension StepExecutor {
+    public var rebootNote: String? { nil }
+
     /// In the guest the path is the machine's own: there is no host behind it to reach.
     public func refusal(ofPath path: String) -> String? { nil }
 }
@@ -144,6 +148,14 @@ public struct ComponentRunner: Sendable {
                         var values = variables
                         for (key, value) in extra { values[key] = value }
                         if iterations.count > 1 || step.loop != nil { log("\(label) iteration \(index)") }
+                        if step.action == .reboot {
+                            let result = try await attempt(
+                                step, script: StepScript.bash(for: step) { values[$0] }, label: label, on: executor)
+                            attempts += result.attempts
+                            if let note = executor.rebootNote { log("\(label): \(note)") }
+                            try await executor.reboot()
+                            continue
+                        }
                         if let assertion = step.assertion {
                             attempts += 1
                             if try await !StepConditions.evaluate(assertion, variables: values, on: executor) {
@@ -218,7 +230,9 @@ public struct ComponentRunner: Sendable {
             if result.exitCode == Self.rebootExitCode, reboots < Self.maximumReboots {
                 reboots += 1
                 attempts -= 1
-                log("\(label) asked for a reboot (exit 194); rebooting and running it again")
+                log(
+                    "\(label) asked for a reboot (exit 194)"
+                        + (executor.rebootNote.map { ": \($0); it runs again" } ?? "; rebooting and running it again"))
                 try await executor.reboot()
                 continue
             }
@@ -395,6 +409,25 @@ enum StepScript {
                 return "[ -d \(path) ] || { echo \(path) is not a folder >&2; exit 1; }\n"
                     + "chmod \(recursive)\(shellQuoted(try mode(entry["permissions"]!))) -- \(path)"
             }.joined(separator: "\n") + "\n"
+        case .updateOS:
+            // apt, as on a Debian build instance: `include` upgrades only those, `exclude` holds
+            // those for the upgrade and releases them after.
+            let include = try (step.inputs?["include"]?.list ?? []).map { try shellQuoted(substitute($0)) }
+            let exclude = try (step.inputs?["exclude"]?.list ?? []).map { try shellQuoted(substitute($0)) }
+            var lines = ["apt-get update"]
+            if !exclude.isEmpty { lines.append("apt-mark hold \(exclude.joined(separator: " ")) >/dev/null") }
+            if !exclude.isEmpty {
+                lines.append("release() { apt-mark unhold \(exclude.joined(separator: " ")) >/dev/null; }")
+                lines.append("trap release EXIT")
+            }
+            lines.append(
+                include.isEmpty
+                    ? "apt-get -y -o Dpkg::Options::=--force-confold dist-upgrade"
+                    : "apt-get -y -o Dpkg::Options::=--force-confold install --only-upgrade \(include.joined(separator: " "))")
+            return lines.joined(separator: "\n") + "\n"
+        case .reboot:
+            // Performed by the runner, after the delay this script waits.
+            return try "sleep \(shellQuoted(step.inputs?["delaySeconds"].map(substitute) ?? "0"))\n"
         case .executeBinary:
             let inputs = step.inputs
             let directory = try inputs?["workingDirectory"].map(substitute)

@@ -316,4 +316,56 @@ import Testing
         let mode = try FileManager.default.attributesOfItem(atPath: scratch + "/tree-copy")[.posixPermissions] as? Int
         #expect(mode == 0o750)
     }
+
+    /// Counts reboots, and says what a chroot says about them.
+    final class RebootCounter: StepExecutor, @unchecked Sendable {
+        let lock = NSLock()
+        var reboots = 0
+        func run(bashScript: String, timeout: Duration) async throws -> StepOutput {
+            try await LocalBash().run(bashScript: bashScript, timeout: timeout)
+        }
+        func reboot() async throws { lock.withLock { reboots += 1 } }
+        var rebootNote: String? { "no reboot here" }
+    }
+
+    @Test func rebootRebootsOnceAndTheDocumentContinues() async throws {
+        let component = try loadComponent(
+            Self.document(
+                """
+                      - {name: Restart, action: Reboot, inputs: {delaySeconds: 0}}
+                      - {name: After, action: ExecuteBash, inputs: {commands: ['echo after']}}
+
+                """))
+        let executor = RebootCounter()
+        let lines = LogLines()
+        var outputs: [String: String] = [:]
+        let records = try await ComponentRunner(component: component, parameters: [:], log: lines.append).run(
+            .build, on: executor, outputs: &outputs)
+        #expect(executor.reboots == 1)
+        #expect(records.map(\.outcome) == ["success", "success"])
+        #expect(lines.all.contains("[steps] build/Restart (Reboot): no reboot here"), "\(lines.all)")
+    }
+
+    @Test func updateOSUsesAptWithIncludeAndExclude() throws {
+        let component = try loadComponent(
+            Self.document("      - {name: Update, action: UpdateOS, inputs: {exclude: [linux-image-amd64]}}\n"))
+        let script = try StepScript.bash(for: try #require(component.phase(.build)?.steps.first)) { _ in nil }
+        #expect(
+            script == """
+                set -e
+                apt-get update
+                apt-mark hold linux-image-amd64 >/dev/null
+                release() { apt-mark unhold linux-image-amd64 >/dev/null; }
+                trap release EXIT
+                apt-get -y -o Dpkg::Options::=--force-confold dist-upgrade
+
+                """)
+    }
+}
+
+final class LogLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    var all: [String] { lock.withLock { lines } }
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
 }
