@@ -12,6 +12,8 @@ public struct Component: Sendable {
     public var phases: [Phase]
     public var path: String
     public var digest: String
+    /// The documents its ExecuteDocument steps run, by the `document` input as written.
+    public var documents: [String: Component] = [:]
 
     public struct Parameter: Sendable {
         public var name: String
@@ -97,6 +99,11 @@ extension Component {
     /// file:line:column; the component when there is none. A file that cannot be read or
     /// parsed as YAML throws.
     public static func lint(path: String) throws -> (Component?, [HallmarkError]) {
+        try lint(path: path, including: [])
+    }
+
+    /// `including`: the documents whose ExecuteDocument steps led here, to refuse a cycle.
+    static func lint(path: String, including: [String]) throws -> (Component?, [HallmarkError]) {
         let input = try YAMLInput.load(path: path, context: "component", aliases: .componentLimit)
         var problems: [HallmarkError] = []
         func attempt<T>(_ body: () throws -> T) -> T? {
@@ -158,13 +165,55 @@ extension Component {
                 problems.append(phasesInput.error("'phases' is empty; a document needs at least one of build, validate or test"))
             }
         }
-        let component = Component(
+        var component = Component(
             name: name, description: description, parameters: parameters,
             constants: Dictionary(constants.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first }),
             phases: phases, path: path, digest: Digest.sha256((try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()))
+        component.documents = loadNestedDocuments(of: component, including: including + [path], problems: &problems)
+        // A nested document is part of what the build ran: its change changes the digest.
+        if !component.documents.isEmpty {
+            let nested = component.documents.keys.sorted().map { "\($0)=\(component.documents[$0]!.digest)" }
+            component.digest = Digest.sha256(Data(([component.digest] + nested).joined(separator: "\n").utf8))
+        }
         problems += ComponentReferences.problems(in: component, parameterNames: parameters.map(\.name) + constants.map(\.name))
         problems.sort { ($0.location?.line ?? 0, $0.location?.column ?? 0) < ($1.location?.line ?? 0, $1.location?.column ?? 0) }
         return (problems.isEmpty ? component : nil, problems)
+    }
+
+    /// Where an ExecuteDocument step's `document` is: relative to the document that names it.
+    public static func nestedPath(_ document: String, from path: String) -> String {
+        document.hasPrefix("/") ? document : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(document)
+    }
+
+    /// Loads every document an ExecuteDocument step names, each checked as a whole; a document
+    /// that leads back to one that includes it is refused at the step.
+    private static func loadNestedDocuments(of component: Component, including: [String], problems: inout [HallmarkError])
+        -> [String: Component]
+    {
+        var documents: [String: Component] = [:]
+        for step in component.phases.flatMap(\.steps) where step.action == .executeDocument {
+            guard let document = step.inputs?["document"], let text = document.string, documents[text] == nil else { continue }
+            let nested = nestedPath(text, from: component.path)
+            let resolved = (nested as NSString).standardizingPath
+            if including.map({ ($0 as NSString).standardizingPath }).contains(resolved) {
+                problems.append(
+                    .invalidInput(
+                        "step '\(step.name)': ExecuteDocument '\(text)' leads back to \(resolved), which runs it: a cycle",
+                        at: document.location))
+                continue
+            }
+            do {
+                let (loaded, nestedProblems) = try lint(path: nested, including: including)
+                problems += nestedProblems
+                if let loaded { documents[text] = loaded }
+            } catch let error as HallmarkError {
+                problems.append(
+                    .invalidInput("step '\(step.name)': ExecuteDocument '\(text)': \(error.description)", at: document.location))
+            } catch {
+                problems.append(.invalidInput("step '\(step.name)': ExecuteDocument '\(text)': \(error)", at: document.location))
+            }
+        }
+        return documents
     }
 
     /// TOE's rule for parameter and constant names: 3 to 128 of letters, digits, '_' and '-'.
@@ -397,6 +446,17 @@ extension Component {
             // Assert's inputs are one condition, as an `if` holds.
             guard let inputs else { throw fail("inputs must be a comparison or logical operator") }
             _ = inputs
+        case .executeDocument:
+            guard let document = inputs?["document"]?.string, !document.isEmpty, !document.contains("{{") else {
+                throw fail("inputs need 'document', the path of a component document (relative to this one)")
+            }
+            if let unknown = inputs?.keys.first(where: { !["document", "phases", "parameters"].contains($0) }) {
+                throw fail("unknown key '\(unknown)'; expected: document, phases, parameters")
+            }
+            if let phases = inputs?["phases"], phases.string == nil { throw fail("'phases' is a comma-separated string", phases.location) }
+            for parameter in inputs?["parameters"]?.list ?? [] where parameter["name"]?.string == nil || parameter["value"]?.string == nil {
+                throw fail("each parameter is {name, value}", parameter.location)
+            }
         case .updateOS:
             if let unknown = inputs?.keys.first(where: { !["include", "exclude"].contains($0) }) {
                 throw fail("unknown key '\(unknown)'; expected: include, exclude")

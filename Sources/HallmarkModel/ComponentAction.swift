@@ -34,7 +34,8 @@ extension Component {
 
         /// The actions Hallmark runs today; the others are known TOE actions it refuses at load.
         public static let supported: [Action] = [
-            .executeBash, .executeBinary, .assert, .createFile, .appendFile, .copyFile, .copyFolder, .moveFile, .moveFolder,
+            .executeBash, .executeBinary, .executeDocument, .assert, .createFile, .appendFile, .copyFile, .copyFolder, .moveFile,
+            .moveFolder,
             .deleteFile, .deleteFolder, .createFolder, .createSymlink, .readFile, .setFileOwner, .setFolderOwner,
             .setFilePermissions, .setFolderPermissions, .updateOS, .reboot,
         ]

@@ -148,6 +148,11 @@ public struct ComponentRunner: Sendable {
                         var values = variables
                         for (key, value) in extra { values[key] = value }
                         if iterations.count > 1 || step.loop != nil { log("\(label) iteration \(index)") }
+                        if step.action == .executeDocument {
+                            attempts += 1
+                            try await runNested(step, values: values, on: executor, into: &records)
+                            continue
+                        }
                         if step.action == .reboot {
                             let result = try await attempt(
                                 step, script: StepScript.bash(for: step) { values[$0] }, label: label, on: executor)
@@ -210,6 +215,32 @@ public struct ComponentRunner: Sendable {
         }
         if let (message, location) = continuedFailure { throw ComponentStepFailure(message: message, location: location) }
         return records
+    }
+
+    /// An ExecuteDocument step: the nested document's phases (those named, or all in its
+    /// order) with the parameters given, on the same machine; its steps are recorded too. Its
+    /// failure is this step's failure.
+    private func runNested(
+        _ step: Component.Step, values: [String: String], on executor: some StepExecutor, into records: inout [StepRecord]
+    ) async throws {
+        guard let text = step.inputs?["document"]?.string, let nested = component.documents[text] else {
+            throw HallmarkError(.internalError, "ExecuteDocument '\(step.inputs?["document"]?.string ?? "")' was not loaded")
+        }
+        var parameters: [String: String] = [:]
+        for entry in step.inputs?["parameters"]?.list ?? [] {
+            parameters[entry["name"]?.string ?? ""] = try StepScript.render(entry["value"]!) { values[$0] }
+        }
+        let named = try step.inputs?["phases"].map { try StepScript.render($0) { values[$0] } }
+        let phases = named.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? nested.phases.map(\.name)
+        let runner = ComponentRunner(component: nested, parameters: parameters, log: log)
+        var outputs: [String: String] = [:]
+        for phase in phases {
+            do {
+                records += try await runner.run(phaseNamed: phase, on: executor, outputs: &outputs)
+            } catch let failure as ComponentStepFailure {
+                throw StepLoop.Failure(message: "ran '\(text)', which failed: \(failure.message)")
+            }
+        }
     }
 
     /// One step's attempts: a retry reruns the whole step; exit code 194 reboots and reruns it.

@@ -317,6 +317,53 @@ import Testing
         #expect(mode == 0o750)
     }
 
+    @Test func executeDocumentRunsTheNestedDocumentAndRefusesCycles() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nested-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: scratch + "/parts", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try """
+        schemaVersion: 1.0
+        parameters:
+          - Word: {type: string}
+        phases:
+          - name: build
+            steps:
+              - {name: Say, action: ExecuteBash, inputs: {commands: ['echo {{ Word }} > \(scratch)/said']}}
+
+        """.write(toFile: scratch + "/parts/say.yaml", atomically: true, encoding: .utf8)
+        let outer = scratch + "/outer.yaml"
+        try """
+        schemaVersion: 1.0
+        phases:
+          - name: build
+            steps:
+              - name: Nested
+                action: ExecuteDocument
+                inputs:
+                  document: parts/say.yaml
+                  phases: build
+                  parameters: [{name: Word, value: nested}]
+
+        """.write(toFile: outer, atomically: true, encoding: .utf8)
+        let component = try Component.load(path: outer)
+        var outputs: [String: String] = [:]
+        let records = try await ComponentRunner(component: component, parameters: [:], log: { _ in }).run(
+            .build, on: LocalBash(), outputs: &outputs)
+        #expect(records.map(\.step) == ["Say", "Nested"])
+        #expect(try String(contentsOfFile: scratch + "/said", encoding: .utf8) == "nested\n")
+
+        try """
+        schemaVersion: 1.0
+        phases:
+          - name: build
+            steps:
+              - {name: Back, action: ExecuteDocument, inputs: {document: ../outer.yaml}}
+
+        """.write(toFile: scratch + "/parts/say.yaml", atomically: true, encoding: .utf8)
+        let error = try #require(throws: HallmarkError.self) { try Component.load(path: outer) }
+        #expect(error.message.hasPrefix("step 'Back': ExecuteDocument '../outer.yaml' leads back to \(outer)"), "\(error)")
+    }
+
     /// Counts reboots, and says what a chroot says about them.
     final class RebootCounter: StepExecutor, @unchecked Sendable {
         let lock = NSLock()
