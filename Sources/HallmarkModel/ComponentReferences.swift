@@ -9,7 +9,8 @@ enum ComponentReferences {
         var problems: [HallmarkError] = []
         let steps = Set(component.phases.flatMap { phase in phase.steps.map { "\(phase.name).\($0.name)" } })
         for phase in component.phases {
-            for step in phase.steps {
+            for (index, step) in phase.steps.enumerated() {
+                let earlier = Set(phase.steps[..<index].map { "\(phase.name).\($0.name)" })
                 var names = Set(parameterNames)
                 if let loop = step.loop {
                     for prefix in ["loop"] + (loop.name.map { [$0] } ?? []) {
@@ -31,7 +32,9 @@ enum ComponentReferences {
                             text,
                             unclosed: HallmarkError.invalidInput("unclosed '{{' in '\(text)'; a reference is '{{ name }}'", at: location)
                         ) { reference in
-                            if let problem = check(reference.name, names: names, steps: steps, step: step.name) {
+                            if let problem = check(
+                                reference.name, names: names, steps: steps, earlier: earlier, phase: phase.name, step: step.name)
+                            {
                                 problems.append(.invalidInput(problem, at: location))
                             }
                             return ""
@@ -46,7 +49,9 @@ enum ComponentReferences {
     }
 
     /// What is wrong with a reference, or nil when it names something the document has.
-    static func check(_ name: String, names: Set<String>, steps: Set<String>, step: String) -> String? {
+    static func check(_ name: String, names: Set<String>, steps: Set<String>, earlier: Set<String>, phase: String, step: String)
+        -> String?
+    {
         if names.contains(name) { return nil }
         if name.hasPrefix("aws:") {
             return "step '\(step)': dynamic reference '{{ \(name) }}' is not supported by Hallmark yet"
@@ -54,8 +59,20 @@ enum ComponentReferences {
         // phase.step.outputs.key or phase.step.inputs[index].key / phase.step.inputs.key
         let parts = name.split(separator: ".", maxSplits: 2).map(String.init)
         if parts.count == 3, parts[2].hasPrefix("outputs.") || parts[2].hasPrefix("inputs") {
-            if steps.contains("\(parts[0]).\(parts[1])") { return nil }
-            return "step '\(step)': '{{ \(name) }}' chains to step '\(parts[1])' of phase '\(parts[0])', which the document does not have"
+            let target = "\(parts[0]).\(parts[1])"
+            guard steps.contains(target) else {
+                return
+                    "step '\(step)': '{{ \(name) }}' chains to step '\(parts[1])' of phase '\(parts[0])', which the document does not have"
+            }
+            // Build and validate run in one tree, in that order; the test phase runs later in the
+            // booted guest, where the build's values are not.
+            if earlier.contains(target) || (phase == "validate" && parts[0] == "build") { return nil }
+            if phase == "test" {
+                return
+                    "step '\(step)': '{{ \(name) }}' chains to phase '\(parts[0])', which the test phase cannot see: it runs in the booted guest, apart from the build"
+            }
+            return
+                "step '\(step)': '{{ \(name) }}' chains to step '\(parts[1])' of phase '\(parts[0])', which has not run when this step runs"
         }
         let known = names.sorted()
         return "step '\(step)': undeclared reference '{{ \(name) }}'; declared: \(known.isEmpty ? "none" : known.joined(separator: ", "))"

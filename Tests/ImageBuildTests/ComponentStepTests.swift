@@ -1,4 +1,5 @@
 import Foundation
+import HallmarkTestSupport
 import Testing
 
 @testable import HallmarkModel
@@ -362,6 +363,33 @@ import Testing
         """.write(toFile: scratch + "/parts/say.yaml", atomically: true, encoding: .utf8)
         let error = try #require(throws: HallmarkError.self) { try Component.load(path: outer) }
         #expect(error.message.hasPrefix("step 'Back': ExecuteDocument '../outer.yaml' leads back to \(outer)"), "\(error)")
+    }
+
+    /// The guide-style fixture, run phase after phase as a build and a test run it, sharing chained values.
+    @Test func theGuideStyleFixtureRunsWithTOEsOutcomes() async throws {
+        let component = try Component.load(path: Repository.fixture("components/guide-style.yaml"))
+        let runner = ComponentRunner(component: component, parameters: [:], log: { _ in })
+        var outputs: [String: String] = [:]
+        var records: [StepRecord] = []
+        for phase in ["build", "validate", "test"] {
+            records += try await runner.run(phaseNamed: phase, on: AptHost(), outputs: &outputs)
+        }
+        #expect(
+            records.map { "\($0.step):\($0.outcome):\($0.attempts)" } == [
+                "PackageManager:success:1", "OtherManager:skipped:0", "EachName:success:2", "Tolerated:ignored:2",
+                "ManagerIsApt:success:1", "CommandsChain:success:1", "NamesLooped:success:1", "AptInImage:success:1",
+            ])
+    }
+
+    /// The host's bash, answering `binaryExists` as a Debian build tree would (apt-get, no yum),
+    /// whatever the host has.
+    struct AptHost: StepExecutor {
+        func run(bashScript: String, timeout: Duration) async throws -> StepOutput {
+            if bashScript.hasPrefix("command -v -- apt-get") { return StepOutput(exitCode: 0, stdout: "", stderr: "") }
+            if bashScript.hasPrefix("command -v -- yum") { return StepOutput(exitCode: 1, stdout: "", stderr: "") }
+            return try await LocalBash().run(bashScript: bashScript, timeout: timeout)
+        }
+        func reboot() async throws {}
     }
 
     /// Counts reboots, and says what a chroot says about them.
