@@ -25,6 +25,8 @@ struct ComponentRunCommand: AsyncParsableCommand {
 
     struct Report: Encodable {
         var ok: Bool
+        /// TOE's document status: Success, SuccessWithIgnoredFailure or Failed.
+        var status: String
         var component: String
         var seconds: Double
         var steps: [StepRecord]
@@ -74,12 +76,15 @@ struct ComponentRunCommand: AsyncParsableCommand {
                 failure = error
             }
             let seconds = (ContinuousClock.now - start).seconds
+            let status = failure != nil ? "Failed" : records.contains { $0.outcome == "ignored" } ? "SuccessWithIgnoredFailure" : "Success"
             let failed = failure.map { JSONError(HallmarkError(.buildFailed, $0.message, at: $0.location)) }
             if output.json {
-                try printJSON(Report(ok: failure == nil, component: component.name, seconds: seconds, steps: records, failure: failed))
+                try printJSON(
+                    Report(ok: failure == nil, status: status, component: component.name, seconds: seconds, steps: records, failure: failed)
+                )
             } else {
                 if let failed { reportError(description: failed.text) }
-                print("\(component.name): \(failure == nil ? "Success" : "Failed") in \(String(format: "%.2f", seconds)) s")
+                print("\(component.name): \(status) in \(String(format: "%.2f", seconds)) s")
             }
             return failure == nil ? .gateOpen : .infrastructure
         }
