@@ -400,12 +400,14 @@ cases[-1]["status"] = "reaches-build"
 component("missing-schema-version", "schemaVersion: 1.0\n", "", "name")
 component("schema-version-2", "schemaVersion: 1.0", "schemaVersion: 2.0", "2.0")
 component("unknown-top-key", "description: Writes a greeting", "descriptio: Writes a greeting", "descriptio")
-component("missing-name", "name: hello\n", "", "description")
+# TOE makes `name` optional: a parameter name shorter than TOE's three characters instead.
+component("parameter-name-short", "  - Greeting:", "  - Gr:", "Gr:", note="parameter name shorter than 3 (a missing name is allowed: TOE makes it optional)")
 component("name-with-slash", "name: hello", "name: ../hello", "../hello")
 component("name-with-newline", "name: hello", 'name: "hel\\nlo"', '"hel')
 component("name-trailing-space", "name: hello", 'name: "hello "', '"hello "')
 component("phases-not-list", None, None, "build", text=COMPONENT.split("phases:")[0] + "phases: build\n")
-component("phase-unknown", "  - name: validate", "  - name: verify", "verify")
+# TOE allows phase names beyond build, validate and test; not ones with a space.
+component("phase-name-invalid", "  - name: validate", "  - name: verify phase", "verify phase", note="phase name with a space (other names are allowed, as in TOE)")
 component("phase-twice", "  - name: validate", "  - name: build", "- name: build", nth=2, offset=2)
 component("phase-without-steps", "  - name: validate\n    steps:\n      - name: GreetingExists\n        action: ExecuteBash\n        inputs:\n          commands:\n            - test -f /etc/hello\n", "  - name: validate\n", "name: validate")
 component("step-without-name", "      - name: WriteGreeting\n        action: CreateFile", "      - action: CreateFile", "action: CreateFile")

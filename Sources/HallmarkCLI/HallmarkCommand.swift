@@ -19,7 +19,8 @@ public struct HallmarkCommand: AsyncParsableCommand {
         // The one version constant: report.json carries the same (tool.version).
         version: Pipeline.toolVersion,
         subcommands: [
-            RunCommand.self, BuildCommand.self, TestCommand.self, ShellCommand.self, StopCommand.self, PolicyCommand.self, KeyCommand.self,
+            RunCommand.self, BuildCommand.self, TestCommand.self, ShellCommand.self, StopCommand.self, PolicyCommand.self,
+            ComponentCommand.self, KeyCommand.self,
             VerifyCommand.self,
         ])
 

@@ -72,4 +72,14 @@ public struct ChrootExecutor: StepExecutor {
 
     /// A chroot has no kernel to restart; TOE's reboot request just reruns the step.
     public func reboot() async throws {}
+
+    public var rebootNote: String? {
+        "the build runs in a chroot, which cannot reboot: the document continues without one (services it expects after a reboot are not started)"
+    }
+
+    /// A path whose way goes through a symbolic link that leads out of the tree is refused,
+    /// though the sandbox would resolve it inside: what the step meant is not what it wrote.
+    public func refusal(ofPath path: String) -> String? {
+        TreeFiles(root: root).escape(of: path)
+    }
 }

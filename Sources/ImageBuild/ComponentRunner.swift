@@ -12,6 +12,17 @@ public protocol StepExecutor: Sendable {
     func run(bashScript: String, timeout: Duration) async throws -> StepOutput
     /// Reboots the machine for TOE's exit code 194; a chroot has nothing to reboot.
     func reboot() async throws
+    /// Why a file action may not use `path` (an absolute path in the image), or nil when it may.
+    func refusal(ofPath path: String) -> String?
+    /// What a reboot means here, said once per reboot when it is not a real one.
+    var rebootNote: String? { get }
+}
+
+extension StepExecutor {
+    public var rebootNote: String? { nil }
+
+    /// In the guest the path is the machine's own: there is no host behind it to reach.
+    public func refusal(ofPath path: String) -> String? { nil }
 }
 
 /// A step failed (as opposed to the machine it ran on): during build this stops the build; during
@@ -60,68 +71,142 @@ public struct ComponentRunner: Sendable {
         return values
     }
 
-    /// Renders every step of every phase as it will run, before anything is built: an unknown
-    /// `{{ name }}`, an unclosed `{{`, a reference to an output no earlier step of the same run
-    /// makes, or an invalid rendered value fails here, at its file:line:column. Build and validate
-    /// share their outputs (one chroot); the test phase runs in the guest with outputs of its own.
+    /// Renders every step of every phase with the recipe's values, before anything is built:
+    /// references were checked when the document was loaded; what is left is a rendered value
+    /// an action refuses (a mode chmod would not take). Values from earlier steps and loops are
+    /// not known yet and render as `StepScript.pendingOutput`, which no check refuses.
     public func validate() throws {
-        let base = try variables()
-        var variables = base
-        for phaseName in Component.PhaseName.allCases {
-            if phaseName == .test { variables = base }
-            for step in component.phase(phaseName)?.steps ?? [] {
-                _ = try StepScript.bash(for: step, variables: variables)
-                variables[Self.outputName(phaseName, step)] = StepScript.pendingOutput
+        let variables = try variables()
+        for phase in component.phases {
+            for step in phase.steps {
+                _ = try StepScript.bash(for: step) { variables[$0] ?? StepScript.pendingOutput }
             }
         }
     }
 
-    static func outputName(_ phase: Component.PhaseName, _ step: Component.Step) -> String {
-        "\(phase.rawValue).\(step.name).outputs.stdout"
+    static func outputName(_ phase: String, _ step: Component.Step) -> String {
+        "\(phase).\(step.name).outputs.stdout"
     }
+
+    /// TOE's `timeoutSeconds: -1`: a deadline no step reaches.
+    static let noTimeout = Duration.seconds(100 * 365 * 86400)
 
     /// Runs every step of the phase; throws when a step fails and its onFailure is Abort.
     public func run(
         _ phaseName: Component.PhaseName, on executor: some StepExecutor,
         outputs: inout [String: String]
     ) async throws -> [StepRecord] {
-        guard let phase = component.phase(phaseName) else { return [] }
-        var variables = try variables()
+        try await run(phaseNamed: phaseName.rawValue, on: executor, outputs: &outputs)
+    }
+
+    /// Runs every step of the phase named `phaseName` (any phase the document has), in order.
+    /// `outputs` carries chained values between the phases of one document: each step's
+    /// `outputs.stdout` and its rendered `inputs`. A step that fails with onFailure Abort throws
+    /// at once (TOE: Failed); Continue runs the remaining steps, then throws (Failed); Ignore logs
+    /// it (SuccessWithIgnoredFailure). A step whose `if` does not hold is skipped and counts as
+    /// successful.
+    public func run(
+        phaseNamed phaseName: String, on executor: some StepExecutor,
+        outputs: inout [String: String]
+    ) async throws -> [StepRecord] {
+        guard let phase = component.phase(named: phaseName) else { return [] }
+        let base = try variables()
         var records: [StepRecord] = []
         var continuedFailure: (String, SourceLocation)?
         for step in phase.steps {
+            var variables = base
             for (key, value) in outputs { variables[key] = value }
-            let script = try StepScript.bash(for: step, variables: variables)
-            let timeout = Duration.seconds(step.timeoutSeconds ?? 7200)
+            let label = "[\(component.name)] \(phaseName)/\(step.name) (\(step.action.rawValue))"
             let start = ContinuousClock.now
-            var attempts = 0, reboots = 0
-            var result = StepOutput(exitCode: -1, stdout: "", stderr: "")
-            while attempts < step.maxAttempts {
-                attempts += 1
-                log("[\(component.name)] \(phaseName.rawValue)/\(step.name) (\(step.action.rawValue)) attempt \(attempts)")
-                result = try await executor.run(bashScript: script, timeout: timeout)
-                if !result.stdout.isEmpty { log(result.stdout.trimmingCharacters(in: .newlines)) }
-                if !result.stderr.isEmpty { log(result.stderr.trimmingCharacters(in: .newlines)) }
-                if result.exitCode == Self.rebootExitCode, reboots < Self.maximumReboots {
-                    reboots += 1
-                    attempts -= 1
-                    log("[\(component.name)] step \(step.name) asked for a reboot (exit 194); rebooting and running it again")
-                    try await executor.reboot()
-                    continue
-                }
-                if result.exitCode == 0 { break }
+            func record(_ attempts: Int, _ exitCode: Int32, _ outcome: String) {
+                records.append(
+                    StepRecord(
+                        component: component.name, phase: phaseName, step: step.name, action: step.action.rawValue,
+                        attempts: attempts, exitCode: exitCode, outcome: outcome, seconds: (ContinuousClock.now - start).seconds))
             }
-            outputs[Self.outputName(phaseName, step)] = result.stdout.trimmingCharacters(in: .newlines)
-            let succeeded = result.exitCode == 0
-            let outcome = succeeded ? "success" : (step.onFailure == .ignore ? "ignored" : "failed")
-            records.append(
-                StepRecord(
-                    component: component.name, phase: phaseName.rawValue, step: step.name, action: step.action.rawValue,
-                    attempts: attempts, exitCode: result.exitCode, outcome: outcome, seconds: (ContinuousClock.now - start).seconds))
-            guard !succeeded else { continue }
-            let message =
-                "component '\(component.name)' \(phaseName.rawValue) step '\(step.name)' failed with exit code \(result.exitCode) after \(attempts) attempt(s)"
-                + (result.stderr.isEmpty ? "" : ":\n\(lastLines(of: result.stderr, count: 10))")
+            var failure: String?
+            var attempts = 0
+            var exitCode: Int32 = 0
+            if let condition = step.condition {
+                let holds = try await StepConditions.evaluate(condition.expression, variables: variables, on: executor)
+                switch holds ? condition.then : condition.otherwise {
+                case .execute: break
+                case .skip:
+                    log("\(label) skipped: its 'if' is \(holds)")
+                    record(0, 0, "skipped")
+                    continue
+                case .abort:
+                    failure = "its 'if' is \(holds), and the step says Abort then"
+                    exitCode = -1
+                }
+            }
+            if failure == nil {
+                do {
+                    let iterations = try StepLoop.iterations(of: step, variables: variables)
+                    var stdouts: [String] = []
+                    for (index, extra) in iterations.enumerated() {
+                        var values = variables
+                        for (key, value) in extra { values[key] = value }
+                        if iterations.count > 1 || step.loop != nil { log("\(label) iteration \(index)") }
+                        if step.action == .executeDocument {
+                            attempts += 1
+                            try await runNested(step, values: values, on: executor, into: &records)
+                            continue
+                        }
+                        if step.action == .reboot {
+                            let result = try await attempt(
+                                step, script: StepScript.bash(for: step) { values[$0] }, label: label, on: executor)
+                            attempts += result.attempts
+                            if let note = executor.rebootNote { log("\(label): \(note)") }
+                            try await executor.reboot()
+                            continue
+                        }
+                        if let assertion = step.assertion {
+                            attempts += 1
+                            if try await !StepConditions.evaluate(assertion, variables: values, on: executor) {
+                                failure = "its assertion does not hold"
+                                exitCode = 1
+                                break
+                            }
+                            continue
+                        }
+                        if let refused = StepScript.refusedEntry(of: step, resolve: { values[$0] }, on: executor) {
+                            failure = refused
+                            exitCode = -1
+                            break
+                        }
+                        let result = try await attempt(step, script: StepScript.bash(for: step) { values[$0] }, label: label, on: executor)
+                        attempts += result.attempts
+                        exitCode = result.output.exitCode
+                        stdouts.append(result.output.stdout.trimmingCharacters(in: .newlines))
+                        if result.output.exitCode != 0 {
+                            failure =
+                                "failed with exit code \(result.output.exitCode) after \(result.attempts) attempt(s)"
+                                + (iterations.count > 1 ? " in iteration \(index)" : "")
+                                + (result.output.stderr.isEmpty || step.disableLogging
+                                    ? "" : ":\n\(lastLines(of: result.output.stderr, count: 10))")
+                            break
+                        }
+                    }
+                    // TOE joins a loop's iteration outputs with newlines.
+                    outputs[Self.outputName(phaseName, step)] = stdouts.joined(separator: "\n")
+                    if step.action == .readFile { outputs["\(phaseName).\(step.name).outputs.content"] = stdouts.joined(separator: "\n") }
+                    for (key, value) in StepScript.renderedInputs(
+                        of: step, variables: iterations.last.map { variables.merging($0) { $1 } } ?? variables)
+                    {
+                        outputs["\(phaseName).\(step.name).\(key)"] = value
+                    }
+                } catch let error as StepLoop.Failure {
+                    failure = error.message
+                    exitCode = -1
+                }
+            }
+            guard let failure else {
+                record(attempts, exitCode, "success")
+                continue
+            }
+            record(attempts, exitCode, step.onFailure == .ignore ? "ignored" : "failed")
+            let message = "component '\(component.name)' \(phaseName) step '\(step.name)' \(failure)"
             switch step.onFailure {
             case .abort: throw ComponentStepFailure(message: message, location: step.location)
             case .continue: continuedFailure = continuedFailure ?? (message, step.location)
@@ -130,6 +215,61 @@ public struct ComponentRunner: Sendable {
         }
         if let (message, location) = continuedFailure { throw ComponentStepFailure(message: message, location: location) }
         return records
+    }
+
+    /// An ExecuteDocument step: the nested document's phases (those named, or all in its
+    /// order) with the parameters given, on the same machine; its steps are recorded too. Its
+    /// failure is this step's failure.
+    private func runNested(
+        _ step: Component.Step, values: [String: String], on executor: some StepExecutor, into records: inout [StepRecord]
+    ) async throws {
+        guard let text = step.inputs?["document"]?.string, let nested = component.documents[text] else {
+            throw HallmarkError(.internalError, "ExecuteDocument '\(step.inputs?["document"]?.string ?? "")' was not loaded")
+        }
+        var parameters: [String: String] = [:]
+        for entry in step.inputs?["parameters"]?.list ?? [] {
+            parameters[entry["name"]?.string ?? ""] = try StepScript.render(entry["value"]!) { values[$0] }
+        }
+        let named = try step.inputs?["phases"].map { try StepScript.render($0) { values[$0] } }
+        let phases = named.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? nested.phases.map(\.name)
+        let runner = ComponentRunner(component: nested, parameters: parameters, log: log)
+        var outputs: [String: String] = [:]
+        for phase in phases {
+            do {
+                records += try await runner.run(phaseNamed: phase, on: executor, outputs: &outputs)
+            } catch let failure as ComponentStepFailure {
+                throw StepLoop.Failure(message: "ran '\(text)', which failed: \(failure.message)")
+            }
+        }
+    }
+
+    /// One step's attempts: a retry reruns the whole step; exit code 194 reboots and reruns it.
+    private func attempt(_ step: Component.Step, script: String, label: String, on executor: some StepExecutor) async throws
+        -> (output: StepOutput, attempts: Int)
+    {
+        let timeout = step.timeoutSeconds.map { Duration.seconds($0) } ?? Self.noTimeout
+        var attempts = 0, reboots = 0
+        var result = StepOutput(exitCode: -1, stdout: "", stderr: "")
+        while attempts < step.maxAttempts {
+            attempts += 1
+            log("\(label) attempt \(attempts)")
+            result = try await executor.run(bashScript: script, timeout: timeout)
+            if !step.disableLogging {
+                if !result.stdout.isEmpty { log(result.stdout.trimmingCharacters(in: .newlines)) }
+                if !result.stderr.isEmpty { log(result.stderr.trimmingCharacters(in: .newlines)) }
+            }
+            if result.exitCode == Self.rebootExitCode, reboots < Self.maximumReboots {
+                reboots += 1
+                attempts -= 1
+                log(
+                    "\(label) asked for a reboot (exit 194)"
+                        + (executor.rebootNote.map { ": \($0); it runs again" } ?? "; rebooting and running it again"))
+                try await executor.reboot()
+                continue
+            }
+            if result.exitCode == 0 { break }
+        }
+        return (result, attempts)
     }
 }
 
@@ -140,10 +280,77 @@ enum StepScript {
     /// YAML text cannot hold NUL, so no real value equals it.
     static let pendingOutput = "\u{0}output\u{0}"
 
-    static func bash(for step: Component.Step, variables: [String: String]) throws -> String {
-        let substitute = { (value: InputValue) throws -> String in
-            try Template.render(value.string ?? "", variables: variables, at: value.location)
+    /// `text` with each `{{ name }}` replaced by what `resolve` gives; the loader checked every
+    /// name, so one without a value is a value no earlier step made in this run.
+    static func render(_ value: InputValue, resolve: (String) -> String?) throws -> String {
+        let text = value.string ?? ""
+        return try Template.substitute(
+            text, unclosed: HallmarkError.invalidInput("unclosed '{{' in '\(text)'; a reference is '{{ name }}'", at: value.location)
+        ) { reference in
+            guard let resolved = resolve(reference.name) else {
+                throw HallmarkError.invalidInput(
+                    "'{{ \(reference.name) }}' has no value: the step it names has not run in this run", at: value.location)
+            }
+            return resolved
         }
+    }
+
+    /// The first entry of a file action whose path may not be used, named with why: a `..`
+    /// component, or (in the build's tree) a symbolic link that leads out of it. Nothing of the
+    /// step has run then, so no entry before it is half done.
+    static func refusedEntry(of step: Component.Step, resolve: (String) -> String?, on executor: some StepExecutor) -> String? {
+        guard ![.executeBash, .executeBinary, .assert].contains(step.action), let inputs = step.inputs else { return nil }
+        let entries = inputs.list ?? [inputs]
+        for (index, entry) in entries.enumerated() {
+            // A symbolic link's target is text the link holds, not a path written through.
+            for key in ["path", "source", "destination"] where !(step.action == .createSymlink && key == "source") {
+                guard let value = entry[key], let path = try? render(value, resolve: resolve) else { continue }
+                let reason: String? =
+                    path.split(separator: "/").contains("..")
+                    ? "'..' is not allowed in a path; write the absolute path inside the image"
+                    : executor.refusal(ofPath: path)
+                if let reason { return "entry \(index + 1) (\(key) '\(path)') at \(value.location) is refused: \(reason)" }
+            }
+        }
+        return nil
+    }
+
+    /// DeleteFile's command for one path. A `*` or `?` in the last name is a wildcard, as in TOE:
+    /// every match is removed (none matching removes nothing); the rest of the path stays literal.
+    static func deleteCommand(_ path: String) -> String {
+        let name = (path as NSString).lastPathComponent
+        guard name.contains("*") || name.contains("?") else { return "rm -f -- \(shellQuoted(path))" }
+        let directory = (path as NSString).deletingLastPathComponent
+        let pattern = name.map { $0 == "*" || $0 == "?" ? String($0) : "\\" + String($0) }.joined()
+        return "(shopt -s nullglob dotglob; cd -- \(shellQuoted(directory.isEmpty ? "/" : directory)) || exit 1; "
+            + "for match in \(pattern); do rm -f -- \"$match\"; done)"
+    }
+
+    /// A step's inputs as later steps chain to them: `inputs[0].path`, `inputs.commands[1]`.
+    static func renderedInputs(of step: Component.Step, variables: [String: String]) -> [(String, String)] {
+        func flatten(_ value: InputValue, _ prefix: String) -> [(String, String)] {
+            switch value {
+            case .string: [(prefix, (try? render(value) { variables[$0] }) ?? "")]
+            case .list(let items, _): items.enumerated().flatMap { flatten($1, "\(prefix)[\($0)]") }
+            case .map(let entries, _): entries.flatMap { flatten($0.1, "\(prefix).\($0.0)") }
+            }
+        }
+        return step.inputs.map { flatten($0, "inputs") } ?? []
+    }
+
+    /// The script of a step. A file action stops at its first failing entry (`set -e`), so a
+    /// later entry cannot hide it.
+    static func bash(for step: Component.Step, resolve: (String) -> String?) throws -> String {
+        let body = try script(for: step, resolve: resolve)
+        return step.action == .executeBash ? body : "set -e\n" + body
+    }
+
+    private static func script(for step: Component.Step, resolve: (String) -> String?) throws -> String {
+        try withoutActuallyEscaping(resolve) { resolve in try script(for: step, escapingResolve: resolve) }
+    }
+
+    private static func script(for step: Component.Step, escapingResolve resolve: @escaping (String) -> String?) throws -> String {
+        let substitute = { (value: InputValue) throws -> String in try render(value, resolve: resolve) }
         // A mode chmod would refuse fails the component when it is loaded, not mid-build.
         let mode = { (value: InputValue) throws -> String in
             let text = try substitute(value)
@@ -155,14 +362,18 @@ enum StepScript {
         }
         switch step.action {
         case .executeBash:
-            return try (step.inputs?["commands"]?.list ?? []).map(substitute).joined(separator: "\n") + "\n"
+            let directory = try step.inputs?["workingDirectory"].map(substitute)
+            return (directory.map { "cd -- \(shellQuoted($0)) || exit 1\n" } ?? "")
+                + (try (step.inputs?["commands"]?.list ?? []).map(substitute).joined(separator: "\n") + "\n")
         case .createFile, .appendFile:
             return try (step.inputs?.list ?? []).map { entry in
                 let path = shellQuoted(try substitute(entry["path"]!))
                 let content = try entry["content"].map(substitute) ?? ""
                 let encoded = Data(content.utf8).base64EncodedString()
                 if step.action == .appendFile {
-                    return "printf '%s' \(encoded) | base64 -d >> \(path)"
+                    // TOE appends only to a file that exists.
+                    return "[ -f \(path) ] || { echo \(path) does not exist, AppendFile does not create it >&2; exit 1; }\n"
+                        + "printf '%s' \(encoded) | base64 -d >> \(path)"
                 }
                 var lines = ["mkdir -p \"$(dirname \(path))\""]
                 if try entry["overwrite"].map(substitute) == "false" {
@@ -175,11 +386,90 @@ enum StepScript {
                 return lines.joined(separator: "\n")
             }.joined(separator: "\n") + "\n"
         case .deleteFile:
-            return try (step.inputs?.list ?? []).map { "rm -f -- \(shellQuoted(try substitute($0["path"]!)))" }.joined(separator: "\n")
-                + "\n"
+            return try (step.inputs?.list ?? []).map { deleteCommand(try substitute($0["path"]!)) }.joined(separator: "\n") + "\n"
         case .createFolder:
-            return try (step.inputs?.list ?? []).map { "mkdir -p -- \(shellQuoted(try substitute($0["path"]!)))" }.joined(separator: "\n")
-                + "\n"
+            return try (step.inputs?.list ?? []).map { entry in
+                let path = shellQuoted(try substitute(entry["path"]!))
+                var lines = ["mkdir -p -- \(path)"]
+                if let permissions = try entry["permissions"].map(mode) { lines.append("chmod \(shellQuoted(permissions)) -- \(path)") }
+                let owner = try entry["owner"].map(substitute), group = try entry["group"].map(substitute)
+                if owner != nil || group != nil { lines.append("chown \(shellQuoted((owner ?? "") + ":" + (group ?? ""))) -- \(path)") }
+                return lines.joined(separator: "\n")
+            }.joined(separator: "\n") + "\n"
+        case .copyFile, .copyFolder, .moveFile, .moveFolder, .createSymlink:
+            return try (step.inputs?.list ?? []).map { entry in
+                let source = shellQuoted(try substitute(entry["source"]!))
+                let destination = shellQuoted(try substitute(entry["destination"]!))
+                // TOE's overwrite (and CreateSymlink's force) default: an existing destination is replaced.
+                let replace = try (entry["overwrite"] ?? entry["force"]).map(substitute)?.lowercased() != "false"
+                let guardExisting =
+                    replace
+                    ? ""
+                    : "if [ -e \(destination) ] || [ -L \(destination) ]; then echo \(destination) exists and overwrite is false >&2; exit 1; fi\n"
+                let command: String =
+                    switch step.action {
+                    case .copyFile: "[ -f \(source) ] || { echo \(source) is not a file >&2; exit 1; }\ncp -p -- \(source) \(destination)"
+                    case .copyFolder:
+                        "[ -d \(source) ] || { echo \(source) is not a folder >&2; exit 1; }\nmkdir -p -- \(destination)\ncp -a -- \(source)/. \(destination)/"
+                    case .moveFile: "[ -f \(source) ] || { echo \(source) is not a file >&2; exit 1; }\nmv -f -- \(source) \(destination)"
+                    case .moveFolder:
+                        "[ -d \(source) ] || { echo \(source) is not a folder >&2; exit 1; }\nrm -rf -- \(destination)\nmv -- \(source) \(destination)"
+                    default: "ln -sfn -- \(source) \(destination)"
+                    }
+                return "mkdir -p -- \"$(dirname -- \(destination))\"\n" + guardExisting + command
+            }.joined(separator: "\n") + "\n"
+        case .deleteFolder:
+            return try (step.inputs?.list ?? []).map { entry in
+                let path = shellQuoted(try substitute(entry["path"]!))
+                // Without force TOE removes only an empty folder.
+                return try entry["force"].map(substitute)?.lowercased() == "true" ? "rm -rf -- \(path)" : "rmdir -- \(path)"
+            }.joined(separator: "\n") + "\n"
+        case .setFileOwner, .setFolderOwner:
+            return try (step.inputs?.list ?? []).map { entry in
+                let path = shellQuoted(try substitute(entry["path"]!))
+                let owner = try substitute(entry["owner"]!), group = try entry["group"].map(substitute)
+                let recursive = try entry["recursive"].map(substitute)?.lowercased() == "true" ? "-R " : ""
+                let test = step.action == .setFileOwner ? "-f" : "-d"
+                return "[ \(test) \(path) ] || { echo \(path) not found >&2; exit 1; }\n"
+                    + "chown \(recursive)\(shellQuoted(owner + (group.map { ":" + $0 } ?? ""))) -- \(path)"
+            }.joined(separator: "\n") + "\n"
+        case .setFolderPermissions:
+            return try (step.inputs?.list ?? []).map { entry in
+                let path = shellQuoted(try substitute(entry["path"]!))
+                let recursive = try entry["recursive"].map(substitute)?.lowercased() == "true" ? "-R " : ""
+                return "[ -d \(path) ] || { echo \(path) is not a folder >&2; exit 1; }\n"
+                    + "chmod \(recursive)\(shellQuoted(try mode(entry["permissions"]!))) -- \(path)"
+            }.joined(separator: "\n") + "\n"
+        case .updateOS:
+            // apt, as on a Debian build instance: `include` upgrades only those, `exclude` holds
+            // those for the upgrade and releases them after.
+            let include = try (step.inputs?["include"]?.list ?? []).map { try shellQuoted(substitute($0)) }
+            let exclude = try (step.inputs?["exclude"]?.list ?? []).map { try shellQuoted(substitute($0)) }
+            var lines = ["apt-get update"]
+            if !exclude.isEmpty { lines.append("apt-mark hold \(exclude.joined(separator: " ")) >/dev/null") }
+            if !exclude.isEmpty {
+                lines.append("release() { apt-mark unhold \(exclude.joined(separator: " ")) >/dev/null; }")
+                lines.append("trap release EXIT")
+            }
+            lines.append(
+                include.isEmpty
+                    ? "apt-get -y -o Dpkg::Options::=--force-confold dist-upgrade"
+                    : "apt-get -y -o Dpkg::Options::=--force-confold install --only-upgrade \(include.joined(separator: " "))")
+            return lines.joined(separator: "\n") + "\n"
+        case .reboot:
+            // Performed by the runner, after the delay this script waits.
+            return try "sleep \(shellQuoted(step.inputs?["delaySeconds"].map(substitute) ?? "0"))\n"
+        case .executeBinary:
+            let inputs = step.inputs
+            let directory = try inputs?["workingDirectory"].map(substitute)
+            let program = try shellQuoted(substitute(inputs!["path"]!))
+            let arguments = try (inputs?["arguments"]?.list ?? []).map { try shellQuoted(substitute($0)) }
+            return (directory.map { "cd -- \(shellQuoted($0)) || exit 1\n" } ?? "") + ([program] + arguments).joined(separator: " ") + "\n"
+        case .readFile:
+            return "cat -- \(shellQuoted(try substitute(step.inputs!["path"]!)))\n"
+        case .assert:
+            // Asserted in Swift by the runner; nothing runs on the machine.
+            return ""
         case .setFilePermissions:
             return try (step.inputs?.list ?? []).map { entry in
                 guard let permissions = entry["permissions"] else {
@@ -187,6 +477,8 @@ enum StepScript {
                 }
                 return "chmod \(shellQuoted(try mode(permissions))) -- \(shellQuoted(try substitute(entry["path"]!)))"
             }.joined(separator: "\n") + "\n"
+        default:
+            throw HallmarkError(.internalError, "action \(step.action.rawValue) has no script")
         }
     }
 }

@@ -95,6 +95,41 @@ struct TreeFiles {
         guard unlinkat(parent, name, 0) == 0 || errno == ENOENT else { throw failure("remove", path) }
     }
 
+    /// Why `path` leads out of the tree, or nil when it stays inside: each symbolic link on the
+    /// way (the last name included) is read, never followed, and its target resolved against
+    /// the tree as the host would read it. An absolute target, or one climbing above the root,
+    /// leads out.
+    func escape(of path: String) -> String? {
+        var resolved: [String] = []
+        var pending = components(path)
+        var links = 0
+        while !pending.isEmpty {
+            let name = pending.removeFirst()
+            if name == ".." {
+                guard !resolved.isEmpty else { return "'\(path)' climbs above the image's root" }
+                resolved.removeLast()
+                continue
+            }
+            let here = root + "/" + (resolved + [name]).joined(separator: "/")
+            var status = stat()
+            guard lstat(here, &status) == 0 else { return nil }  // not there yet: created inside
+            guard status.st_mode & S_IFMT == S_IFLNK else {
+                resolved.append(name)
+                continue
+            }
+            links += 1
+            guard links <= 40 else { return "'\(path)' goes through too many symbolic links" }
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: here) else {
+                return "cannot read the symbolic link /\((resolved + [name]).joined(separator: "/"))"
+            }
+            if target.hasPrefix("/") {
+                return "/\((resolved + [name]).joined(separator: "/")) is a symbolic link to \(target), which leads out of the image's tree"
+            }
+            pending = components(target) + pending
+        }
+        return nil
+    }
+
     // MARK: Walking
 
     private func components(_ path: String) -> [String] {

@@ -105,11 +105,11 @@ import Testing
     @Test(arguments: [
         (
             "        action: ExecuteBash\n        timeoutSeconds: -5\n        inputs: {commands: [x]}\n",
-            "timeoutSeconds must be a whole number from 1 to 86400, got '-5'", 8, 25
+            "timeoutSeconds must be -1 (no timeout) or a whole number from 1 to 31622400, got '-5'", 8, 25
         ),
         (
             "        action: ExecuteBash\n        timeoutSeconds: 99999999999999999999\n        inputs: {commands: [x]}\n",
-            "timeoutSeconds must be a whole number from 1 to 86400, got '99999999999999999999'", 8, 25
+            "timeoutSeconds must be -1 (no timeout) or a whole number from 1 to 31622400, got '99999999999999999999'", 8, 25
         ),
         (
             "        action: ExecuteBash\n        maxAttempts: 0\n        inputs: {commands: [x]}\n",

@@ -113,7 +113,7 @@ let minimalComponent = """
         let scratch = try Scratch()
         let path = try scratch.write("c.yaml", minimalComponent.replacingOccurrences(of: "ExecuteBash", with: "ExecutePowerShell"))
         let error = try #require(throws: HallmarkError.self) { try Component.load(path: path) }
-        #expect(error.message.contains("unsupported action 'ExecutePowerShell'"))
+        #expect(error.message.hasPrefix("unknown action 'ExecutePowerShell'; TOE's Linux actions: ExecuteBash, ExecuteBinary"))
         #expect(error.location?.line == 9)
     }
 }

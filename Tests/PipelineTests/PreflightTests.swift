@@ -39,14 +39,17 @@ import Testing
     }
 
     @Test(arguments: [
-        (bash("build", "a", "echo {{ Missing }}"), "unknown variable '{{ Missing }}'; known: Mode"),
+        (bash("build", "a", "echo {{ Missing }}"), "step 'a': undeclared reference '{{ Missing }}'; declared: Mode"),
         (bash("validate", "a", "echo {{ Mode"), "unclosed '{{' in 'echo {{ Mode'; a reference is '{{ name }}'"),
-        (bash("build", "a", "echo {{ build.nosuchstep.outputs.stdout }}"), "unknown variable '{{ build.nosuchstep.outputs.stdout }}'"),
-        (bash("test", "a", "echo {{ Missing }}"), "unknown variable '{{ Missing }}'"),
+        (
+            bash("build", "a", "echo {{ build.nosuchstep.outputs.stdout }}"),
+            "step 'a': '{{ build.nosuchstep.outputs.stdout }}' chains to step 'nosuchstep' of phase 'build', which the document does not have"
+        ),
+        (bash("test", "a", "echo {{ Missing }}"), "step 'a': undeclared reference '{{ Missing }}'"),
         // The test phase runs in the guest: the build's outputs are not there.
         (
             bash("build", "a", "echo") + bash("test", "b", "echo {{ build.a.outputs.stdout }}"),
-            "unknown variable '{{ build.a.outputs.stdout }}'"
+            "step 'b': '{{ build.a.outputs.stdout }}' chains to phase 'build', which the test phase cannot see"
         ),
     ])
     func templatesInEveryPhaseAreCheckedWhenLoaded(phases: String, expected: String) throws {
