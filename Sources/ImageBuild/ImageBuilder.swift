@@ -8,12 +8,16 @@ public struct BuildTimings: Codable, Sendable {
     public var bootstrap: Double = 0
     public var components: Double = 0
     public var disk: Double = 0
+    /// Writing the tar and OCI outputs, and hashing every output once.
+    public var archives: Double = 0
+    public var digests: Double = 0
     /// True when the parent came from the cache instead of a fresh mmdebstrap.
     public var parentCached = false
 }
 
 /// Builds a recipe into an image: parent rootfs (cached), components in a chroot, ext4 disk,
-/// qcow2, and the image's own kernel and initrd for direct kernel boot.
+/// qcow2, the image's own kernel and initrd for direct kernel boot, the same tree as a tar and an
+/// OCI layout, and manifest.json with every output's digest.
 public struct ImageBuilder: Sendable {
     public var home: HallmarkHome
     public var console: Console
@@ -58,6 +62,8 @@ public struct ImageBuilder: Sendable {
         try await HostCommand("tar", ["--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", parentTar.path, "-C", rootfs])
             .run(logPath: logPath)
         timings.bootstrap = bootstrapTime.seconds
+        let sourceDateEpoch = SourceDate.epoch(recipe: recipe, parentTree: rootfs)
+        log.write("SOURCE_DATE_EPOCH=\(sourceDateEpoch)")
 
         let (steps, componentTime) = try await console.step("run \(components.count) component(s) in a chroot") {
             try prepareForBoot(rootfs: rootfs, hostname: recipe.name)
@@ -76,29 +82,62 @@ public struct ImageBuilder: Sendable {
                 }
             }
             try finishAfterComponents(rootfs: rootfs)
+            try MachineIdentity.clear(rootfs: rootfs)
             return records
         }
         timings.components = componentTime.seconds
 
-        let (kernel, diskTime) = try await console.step("make \(recipe.outputs.map(\.rawValue).joined(separator: " and ")) disk") {
+        let disks = recipe.outputs.compactMap(\.disk)
+        let (kernel, diskTime) = try await console.step("make \(disks.map(\.rawValue).joined(separator: " and ")) disk") {
             let kernel = try copyKernel(from: rootfs, to: output)
             let raw = output + "/disk.raw"
             try await Self.mkfsCommand(rootfs: rootfs, image: raw, sizeBytes: recipe.disk.sizeBytes).run(logPath: logPath)
-            if recipe.outputs.contains(.qcow2) {
-                try await Self.qcow2Command(raw: raw, qcow2: output + "/disk.qcow2").run(logPath: logPath)
+            if disks.contains(.qcow2) {
+                try await Self.qcow2Command(raw: raw, qcow2: output + "/disk.qcow2", compress: recipe.disk.compress)
+                    .run(logPath: logPath)
             }
-            if !recipe.outputs.contains(.raw) { try FileManager.default.removeItem(atPath: raw) }
+            if !disks.contains(.raw) { try FileManager.default.removeItem(atPath: raw) }
             return kernel
         }
         timings.disk = diskTime.seconds
 
+        let derived = recipe.outputs.filter { $0.disk == nil }
+        var oci: OCILayout.Written?
+        if !derived.isEmpty {
+            let (written, archiveTime) = try await console.step(
+                "write \(derived.map(\.rawValue).joined(separator: " and ")) of the same tree"
+            ) {
+                try await writeDerivedOutputs(
+                    derived, recipe: recipe, rootfs: rootfs, scratch: scratch, output: output,
+                    sourceDateEpoch: sourceDateEpoch, log: log)
+            }
+            oci = written
+            timings.archives = archiveTime.seconds
+        }
+
+        // Each output is hashed once, here; image.json and manifest.json carry the digests.
+        let (fileDigests, digestTime) = try await console.step("hash the outputs") {
+            try await OutputManifest.hashFiles(in: output)
+        }
+        timings.digests = digestTime.seconds
+        let manifest = try Self.manifest(
+            recipe: recipe, build: build, sourceDateEpoch: sourceDateEpoch, files: fileDigests, oci: oci)
+        try manifest.write(to: output)
+        log.write(
+            "outputs: "
+                + manifest.outputs.map { "\($0.path) \($0.evidence.rawValue) \($0.sizeBytes) bytes sha256:\($0.sha256)" }
+                .joined(separator: "; "))
+
         var files = ["vmlinuz": "vmlinuz", "initrd.img": "initrd.img"]
-        for format in recipe.outputs { files[format.artifactRole] = format.artifactRole }
+        for format in disks { files[format.artifactRole] = format.artifactRole }
         var artifacts = ImageArtifacts(
             name: recipe.name, version: recipe.version.description, build: build, recipeDigest: recipe.digest,
             builtAt: Date(), kernelVersion: kernel, kernelCommandLine: Self.kernelCommandLine, files: files,
             packages: try await installedPackages(rootfs: rootfs, scratch: scratch), steps: steps,
             buildDigest: recipe.buildDigest(components: components))
+        artifacts.fileDigests = Dictionary(uniqueKeysWithValues: fileDigests.map { ($0.path, $0.sha256) })
+        artifacts.sourceDateEpoch = sourceDateEpoch
+        artifacts.outputs = recipe.outputs
         try artifacts.write(to: output)
         try FileManager.default.createDirectory(
             atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -112,8 +151,52 @@ public struct ImageBuilder: Sendable {
         HostCommand("mkfs.ext4", ["-q", "-F", "-L", "hallmark-root", "-d", rootfs, image, "\(sizeBytes / 1024)k"])
     }
 
-    public static func qcow2Command(raw: String, qcow2: String) -> HostCommand {
-        HostCommand("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, qcow2])
+    public static func qcow2Command(raw: String, qcow2: String, compress: Bool = false) -> HostCommand {
+        HostCommand("qemu-img", ["convert", "-f", "raw", "-O", "qcow2"] + (compress ? ["-c"] : []) + [raw, qcow2])
+    }
+
+    /// The rootfs tar and the OCI layout, written from the tree the disk was made from.
+    func writeDerivedOutputs(
+        _ formats: [OutputFormat], recipe: Recipe, rootfs: String, scratch: String, output: String, sourceDateEpoch: Int,
+        log: BuildLog
+    ) async throws -> OCILayout.Written? {
+        if formats.contains(.tar) {
+            try await RootfsArchive.command(
+                tree: rootfs, archive: output + "/" + OutputFormat.tar.artifactName, sourceDateEpoch: sourceDateEpoch
+            )
+            .run(logPath: log.path)
+        }
+        guard formats.contains(.oci) else { return nil }
+        let layer = scratch + "/layer.tar"
+        try await RootfsArchive.command(
+            tree: rootfs, archive: layer, sourceDateEpoch: sourceDateEpoch, excluding: RootfsArchive.vmOnlyPaths
+        )
+        .run(logPath: log.path)
+        let layout = OCILayout(
+            name: recipe.name, version: recipe.version.description, description: recipe.description, sourceDateEpoch: sourceDateEpoch)
+        return try layout.write(
+            layerTar: layer, layerSHA256: try await Digest.sha256(fileAt: layer), to: output + "/" + OutputFormat.oci.artifactName)
+    }
+
+    /// manifest.json: one entry per output, every file with the digest taken when it was written.
+    static func manifest(recipe: Recipe, build: Int, sourceDateEpoch: Int, files: [OutputManifest.File], oci: OCILayout.Written?) throws
+        -> OutputManifest
+    {
+        let outputs = try recipe.outputs.map { format -> OutputManifest.Output in
+            if format == .oci, let oci {
+                return OutputManifest.Output(
+                    format: .oci, path: format.artifactName, sizeBytes: oci.manifest.size,
+                    sha256: String(oci.manifest.digest.dropFirst("sha256:".count)), tag: recipe.version.description,
+                    layerSHA256: String(oci.layer.digest.dropFirst("sha256:".count)))
+            }
+            guard let file = files.first(where: { $0.path == format.artifactName }) else {
+                throw HallmarkError(.internalError, "output \(format.rawValue) was not written")
+            }
+            return OutputManifest.Output(format: format, path: file.path, sizeBytes: file.sizeBytes, sha256: file.sha256)
+        }
+        return OutputManifest(
+            name: recipe.name, version: recipe.version.description, build: build, sourceDateEpoch: sourceDateEpoch, outputs: outputs,
+            files: files)
     }
 
     /// What a bootable image needs that mmdebstrap does not write. The tree is still the parent's here.

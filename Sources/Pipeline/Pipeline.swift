@@ -163,12 +163,21 @@ public struct Pipeline: Sendable {
         return TestOutcome(report: report, reportDirectory: reports, signed: signed)
     }
 
+    /// The booted files, then the outputs derived from the same tree (manifest.json), each hashed here.
     func artifactDigests(_ image: ImageArtifacts) async throws -> [AuditReport.Artifact] {
+        var files = image.files.keys.sorted().map { (role: $0, path: image.path($0)!, evidence: OutputEvidence.booted) }
+        if let manifest = try? OutputManifest.load(directory: image.directory) {
+            for output in manifest.outputs where output.evidence == .derived {
+                let file = output.format == .oci ? output.path + "/blobs/sha256/" + output.sha256 : output.path
+                files.append((output.format.artifactName, image.directory + "/" + file, .derived))
+            }
+        }
         var artifacts: [AuditReport.Artifact] = []
-        for role in image.files.keys.sorted() {
-            let path = image.path(role)!
+        for (role, path, evidence) in files {
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
-            artifacts.append(AuditReport.Artifact(role: role, path: path, sha256: try await Digest.sha256(fileAt: path), sizeBytes: size))
+            artifacts.append(
+                AuditReport.Artifact(
+                    role: role, path: path, sha256: try await Digest.sha256(fileAt: path), sizeBytes: size, evidence: evidence))
         }
         return artifacts
     }
