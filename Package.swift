@@ -26,7 +26,8 @@ let package = Package(
         .target(
             name: "HallmarkCLI",
             dependencies: [
-                "Pipeline", "HallmarkModel", "HallmarkSupport", "Compliance", "ImageStore", "ImageFacts", "VirtualMachine", "Attestation",
+                "Pipeline", "HallmarkModel", "HallmarkSupport", "Compliance", "ImageStore", "ImageBuild", "ImageFacts", "VirtualMachine",
+                "Attestation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -13,6 +13,8 @@ public struct BuildTimings: Codable, Sendable {
     public var digests: Double = 0
     /// True when the parent came from the cache instead of a fresh mmdebstrap.
     public var parentCached = false
+    /// How many components' trees came from the layer cache instead of running.
+    public var layersReused = 0
 }
 
 /// Builds a recipe into an image: parent rootfs (cached), components in a chroot, ext4 disk,
@@ -54,24 +56,49 @@ public struct ImageBuilder: Sendable {
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
 
         guard case .debian(let debian) = recipe.parent else { throw HallmarkError(.internalError, "unsupported parent") }
-        let cache = ParentCache(directory: home.parentCache)
-        let (parentTar, bootstrapTime) = try await console.step("bootstrap \(debian.suite) parent") {
-            try await cache.tarball(for: debian, log: log)
+        let layers = LayerCache(home: home)
+        let plan = LayerPlan(
+            baseKey: LayerCache.baseKey(parentKey: ParentCache.key(for: debian), recipe: recipe), components: components,
+            references: recipe.components)
+        let reused = plan.newestCached(in: layers)
+        let sourceDateEpoch: Int
+        if let reused {
+            layers.markUsed(reused)
+            log.write(
+                "layer cache: hit \(reused.key) (the tree after component \(reused.position), \(reused.component); \(reused.sizeBytes) bytes)"
+            )
+            let (_, restoreTime) = try await console.step("restore the tree after component \(reused.position) from the layer cache") {
+                try await HostCommand(
+                    "tar", ["--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", layers.treePath(reused.key), "-C", rootfs]
+                ).run(logPath: logPath)
+            }
+            timings.bootstrap = restoreTime.seconds
+            timings.parentCached = true
+            timings.layersReused = reused.position
+            sourceDateEpoch = reused.sourceDateEpoch
+        } else {
+            let cache = ParentCache(directory: home.parentCache)
+            let (parentTar, bootstrapTime) = try await console.step("bootstrap \(debian.suite) parent") {
+                try await cache.tarball(for: debian, log: log)
+            }
+            timings.parentCached = parentTar.cached
+            try await HostCommand("tar", ["--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", parentTar.path, "-C", rootfs])
+                .run(logPath: logPath)
+            timings.bootstrap = bootstrapTime.seconds
+            sourceDateEpoch = SourceDate.epoch(recipe: recipe, parentTree: rootfs)
         }
-        timings.parentCached = parentTar.cached
-        try await HostCommand("tar", ["--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", parentTar.path, "-C", rootfs])
-            .run(logPath: logPath)
-        timings.bootstrap = bootstrapTime.seconds
-        let sourceDateEpoch = SourceDate.epoch(recipe: recipe, parentTree: rootfs)
         log.write("SOURCE_DATE_EPOCH=\(sourceDateEpoch)")
 
-        let (steps, componentTime) = try await console.step("run \(components.count) component(s) in a chroot") {
-            try prepareForBoot(rootfs: rootfs, hostname: recipe.name)
+        let start = reused?.position ?? 0
+        let running = start == 0 ? "" : " (\(start) from the layer cache)"
+        let (steps, componentTime) = try await console.step("run \(components.count) component(s) in a chroot\(running)") {
+            if reused == nil { try prepareForBoot(rootfs: rootfs, hostname: recipe.name) }
             let executor = ChrootExecutor(
                 root: rootfs, scratch: scratch + "/step", network: recipe.build.network,
                 environment: recipe.build.environment)
-            var records: [StepRecord] = []
-            for (component, reference) in zip(components, recipe.components) {
+            var records: [StepRecord] = reused?.steps ?? []
+            for index in start..<components.count {
+                let (component, reference) = (components[index], recipe.components[index])
                 let runner = ComponentRunner(component: component, parameters: reference.parameters, log: log.write)
                 var outputs: [String: String] = [:]
                 do {
@@ -80,6 +107,9 @@ public struct ImageBuilder: Sendable {
                 } catch let failure as ComponentStepFailure {
                     throw HallmarkError(.buildFailed, "build failed: \(failure.message)", at: failure.location)
                 }
+                await storeLayer(
+                    plan, index: index, in: layers, recipe: recipe, steps: records, sourceDateEpoch: sourceDateEpoch, rootfs: rootfs,
+                    log: log)
             }
             try finishAfterComponents(rootfs: rootfs)
             try MachineIdentity.clear(rootfs: rootfs)
@@ -143,6 +173,9 @@ public struct ImageBuilder: Sendable {
             atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try FileManager.default.moveItem(atPath: output, toPath: destination)
         artifacts.directory = destination
+        for entry in layers.removeSuperseded(recipe: recipe.name, keeping: Set(plan.keys)) {
+            log.write("layer cache: removed superseded \(entry.key) (after component \(entry.position), \(entry.component))")
+        }
         return (artifacts, timings)
     }
 
@@ -153,6 +186,26 @@ public struct ImageBuilder: Sendable {
 
     public static func qcow2Command(raw: String, qcow2: String, compress: Bool = false) -> HostCommand {
         HostCommand("qemu-img", ["convert", "-f", "raw", "-O", "qcow2"] + (compress ? ["-c"] : []) + [raw, qcow2])
+    }
+
+    /// Caches the tree after component `index`. A cache that cannot be written (a full disk) costs
+    /// the next build time, not this build: it is logged and the build goes on.
+    func storeLayer(
+        _ plan: LayerPlan, index: Int, in layers: LayerCache, recipe: Recipe, steps: [StepRecord], sourceDateEpoch: Int, rootfs: String,
+        log: BuildLog
+    ) async {
+        let started = ContinuousClock.now
+        do {
+            let entry = try await layers.store(
+                key: plan.keys[index], previousKey: index == 0 ? plan.baseKey : plan.keys[index - 1], position: index + 1,
+                component: plan.components[index], recipe: recipe.name, steps: steps, sourceDateEpoch: sourceDateEpoch, tree: rootfs,
+                logPath: log.path)
+            log.write(
+                "layer cache: miss \(entry.key) (the tree after component \(index + 1), \(entry.component)); stored \(entry.sizeBytes) bytes in \(String(format: "%.1f", (ContinuousClock.now - started).seconds)) s"
+            )
+        } catch {
+            log.write("layer cache: miss \(plan.keys[index]); not stored: \(error)")
+        }
     }
 
     /// The rootfs tar and the OCI layout, written from the tree the disk was made from.

@@ -82,7 +82,7 @@ public struct ImageArtifacts: Codable, Sendable {
 }
 
 /// A record of one step for build.log and the report.
-public struct StepRecord: Sendable, Codable {
+public struct StepRecord: Sendable, Codable, Equatable {
     public var component: String
     public var phase: String
     public var step: String

@@ -1,6 +1,7 @@
 import Foundation
 import HallmarkSupport
 import HallmarkTestSupport
+import ImageBuild
 import ImageStore
 import Testing
 
@@ -10,7 +11,10 @@ import Testing
 extension EndToEndTests.Outputs {
     static let recipe = Repository.fixture("outputs.yaml")
 
+    /// Each build is cold: the component runs again instead of coming from the layer cache.
     static func build() async throws -> (OutputManifest, String) {
+        _ = LayerCache(home: SharedImages.home).removeSuperseded(recipe: "e2e-outputs", keeping: [])
+        defer { _ = LayerCache(home: SharedImages.home).removeSuperseded(recipe: "e2e-outputs", keeping: []) }
         let run = try await Hallmark.run(["build", recipe], reports: Hallmark.scratchReports())
         try #require(run.status == .exited(0), "\(run.output)")
         let line = try #require(run.output.split(separator: "\n").first { $0.hasPrefix("built e2e-outputs ") })
