@@ -49,7 +49,7 @@ clean:
 
 # Hallmark's VM layer against a bare QEMU launch of the same image (BENCH_RUNS runs each).
 BENCH_RUNS ?= 3
-.PHONY: bench bench-checks soak
+.PHONY: bench bench-checks bench-build soak
 bench: build
 	./scripts/bench-vm.py $(RECIPE) --runs $(BENCH_RUNS)
 
@@ -62,6 +62,10 @@ bench-checks: build
 .PHONY: compare-oscap
 compare-oscap: build
 	./scripts/compare-oscap.sh
+
+# Bare mmdebstrap of the recipe's parent, Hallmark's cold build of it, a warm rebuild after editing its last component.
+bench-build: build
+	./scripts/bench-build.py $(RECIPE)
 
 # SIGINT at random moments of boot, reboot, checks and report writing (SOAK_RUNS runs); fails if a
 # run does not exit 130 or leaves a QEMU or a run directory behind.

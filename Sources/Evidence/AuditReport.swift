@@ -47,9 +47,16 @@ public struct AuditReport: Codable, Sendable {
         public var sizeBytes: UInt64
         /// The tested disk's digest after the test boots; equal to `sha256` because tests boot an overlay.
         public var sha256AfterTest: String?
+        /// `booted`: the test booted it (the disk, its kernel and initrd); `derived`: written from the
+        /// same tree as the booted disk (rootfs.tar, the OCI image's manifest) and not booted itself.
+        /// nil in reports written before Hallmark told them apart.
+        public var evidence: OutputEvidence?
 
-        public init(role: String, path: String, sha256: String, sizeBytes: UInt64, sha256AfterTest: String? = nil) {
+        public init(
+            role: String, path: String, sha256: String, sizeBytes: UInt64, sha256AfterTest: String? = nil, evidence: OutputEvidence? = nil
+        ) {
             (self.role, self.path, self.sha256, self.sizeBytes, self.sha256AfterTest) = (role, path, sha256, sizeBytes, sha256AfterTest)
+            self.evidence = evidence
         }
     }
 

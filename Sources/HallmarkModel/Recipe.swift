@@ -68,10 +68,12 @@ public struct Recipe: Sendable {
     public typealias StaticFactsLocation = FactSource
     static let staticFactsChoices: [FactSource] = [.image, .guest]
 
-    public typealias OutputFormat = DiskFormat
+    public typealias OutputFormat = HallmarkSupport.OutputFormat
 
     public struct DiskSettings: Sendable {
         public var sizeBytes: UInt64
+        /// `disk.compress`: the qcow2 output's clusters are compressed (smaller to ship, slower to write).
+        public var compress = false
     }
 
     /// How component steps run while the image is built.
@@ -81,6 +83,9 @@ public struct Recipe: Sendable {
         /// Variables steps get besides the fixed PATH, HOME, LC_ALL and DEBIAN_FRONTEND; nothing of
         /// Hallmark's own environment reaches a step.
         public var environment: [String: String] = [:]
+        /// `build.source_date_epoch`: the time every archive's timestamps are clamped to and the OCI
+        /// image's creation time; nil takes `$SOURCE_DATE_EPOCH`, else the parent's newest packaged file.
+        public var sourceDateEpoch: Int?
     }
 
     /// How this recipe's evidence is written; command-line flags override these.
@@ -269,9 +274,16 @@ extension Recipe {
 
     private static func parseBuild(_ input: YAMLInput?) throws -> BuildSettings {
         guard let input else { return BuildSettings() }
-        let build = try input.mapping(allowed: ["network", "environment"])
+        let build = try input.mapping(allowed: ["network", "environment", "source_date_epoch"])
         var settings = BuildSettings()
         settings.network = try build["network"]?.bool() ?? true
+        if let epochInput = build["source_date_epoch"] {
+            guard let epoch = Int(try epochInput.string()), epoch >= 0 else {
+                throw epochInput.error(
+                    "source_date_epoch must be a number of seconds since 1970-01-01 UTC, got '\(try epochInput.string())'")
+            }
+            settings.sourceDateEpoch = epoch
+        }
         for (name, value) in try build["environment"]?.freeMapping() ?? [] {
             guard name.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) != nil else {
                 throw value.error("'\(name)' is not an environment variable name (letters, digits, '_')")
@@ -310,13 +322,21 @@ extension Recipe {
             return format
         }
         guard !outputs.isEmpty else { throw input.error("outputs must name at least one format") }
+        for (index, format) in outputs.enumerated() where outputs[..<index].contains(format) {
+            throw try input.sequence()[index].error("output '\(format.rawValue)' is named twice")
+        }
+        // Tar and OCI are derived from the tree of a disk that is booted and tested; alone they would be untested.
+        guard outputs.contains(where: { $0.disk != nil }) else {
+            throw input.error("outputs must include a disk (raw or qcow2): tar and oci are derived from the tree of the tested disk")
+        }
         return outputs
     }
 
     private static func parseDisk(_ input: YAMLInput?) throws -> DiskSettings {
         guard let input else { return DiskSettings(sizeBytes: 4 << 30) }
-        let disk = try input.mapping(allowed: ["size"])
-        guard let sizeInput = disk["size"] else { return DiskSettings(sizeBytes: 4 << 30) }
+        let disk = try input.mapping(allowed: ["size", "compress"])
+        let compress = try disk["compress"]?.bool() ?? false
+        guard let sizeInput = disk["size"] else { return DiskSettings(sizeBytes: 4 << 30, compress: compress) }
         let text = try sizeInput.string()
         guard let bytes = parseSize(text) else {
             if text.range(of: #"^[0-9]+(GiB|MiB|G|M|K)?$"#, options: .regularExpression) != nil {
@@ -328,7 +348,7 @@ extension Recipe {
         guard bytes <= maximumDiskSize else {
             throw sizeInput.error("disk size must be at most 16T (ext4's limit with 4 KiB blocks), got '\(text)'")
         }
-        return DiskSettings(sizeBytes: bytes)
+        return DiskSettings(sizeBytes: bytes, compress: compress)
     }
 }
 
@@ -379,6 +399,9 @@ extension Recipe {
             var components: [ComponentInputs]
             var outputs: [String]
             var diskBytes: UInt64
+            // Optional and nil by default, so images built before these settings keep their digest.
+            var compress: Bool?
+            var sourceDateEpoch: Int?
             var network: Bool
             var environment: [String: String]
         }
@@ -391,7 +414,8 @@ extension Recipe {
             name: name, version: version.description, suite: debian.suite, variant: debian.variant, packages: debian.packages,
             mirror: debian.mirror,
             components: zip(components, self.components).map { ComponentInputs(sha256: $0.digest, parameters: $1.parameters) },
-            outputs: outputs.map(\.rawValue), diskBytes: disk.sizeBytes, network: build.network, environment: build.environment)
+            outputs: outputs.map(\.rawValue), diskBytes: disk.sizeBytes, compress: disk.compress ? true : nil,
+            sourceDateEpoch: build.sourceDateEpoch, network: build.network, environment: build.environment)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         // Encoding strings, numbers and dictionaries of strings cannot fail.

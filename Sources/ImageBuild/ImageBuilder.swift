@@ -8,12 +8,18 @@ public struct BuildTimings: Codable, Sendable {
     public var bootstrap: Double = 0
     public var components: Double = 0
     public var disk: Double = 0
+    /// Writing the tar and OCI outputs, and hashing every output once.
+    public var archives: Double = 0
+    public var digests: Double = 0
     /// True when the parent came from the cache instead of a fresh mmdebstrap.
     public var parentCached = false
+    /// How many components' trees came from the layer cache instead of running.
+    public var layersReused = 0
 }
 
 /// Builds a recipe into an image: parent rootfs (cached), components in a chroot, ext4 disk,
-/// qcow2, and the image's own kernel and initrd for direct kernel boot.
+/// qcow2, the image's own kernel and initrd for direct kernel boot, the same tree as a tar and an
+/// OCI layout, and manifest.json with every output's digest.
 public struct ImageBuilder: Sendable {
     public var home: HallmarkHome
     public var console: Console
@@ -50,22 +56,49 @@ public struct ImageBuilder: Sendable {
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
 
         guard case .debian(let debian) = recipe.parent else { throw HallmarkError(.internalError, "unsupported parent") }
-        let cache = ParentCache(directory: home.parentCache)
-        let (parentTar, bootstrapTime) = try await console.step("bootstrap \(debian.suite) parent") {
-            try await cache.tarball(for: debian, log: log)
+        let layers = LayerCache(home: home)
+        let plan = LayerPlan(
+            baseKey: LayerCache.baseKey(parentKey: ParentCache.key(for: debian), recipe: recipe), components: components,
+            references: recipe.components)
+        let reused = plan.newestCached(in: layers)
+        let sourceDateEpoch: Int
+        if let reused {
+            layers.markUsed(reused)
+            log.write(
+                "layer cache: hit \(reused.key) (the tree after component \(reused.position), \(reused.component); \(reused.sizeBytes) bytes)"
+            )
+            let (_, restoreTime) = try await console.step("restore the tree after component \(reused.position) from the layer cache") {
+                try await HostCommand(
+                    "tar", ["--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", layers.treePath(reused.key), "-C", rootfs]
+                ).run(logPath: logPath)
+            }
+            timings.bootstrap = restoreTime.seconds
+            timings.parentCached = true
+            timings.layersReused = reused.position
+            sourceDateEpoch = reused.sourceDateEpoch
+        } else {
+            let cache = ParentCache(directory: home.parentCache)
+            let (parentTar, bootstrapTime) = try await console.step("bootstrap \(debian.suite) parent") {
+                try await cache.tarball(for: debian, log: log)
+            }
+            timings.parentCached = parentTar.cached
+            try await HostCommand("tar", ["--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", parentTar.path, "-C", rootfs])
+                .run(logPath: logPath)
+            timings.bootstrap = bootstrapTime.seconds
+            sourceDateEpoch = SourceDate.epoch(recipe: recipe, parentTree: rootfs)
         }
-        timings.parentCached = parentTar.cached
-        try await HostCommand("tar", ["--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", parentTar.path, "-C", rootfs])
-            .run(logPath: logPath)
-        timings.bootstrap = bootstrapTime.seconds
+        log.write("SOURCE_DATE_EPOCH=\(sourceDateEpoch)")
 
-        let (steps, componentTime) = try await console.step("run \(components.count) component(s) in a chroot") {
-            try prepareForBoot(rootfs: rootfs, hostname: recipe.name)
+        let start = reused?.position ?? 0
+        let running = start == 0 ? "" : " (\(start) from the layer cache)"
+        let (steps, componentTime) = try await console.step("run \(components.count) component(s) in a chroot\(running)") {
+            if reused == nil { try prepareForBoot(rootfs: rootfs, hostname: recipe.name) }
             let executor = ChrootExecutor(
                 root: rootfs, scratch: scratch + "/step", network: recipe.build.network,
                 environment: recipe.build.environment)
-            var records: [StepRecord] = []
-            for (component, reference) in zip(components, recipe.components) {
+            var records: [StepRecord] = reused?.steps ?? []
+            for index in start..<components.count {
+                let (component, reference) = (components[index], recipe.components[index])
                 let runner = ComponentRunner(component: component, parameters: reference.parameters, log: log.write)
                 var outputs: [String: String] = [:]
                 do {
@@ -74,36 +107,75 @@ public struct ImageBuilder: Sendable {
                 } catch let failure as ComponentStepFailure {
                     throw HallmarkError(.buildFailed, "build failed: \(failure.message)", at: failure.location)
                 }
+                await storeLayer(
+                    plan, index: index, in: layers, recipe: recipe, steps: records, sourceDateEpoch: sourceDateEpoch, rootfs: rootfs,
+                    log: log)
             }
             try finishAfterComponents(rootfs: rootfs)
+            try MachineIdentity.clear(rootfs: rootfs)
             return records
         }
         timings.components = componentTime.seconds
 
-        let (kernel, diskTime) = try await console.step("make \(recipe.outputs.map(\.rawValue).joined(separator: " and ")) disk") {
+        let disks = recipe.outputs.compactMap(\.disk)
+        let (kernel, diskTime) = try await console.step("make \(disks.map(\.rawValue).joined(separator: " and ")) disk") {
             let kernel = try copyKernel(from: rootfs, to: output)
             let raw = output + "/disk.raw"
             try await Self.mkfsCommand(rootfs: rootfs, image: raw, sizeBytes: recipe.disk.sizeBytes).run(logPath: logPath)
-            if recipe.outputs.contains(.qcow2) {
-                try await Self.qcow2Command(raw: raw, qcow2: output + "/disk.qcow2").run(logPath: logPath)
+            if disks.contains(.qcow2) {
+                try await Self.qcow2Command(raw: raw, qcow2: output + "/disk.qcow2", compress: recipe.disk.compress)
+                    .run(logPath: logPath)
             }
-            if !recipe.outputs.contains(.raw) { try FileManager.default.removeItem(atPath: raw) }
+            if !disks.contains(.raw) { try FileManager.default.removeItem(atPath: raw) }
             return kernel
         }
         timings.disk = diskTime.seconds
 
+        let derived = recipe.outputs.filter { $0.disk == nil }
+        var oci: OCILayout.Written?
+        if !derived.isEmpty {
+            let (written, archiveTime) = try await console.step(
+                "write \(derived.map(\.rawValue).joined(separator: " and ")) of the same tree"
+            ) {
+                try await writeDerivedOutputs(
+                    derived, recipe: recipe, rootfs: rootfs, scratch: scratch, output: output,
+                    sourceDateEpoch: sourceDateEpoch, log: log)
+            }
+            oci = written
+            timings.archives = archiveTime.seconds
+        }
+
+        // Each output is hashed once, here; image.json and manifest.json carry the digests.
+        let (fileDigests, digestTime) = try await console.step("hash the outputs") {
+            try await OutputManifest.hashFiles(in: output)
+        }
+        timings.digests = digestTime.seconds
+        let manifest = try Self.manifest(
+            recipe: recipe, build: build, sourceDateEpoch: sourceDateEpoch, files: fileDigests, oci: oci)
+        try manifest.write(to: output)
+        log.write(
+            "outputs: "
+                + manifest.outputs.map { "\($0.path) \($0.evidence.rawValue) \($0.sizeBytes) bytes sha256:\($0.sha256)" }
+                .joined(separator: "; "))
+
         var files = ["vmlinuz": "vmlinuz", "initrd.img": "initrd.img"]
-        for format in recipe.outputs { files[format.artifactRole] = format.artifactRole }
+        for format in disks { files[format.artifactRole] = format.artifactRole }
         var artifacts = ImageArtifacts(
             name: recipe.name, version: recipe.version.description, build: build, recipeDigest: recipe.digest,
             builtAt: Date(), kernelVersion: kernel, kernelCommandLine: Self.kernelCommandLine, files: files,
             packages: try await installedPackages(rootfs: rootfs, scratch: scratch), steps: steps,
             buildDigest: recipe.buildDigest(components: components))
+        artifacts.fileDigests = Dictionary(uniqueKeysWithValues: fileDigests.map { ($0.path, $0.sha256) })
+        artifacts.sourceDateEpoch = sourceDateEpoch
+        artifacts.outputs = recipe.outputs
         try artifacts.write(to: output)
         try FileManager.default.createDirectory(
             atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try FileManager.default.moveItem(atPath: output, toPath: destination)
         artifacts.directory = destination
+        for entry in layers.removeSuperseded(recipe: recipe.name, keeping: Set(plan.keys)) {
+            log.write("layer cache: removed superseded \(entry.key) (after component \(entry.position), \(entry.component))")
+        }
         return (artifacts, timings)
     }
 
@@ -112,8 +184,72 @@ public struct ImageBuilder: Sendable {
         HostCommand("mkfs.ext4", ["-q", "-F", "-L", "hallmark-root", "-d", rootfs, image, "\(sizeBytes / 1024)k"])
     }
 
-    public static func qcow2Command(raw: String, qcow2: String) -> HostCommand {
-        HostCommand("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, qcow2])
+    public static func qcow2Command(raw: String, qcow2: String, compress: Bool = false) -> HostCommand {
+        HostCommand("qemu-img", ["convert", "-f", "raw", "-O", "qcow2"] + (compress ? ["-c"] : []) + [raw, qcow2])
+    }
+
+    /// Caches the tree after component `index`. A cache that cannot be written (a full disk) costs
+    /// the next build time, not this build: it is logged and the build goes on.
+    func storeLayer(
+        _ plan: LayerPlan, index: Int, in layers: LayerCache, recipe: Recipe, steps: [StepRecord], sourceDateEpoch: Int, rootfs: String,
+        log: BuildLog
+    ) async {
+        let started = ContinuousClock.now
+        do {
+            let entry = try await layers.store(
+                key: plan.keys[index], previousKey: index == 0 ? plan.baseKey : plan.keys[index - 1], position: index + 1,
+                component: plan.components[index], recipe: recipe.name, steps: steps, sourceDateEpoch: sourceDateEpoch, tree: rootfs,
+                logPath: log.path)
+            log.write(
+                "layer cache: miss \(entry.key) (the tree after component \(index + 1), \(entry.component)); stored \(entry.sizeBytes) bytes in \(String(format: "%.1f", (ContinuousClock.now - started).seconds)) s"
+            )
+        } catch {
+            log.write("layer cache: miss \(plan.keys[index]); not stored: \(error)")
+        }
+    }
+
+    /// The rootfs tar and the OCI layout, written from the tree the disk was made from.
+    func writeDerivedOutputs(
+        _ formats: [OutputFormat], recipe: Recipe, rootfs: String, scratch: String, output: String, sourceDateEpoch: Int,
+        log: BuildLog
+    ) async throws -> OCILayout.Written? {
+        if formats.contains(.tar) {
+            try await RootfsArchive.command(
+                tree: rootfs, archive: output + "/" + OutputFormat.tar.artifactName, sourceDateEpoch: sourceDateEpoch
+            )
+            .run(logPath: log.path)
+        }
+        guard formats.contains(.oci) else { return nil }
+        let layer = scratch + "/layer.tar"
+        try await RootfsArchive.command(
+            tree: rootfs, archive: layer, sourceDateEpoch: sourceDateEpoch, excluding: RootfsArchive.vmOnlyPaths
+        )
+        .run(logPath: log.path)
+        let layout = OCILayout(
+            name: recipe.name, version: recipe.version.description, description: recipe.description, sourceDateEpoch: sourceDateEpoch)
+        return try layout.write(
+            layerTar: layer, layerSHA256: try await Digest.sha256(fileAt: layer), to: output + "/" + OutputFormat.oci.artifactName)
+    }
+
+    /// manifest.json: one entry per output, every file with the digest taken when it was written.
+    static func manifest(recipe: Recipe, build: Int, sourceDateEpoch: Int, files: [OutputManifest.File], oci: OCILayout.Written?) throws
+        -> OutputManifest
+    {
+        let outputs = try recipe.outputs.map { format -> OutputManifest.Output in
+            if format == .oci, let oci {
+                return OutputManifest.Output(
+                    format: .oci, path: format.artifactName, sizeBytes: oci.manifest.size,
+                    sha256: String(oci.manifest.digest.dropFirst("sha256:".count)), tag: recipe.version.description,
+                    layerSHA256: String(oci.layer.digest.dropFirst("sha256:".count)))
+            }
+            guard let file = files.first(where: { $0.path == format.artifactName }) else {
+                throw HallmarkError(.internalError, "output \(format.rawValue) was not written")
+            }
+            return OutputManifest.Output(format: format, path: file.path, sizeBytes: file.sizeBytes, sha256: file.sha256)
+        }
+        return OutputManifest(
+            name: recipe.name, version: recipe.version.description, build: build, sourceDateEpoch: sourceDateEpoch, outputs: outputs,
+            files: files)
     }
 
     /// What a bootable image needs that mmdebstrap does not write. The tree is still the parent's here.

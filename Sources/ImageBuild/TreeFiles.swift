@@ -88,6 +88,14 @@ struct TreeFiles {
         }
     }
 
+    /// Creates the directory at `path` (its parent must exist); one already there is fine.
+    func makeDirectory(_ path: String, mode: mode_t = 0o755) throws {
+        let (parent, name) = try openParent(path)
+        defer { close(parent) }
+        guard mkdirat(parent, name, mode) == 0 || errno == EEXIST else { throw failure("create directory", path) }
+        guard try kind(path) == .directory else { throw HallmarkError(.buildFailed, "/\(path) in the image is not a directory") }
+    }
+
     /// Removes the entry at `path` (a link itself, not what it points to); none there is fine.
     func remove(_ path: String) throws {
         let (parent, name) = try openParent(path)

@@ -20,12 +20,20 @@ public struct ImageArtifacts: Codable, Sendable {
     /// Installed packages (`name version`), from the image's dpkg database.
     public var packages: [String]
     public var steps: [StepRecord]
+    /// sha256 of each file of the image directory by relative path, as `manifest.json` lists them:
+    /// hashed once when the build wrote them. nil in images built before Hallmark recorded them.
+    public var fileDigests: [String: String]?
+    /// The time the build clamped its archives' timestamps to. nil in older images.
+    public var sourceDateEpoch: Int?
+    /// The outputs the recipe asked for (`tar` and `oci` are not in `files`: no test boots them).
+    public var outputs: [OutputFormat]?
 
     /// Directory holding the image; not stored, set when loaded.
     public var directory: String = ""
 
     enum CodingKeys: String, CodingKey {
         case name, version, build, recipeDigest, buildDigest, builtAt, kernelVersion, kernelCommandLine, files, packages, steps
+        case fileDigests, sourceDateEpoch, outputs
     }
 
     public init(
@@ -74,7 +82,7 @@ public struct ImageArtifacts: Codable, Sendable {
 }
 
 /// A record of one step for build.log and the report.
-public struct StepRecord: Sendable, Codable {
+public struct StepRecord: Sendable, Codable, Equatable {
     public var component: String
     public var phase: String
     public var step: String

@@ -163,12 +163,25 @@ public struct Pipeline: Sendable {
         return TestOutcome(report: report, reportDirectory: reports, signed: signed)
     }
 
+    /// The booted files, hashed here; then the outputs derived from the same tree, with the
+    /// digests manifest.json recorded when the build wrote them (hashed once: the test does not
+    /// read them, and verify checks the files against the signed subjects).
     func artifactDigests(_ image: ImageArtifacts) async throws -> [AuditReport.Artifact] {
         var artifacts: [AuditReport.Artifact] = []
         for role in image.files.keys.sorted() {
             let path = image.path(role)!
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
-            artifacts.append(AuditReport.Artifact(role: role, path: path, sha256: try await Digest.sha256(fileAt: path), sizeBytes: size))
+            artifacts.append(
+                AuditReport.Artifact(
+                    role: role, path: path, sha256: try await Digest.sha256(fileAt: path), sizeBytes: size, evidence: .booted))
+        }
+        guard let manifest = try? OutputManifest.load(directory: image.directory) else { return artifacts }
+        for output in manifest.outputs where output.evidence == .derived {
+            let file = output.format == .oci ? output.path + "/blobs/sha256/" + output.sha256 : output.path
+            artifacts.append(
+                AuditReport.Artifact(
+                    role: output.format.artifactName, path: image.directory + "/" + file, sha256: output.sha256,
+                    sizeBytes: output.sizeBytes, evidence: .derived))
         }
         return artifacts
     }

@@ -21,5 +21,9 @@ extension EndToEndTests {
     @Suite(.tags(.imageBuild)) struct PolicyTestOnImages {}
     /// Build steps on the bootstrapped parent; the last test builds and boots a hostile image.
     @Suite(.tags(.imageBuild)) struct Sandbox {}
+    /// Every output of one tree, built twice from the cached parent; no boot.
+    @Suite(.tags(.imageBuild)) struct Outputs {}
+    /// A cold build and a warm rebuild after editing the last component; no boot.
+    @Suite(.tags(.imageBuild)) struct LayerCache {}
     @Suite(.tags(.vm)) struct VirtualMachineLayer {}
 }

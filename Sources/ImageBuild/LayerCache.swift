@@ -1,0 +1,178 @@
+import Foundation
+import HallmarkModel
+import HallmarkSupport
+import ImageStore
+
+/// The tree after each component, so a rebuild after editing only the last component starts from
+/// the state before it. An entry's key chains the key before it with the component's digest and
+/// parameters, starting from the parent's key and what the build does before any component; an
+/// entry is a directory `<key>/` holding `tree.tar` and `entry.json`, written aside and renamed,
+/// so it is complete or absent.
+public struct LayerCache: Sendable {
+    public var directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// `$HALLMARK_HOME/cache/layers`.
+    public init(home: HallmarkHome) {
+        self.init(directory: home.root + "/cache/layers")
+    }
+
+    /// Bumped when what the builder does to a tree before the components changes, so no entry
+    /// made the old way is reused.
+    static let treeSetupVersion = "1"
+
+    public struct Entry: Codable, Sendable, Equatable {
+        public var key: String
+        /// The key of the state it was made from (the entry before it, or the parent's base).
+        public var previousKey: String
+        /// 1 for the tree after the first component.
+        public var position: Int
+        public var component: String
+        public var recipe: String
+        public var sizeBytes: UInt64
+        public var createdAt: Date
+        /// Last used by a build (or created); `prune --keep` keeps the most recently used.
+        public var usedAt: Date
+        /// The build and validate steps of every component up to this one, for the image's record
+        /// when the entry is reused.
+        public var steps: [StepRecord]
+        /// Taken from the parent before the first component, so a warm build clamps as a cold one.
+        public var sourceDateEpoch: Int
+    }
+
+    /// The key of the tree before any component: the parent, and what the builder writes into it
+    /// first (the hostname is the recipe's name) and lets steps see.
+    public static func baseKey(parentKey: String, recipe: Recipe) -> String {
+        let environment = recipe.build.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        return Digest.sha256(
+            ([
+                "parent=\(parentKey)", "setup=\(treeSetupVersion)", "hostname=\(recipe.name)", "network=\(recipe.build.network)",
+            ] + environment.map { "env:" + $0 }).joined(separator: "\n"))
+    }
+
+    /// The key of the tree after `component` ran with `parameters` on the tree of `previous`.
+    public static func key(after previous: String, component: Component, parameters: [String: String]) -> String {
+        let parameters = parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        return Digest.sha256(
+            (["previous=\(previous)", "component=\(component.digest)"] + parameters.map { "param:" + $0 }).joined(separator: "\n"))
+    }
+
+    func entryDirectory(_ key: String) -> String { directory + "/" + key }
+    public func treePath(_ key: String) -> String { entryDirectory(key) + "/tree.tar" }
+
+    /// The entry under `key`, when complete.
+    public func entry(_ key: String) -> Entry? {
+        guard FileManager.default.fileExists(atPath: treePath(key)),
+            let data = FileManager.default.contents(atPath: entryDirectory(key) + "/entry.json")
+        else { return nil }
+        return try? JSONDecoder.hallmark.decode(Entry.self, from: data)
+    }
+
+    /// Records that a build reused the entry.
+    public func markUsed(_ entry: Entry, at time: Date = Date()) {
+        var used = entry
+        used.usedAt = time
+        try? JSONEncoder.hallmark.encode(used).write(to: URL(fileURLWithPath: entryDirectory(entry.key) + "/entry.json"), options: .atomic)
+    }
+
+    /// The tar of an entry keeps the tree exactly (times, owners, modes, xattrs): it is a cache, not an output.
+    static func archiveCommand(tree: String, archive: String) -> HostCommand {
+        HostCommand(
+            "tar", ["--create", "--file", archive, "--directory", tree, "--numeric-owner", "--xattrs", "--xattrs-include=*", "."],
+            environment: ["LC_ALL": "C"])
+    }
+
+    /// Stores `tree` under `key`; an entry another build stored meanwhile is kept instead.
+    public func store(
+        key: String, previousKey: String, position: Int, component: String, recipe: String, steps: [StepRecord],
+        sourceDateEpoch: Int, tree: String, logPath: String
+    ) async throws -> Entry {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let partial = directory + "/.partial-\(key.prefix(16))-\(UUID().uuidString.prefix(8))"
+        ChildRegistry.shared.addDirectory(partial)
+        defer {
+            try? FileManager.default.removeItem(atPath: partial)
+            ChildRegistry.shared.removeDirectory(partial)
+        }
+        try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: false)
+        try await Self.archiveCommand(tree: tree, archive: partial + "/tree.tar").run(logPath: logPath)
+        let size = (try FileManager.default.attributesOfItem(atPath: partial + "/tree.tar")[.size] as? NSNumber)?.uint64Value ?? 0
+        // Whole seconds, as entry.json keeps them.
+        let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        let entry = Entry(
+            key: key, previousKey: previousKey, position: position, component: component, recipe: recipe, sizeBytes: size,
+            createdAt: now, usedAt: now, steps: steps,
+            sourceDateEpoch: sourceDateEpoch)
+        try JSONEncoder.hallmark.encode(entry).write(to: URL(fileURLWithPath: partial + "/entry.json"))
+        if rename(partial, entryDirectory(key)) != 0 {
+            guard errno == EEXIST || errno == ENOTEMPTY, let existing = self.entry(key) else {
+                throw HallmarkError(.hostFailure, "cannot store layer \(key) in \(directory): \(String(cString: strerror(errno)))")
+            }
+            return existing
+        }
+        return entry
+    }
+
+    /// After a build of `recipe`: its entries that are not on the chain it just used are
+    /// superseded (an earlier version of an edited component), so each recipe keeps one chain.
+    public func removeSuperseded(recipe: String, keeping chain: Set<String>) -> [Entry] {
+        let superseded = list().filter { $0.recipe == recipe && !chain.contains($0.key) }
+        return superseded.filter { remove($0) }
+    }
+
+    /// Renamed aside first, so no build finds a half-removed entry.
+    @discardableResult
+    func remove(_ entry: Entry) -> Bool {
+        let doomed = directory + "/.removing-\(entry.key.prefix(16))-\(UUID().uuidString.prefix(8))"
+        guard rename(entryDirectory(entry.key), doomed) == 0 else { return false }
+        try? FileManager.default.removeItem(atPath: doomed)
+        return true
+    }
+
+    /// Every complete entry, most recently used first.
+    public func list() -> [Entry] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { !$0.hasPrefix(".") }.compactMap(entry).sorted { ($0.usedAt, $0.key) > ($1.usedAt, $1.key) }
+    }
+
+    /// Removes entries beyond the `keep` most recently used and those unused since `olderThan`
+    /// before now; returns what it removed. Leftovers of interrupted writes go too.
+    public func prune(keep: Int?, olderThan: TimeInterval?, now: Date = Date()) throws -> [Entry] {
+        let entries = list()
+        let removed = entries.enumerated().filter { index, entry in
+            (keep.map { index >= $0 } ?? false) || (olderThan.map { now.timeIntervalSince(entry.usedAt) > $0 } ?? false)
+        }.map(\.element)
+        for entry in removed { remove(entry) }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasPrefix(".removing-") {
+            try? FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
+        return removed
+    }
+}
+
+/// The layer keys of one build, in component order.
+struct LayerPlan {
+    var baseKey: String
+    var keys: [String]
+    /// The components' names, for the log and the cache listing.
+    var components: [String]
+
+    init(baseKey: String, components: [Component], references: [Recipe.ComponentReference]) {
+        self.baseKey = baseKey
+        var previous = baseKey
+        keys = zip(components, references).map { component, reference in
+            previous = LayerCache.key(after: previous, component: component, parameters: reference.parameters)
+            return previous
+        }
+        self.components = components.map(\.name)
+    }
+
+    /// The cached tree after the latest component that has one.
+    func newestCached(in cache: LayerCache) -> LayerCache.Entry? {
+        keys.indices.reversed().lazy.compactMap { cache.entry(keys[$0]) }.first
+    }
+}
