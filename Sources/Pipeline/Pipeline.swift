@@ -127,7 +127,7 @@ public struct Pipeline: Sendable {
         var timings = buildTimings
         timings.merge(observation.timings)
         let factsData = try JSONEncoder.hallmark.encode(observation.facts)
-        let report = AuditReport(
+        var report = AuditReport(
             tool: .init(version: Self.toolVersion),
             image: .init(
                 name: image.name, version: image.version, build: image.build,
@@ -143,6 +143,7 @@ public struct Pipeline: Sendable {
                 staticFactsNote: observation.staticFacts.note),
             inputs: loaded.inputFiles, timings: timings, results: results, threshold: threshold,
             startedAt: startedAt, finishedAt: Date(), factsSHA256: Digest.sha256(factsData), forcedVerdict: forced)
+        report.bootProfiles = observation.bootProfiles
         let evidence = EvidenceSet(
             report: report, facts: factsData, collectorScript: observation.collectorScript,
             imageCollectorScript: observation.imageCollectorScript, junit: junitFlavour)
