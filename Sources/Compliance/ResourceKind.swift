@@ -7,6 +7,7 @@ public enum ResourceKind: String, CaseIterable, Sendable {
     case bootHealth = "boot_health"
     case reboot, command
     case timezone
+    case bootTime = "boot_time"
 
     public var resource: any Resource.Type {
         switch self {
@@ -26,6 +27,7 @@ public enum ResourceKind: String, CaseIterable, Sendable {
         case .reboot: RebootCheck.self
         case .command: CommandCheck.self
         case .timezone: TimezoneCheck.self
+        case .bootTime: BootTimeCheck.self
         }
     }
 }

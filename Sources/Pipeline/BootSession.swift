@@ -161,6 +161,15 @@ struct BootSession: Sendable {
         var facts = collected.facts
         facts.systemState = systemState
         facts.reboot = reboot
+        let settled = [timings.settle, timings.settleAfterReboot]
+        facts.bootTimes = bootProfiles.enumerated().map { index, profile in
+            BootTimeFact(
+                boot: profile.boot, agentSeconds: profile.agentSeconds,
+                settledSeconds: profile.agentSeconds.flatMap { agent in settled[index].map { agent + $0 } },
+                kernelSeconds: profile.kernelSeconds, userspaceSeconds: profile.userspaceSeconds, scale: scale,
+                accelerator: accelerator.rawValue,
+                slowestUnit: profile.slowestUnits.first.map { "\($0.unit) (\(String(format: "%.1f", $0.seconds)) s)" })
+        }
         timings.checks = checkTime.seconds
         timings.imageFacts = collected.imageSeconds
 
