@@ -89,6 +89,30 @@ public struct RebootFact: Codable, Sendable, Equatable {
     }
 }
 
+/// How long one boot of the test took, observed by the pipeline (not by a probe).
+public struct BootTimeFact: Codable, Sendable, Equatable {
+    /// `boot` or `reboot`.
+    public var boot: String
+    public var agentSeconds: Double?
+    /// Until `systemctl is-system-running --wait` returned, from the same start as `agentSeconds`.
+    public var settledSeconds: Double?
+    public var kernelSeconds: Double?
+    public var userspaceSeconds: Double?
+    /// The factor guest timeouts were scaled by (1 on KVM).
+    public var scale: Double
+    public var accelerator: String
+    public var slowestUnit: String?
+
+    public init(
+        boot: String, agentSeconds: Double?, settledSeconds: Double?, kernelSeconds: Double?, userspaceSeconds: Double?,
+        scale: Double, accelerator: String, slowestUnit: String?
+    ) {
+        (self.boot, self.agentSeconds, self.settledSeconds, self.kernelSeconds, self.userspaceSeconds) =
+            (boot, agentSeconds, settledSeconds, kernelSeconds, userspaceSeconds)
+        (self.scale, self.accelerator, self.slowestUnit) = (scale, accelerator, slowestUnit)
+    }
+}
+
 /// Everything observed in one boot: the raw evidence that evaluation reads and `facts.json` keeps.
 public struct Facts: Codable, Sendable, Equatable {
     public var probes: [ProbeKey: ProbeOutput]
@@ -100,6 +124,8 @@ public struct Facts: Codable, Sendable, Equatable {
     /// Probes observed somewhere other than `source`, by key: a booted test reads its static
     /// probes from the disk artifact (`image`). nil when every probe comes from `source`.
     public var probeSources: [ProbeKey: FactSource]?
+    /// Each boot's times, first boot then reboot; nil when no guest booted.
+    public var bootTimes: [BootTimeFact]?
 
     public init(
         probes: [ProbeKey: ProbeOutput] = [:], reboot: RebootFact? = nil, source: FactSource? = nil,

@@ -14,6 +14,8 @@ public struct AuditReport: Codable, Sendable {
     public var host: Host
     public var inputs: [InputFile]
     public var timings: StageTimings
+    /// Each boot's profile, first boot then reboot; nil when no guest booted.
+    public var bootProfiles: [BootProfile]?
     public var gate: Gate
     public var counts: [String: Int]
     public var controls: [ControlEntry]

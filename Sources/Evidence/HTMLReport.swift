@@ -66,6 +66,7 @@ public enum HTMLReport {
             <div class="card"><h3>By severity</h3><table><tr><th>severity</th><th>controls</th><th>failing</th></tr>\(severityCounts)</table></div>
             <div class="card"><h3>Run</h3><table>\(timings)<tr><td>accelerator</td><td>\(escape(audit.host.accelerator ?? "?"))</td></tr><tr><td>QEMU</td><td>\(escape(audit.host.qemuVersion ?? "?"))</td></tr><tr><td>static facts from</td><td>\(escape(audit.host.staticFacts ?? "none needed"))</td></tr><tr><td>finished</td><td>\(ISO8601DateFormatter().string(from: audit.finishedAt))</td></tr><tr><td>tool</td><td>\(escape(audit.tool.name)) \(escape(audit.tool.version))</td></tr></table></div>
             </div>
+            \(audit.bootProfiles.map { $0.isEmpty ? "" : "<div class=\"card\" style=\"margin-bottom:16px\"><h3>Boot timeline</h3>\(BootTimeline.svg($0))</div>" } ?? "")
             <div class="card"><h3>Controls</h3>
             <div class="filters">Result <select id="result"><option value="">all</option>\(options(order.map(\.rawValue)))</select>
             Severity <select id="severity"><option value="">all</option>\(options(Severity.allCases.reversed().map(\.rawValue)))</select></div>

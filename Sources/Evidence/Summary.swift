@@ -14,6 +14,9 @@ public enum MarkdownSummary {
         for status in ResultStatus.allCases where (audit.counts[status.rawValue] ?? 0) > 0 {
             lines.append("| \(status.rawValue) | \(audit.counts[status.rawValue]!) |")
         }
+        if let profiles = audit.bootProfiles, !profiles.isEmpty {
+            lines += ["", "Boot: " + profiles.map { escape($0.summaryLine) }.joined(separator: "; ")]
+        }
         let problems = audit.controls.filter { $0.result == .fail || $0.result == .error }
         if !problems.isEmpty {
             lines += ["", "## Failing controls", "", "| control | severity | result | why |", "| --- | --- | --- | --- |"]

@@ -86,6 +86,16 @@ public struct Recipe: Sendable {
         /// `build.source_date_epoch`: the time every archive's timestamps are clamped to and the OCI
         /// image's creation time; nil takes `$SOURCE_DATE_EPOCH`, else the parent's newest packaged file.
         public var sourceDateEpoch: Int?
+        /// Which kernel modules the image's initrd carries (`build.initramfs`).
+        public var initramfs: InitramfsModules = .virtio
+    }
+
+    /// `virtio` (the default) packs only what a QEMU/KVM guest needs to find its root disk, so the
+    /// initrd is a fifth of the size and unpacks in seconds less; such an image cannot boot on
+    /// hardware (or a hypervisor) whose disk needs another driver. `generic` keeps Debian's
+    /// `MODULES=most`, which boots almost anywhere.
+    public enum InitramfsModules: String, Sendable, CaseIterable {
+        case virtio, generic
     }
 
     /// How this recipe's evidence is written; command-line flags override these.
@@ -274,7 +284,7 @@ extension Recipe {
 
     private static func parseBuild(_ input: YAMLInput?) throws -> BuildSettings {
         guard let input else { return BuildSettings() }
-        let build = try input.mapping(allowed: ["network", "environment", "source_date_epoch"])
+        let build = try input.mapping(allowed: ["network", "environment", "source_date_epoch", "initramfs"])
         var settings = BuildSettings()
         settings.network = try build["network"]?.bool() ?? true
         if let epochInput = build["source_date_epoch"] {
@@ -283,6 +293,14 @@ extension Recipe {
                     "source_date_epoch must be a number of seconds since 1970-01-01 UTC, got '\(try epochInput.string())'")
             }
             settings.sourceDateEpoch = epoch
+        }
+        if let initramfsInput = build["initramfs"] {
+            let text = try initramfsInput.string()
+            guard let modules = InitramfsModules(rawValue: text) else {
+                throw initramfsInput.error(
+                    "initramfs must be one of: \(InitramfsModules.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+            }
+            settings.initramfs = modules
         }
         for (name, value) in try build["environment"]?.freeMapping() ?? [] {
             guard name.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) != nil else {
@@ -404,6 +422,7 @@ extension Recipe {
             var sourceDateEpoch: Int?
             var network: Bool
             var environment: [String: String]
+            var initramfs: String
         }
         struct ComponentInputs: Encodable {
             var sha256: String
@@ -415,7 +434,8 @@ extension Recipe {
             mirror: debian.mirror,
             components: zip(components, self.components).map { ComponentInputs(sha256: $0.digest, parameters: $1.parameters) },
             outputs: outputs.map(\.rawValue), diskBytes: disk.sizeBytes, compress: disk.compress ? true : nil,
-            sourceDateEpoch: build.sourceDateEpoch, network: build.network, environment: build.environment)
+            sourceDateEpoch: build.sourceDateEpoch, network: build.network, environment: build.environment,
+            initramfs: build.initramfs.rawValue)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         // Encoding strings, numbers and dictionaries of strings cannot fail.

@@ -92,7 +92,7 @@ public struct ImageBuilder: Sendable {
         let start = reused?.position ?? 0
         let running = start == 0 ? "" : " (\(start) from the layer cache)"
         let (steps, componentTime) = try await console.step("run \(components.count) component(s) in a chroot\(running)") {
-            if reused == nil { try prepareForBoot(rootfs: rootfs, hostname: recipe.name) }
+            if reused == nil { try prepareForBoot(rootfs: rootfs, hostname: recipe.name, initramfs: recipe.build.initramfs) }
             let executor = ChrootExecutor(
                 root: rootfs, scratch: scratch + "/step", network: recipe.build.network,
                 environment: recipe.build.environment)
@@ -111,7 +111,7 @@ public struct ImageBuilder: Sendable {
                     plan, index: index, in: layers, recipe: recipe, steps: records, sourceDateEpoch: sourceDateEpoch, rootfs: rootfs,
                     log: log)
             }
-            try finishAfterComponents(rootfs: rootfs)
+            try await finishAfterComponents(rootfs: rootfs, initramfs: recipe.build.initramfs, executor: executor, log: log)
             try MachineIdentity.clear(rootfs: rootfs)
             return records
         }
@@ -253,19 +253,41 @@ public struct ImageBuilder: Sendable {
     }
 
     /// What a bootable image needs that mmdebstrap does not write. The tree is still the parent's here.
-    func prepareForBoot(rootfs: String, hostname: String) throws {
+    func prepareForBoot(rootfs: String, hostname: String, initramfs: Recipe.InitramfsModules) throws {
         let tree = TreeFiles(root: rootfs)
         try tree.write("/dev/vda / ext4 defaults,errors=remount-ro 0 1\n", to: "etc/fstab")
         try tree.write("\(hostname)\n", to: "etc/hostname")
+        if initramfs == .virtio {
+            // Written before the components, so a kernel a step installs gets the small initrd too.
+            try tree.write("MODULES=list\n", to: Self.initramfsConfigPath)
+            try tree.write(Self.virtioModules.joined(separator: "\n") + "\n", to: "etc/initramfs-tools/modules")
+        }
         // Package scripts run by components must not start services inside the build's tree.
         try tree.write("#!/bin/sh\nexit 101\n", to: Self.policyRCPath, mode: 0o755)
     }
 
     static let policyRCPath = "usr/sbin/policy-rc.d"
+    static let initramfsConfigPath = "etc/initramfs-tools/conf.d/hallmark-modules.conf"
+
+    /// What a direct-kernel-booted QEMU guest needs before its root is mounted: the virtio PCI
+    /// transport, the root disk, the guest channels' port and the root filesystem (initramfs-tools
+    /// adds each module's dependencies).
+    static let virtioModules = ["virtio_pci", "virtio_blk", "virtio_console", "ext4"]
 
     /// Components have run: from here on every entry of the tree is a step's to plant, so it is
-    /// only touched through `TreeFiles`.
-    func finishAfterComponents(rootfs: String) throws {
+    /// only touched through `TreeFiles`, and its programs run only in the build sandbox.
+    func finishAfterComponents(
+        rootfs: String, initramfs: Recipe.InitramfsModules, executor: some StepExecutor, log: BuildLog
+    ) async throws {
+        if initramfs == .virtio {
+            // The parent's initrd was made with every module, before the setting existed.
+            let output = try await executor.run(bashScript: "update-initramfs -u -k all\n", timeout: .seconds(600))
+            log.write(output.stdout + output.stderr)
+            guard output.exitCode == 0 else {
+                throw HallmarkError(
+                    .buildFailed, "update-initramfs failed (exit \(output.exitCode)) for build.initramfs: virtio; see build.log")
+            }
+        }
         try TreeFiles(root: rootfs).remove(Self.policyRCPath)
     }
 

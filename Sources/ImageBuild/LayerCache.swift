@@ -22,7 +22,7 @@ public struct LayerCache: Sendable {
 
     /// Bumped when what the builder does to a tree before the components changes, so no entry
     /// made the old way is reused.
-    static let treeSetupVersion = "1"
+    static let treeSetupVersion = "2"
 
     public struct Entry: Codable, Sendable, Equatable {
         public var key: String
@@ -44,12 +44,13 @@ public struct LayerCache: Sendable {
     }
 
     /// The key of the tree before any component: the parent, and what the builder writes into it
-    /// first (the hostname is the recipe's name) and lets steps see.
+    /// first (the hostname is the recipe's name, the initrd's module list) and lets steps see.
     public static func baseKey(parentKey: String, recipe: Recipe) -> String {
         let environment = recipe.build.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         return Digest.sha256(
             ([
                 "parent=\(parentKey)", "setup=\(treeSetupVersion)", "hostname=\(recipe.name)", "network=\(recipe.build.network)",
+                "initramfs=\(recipe.build.initramfs.rawValue)",
             ] + environment.map { "env:" + $0 }).joined(separator: "\n"))
     }
 

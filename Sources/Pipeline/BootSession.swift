@@ -38,6 +38,8 @@ struct BootSession: Sendable {
         var guestChannelNote: String?
         var staticFacts: FactCollection.StaticFactsSource
         var timings: StageTimings
+        /// Where each boot's time went, first boot then reboot.
+        var bootProfiles: [BootProfile]
     }
 
     /// Whether a VM is left running for debugging: only when asked, and only when the test did not pass.
@@ -122,6 +124,7 @@ struct BootSession: Sendable {
             try await Self.settle(machine, scale: scale)
         }
         timings.settle = settleTime.seconds
+        var bootProfiles = [await Self.profile(machine, boot: "boot", agentSeconds: timings.boot, scale: scale)]
 
         let (componentTests, testPhaseTime) = try await console.step("run components' test phases in the guest") {
             try await runTestPhases(in: machine, rebootTimeout: agentTimeout)
@@ -145,6 +148,7 @@ struct BootSession: Sendable {
                     try await Self.settle(machine, scale: scale)
                 }
                 timings.settleAfterReboot = settleTime.seconds
+                bootProfiles.append(await Self.profile(machine, boot: "reboot", agentSeconds: timings.reboot, scale: scale))
             }
         }
 
@@ -157,6 +161,15 @@ struct BootSession: Sendable {
         var facts = collected.facts
         facts.systemState = systemState
         facts.reboot = reboot
+        let settled = [timings.settle, timings.settleAfterReboot]
+        facts.bootTimes = bootProfiles.enumerated().map { index, profile in
+            BootTimeFact(
+                boot: profile.boot, agentSeconds: profile.agentSeconds,
+                settledSeconds: profile.agentSeconds.flatMap { agent in settled[index].map { agent + $0 } },
+                kernelSeconds: profile.kernelSeconds, userspaceSeconds: profile.userspaceSeconds, scale: scale,
+                accelerator: accelerator.rawValue,
+                slowestUnit: profile.slowestUnits.first.map { "\($0.unit) (\(String(format: "%.1f", $0.seconds)) s)" })
+        }
         timings.checks = checkTime.seconds
         timings.imageFacts = collected.imageSeconds
 
@@ -166,7 +179,7 @@ struct BootSession: Sendable {
             qemuVersion: await machine.qemuVersion, qemuCommandLine: configuration.qemuCommand.description,
             collectorScript: collected.guestScript, imageCollectorScript: collected.imageScript,
             guestChannel: channel?.rawValue, guestChannelNote: await machine.channelNote,
-            staticFacts: collected.staticFacts, timings: timings)
+            staticFacts: collected.staticFacts, timings: timings, bootProfiles: bootProfiles)
     }
 
     /// Runs each component's test phase in the guest; a failing step fails that component's result.
@@ -185,6 +198,13 @@ struct BootSession: Sendable {
             results.append(Evaluator.componentTestResult(component: component.name, path: component.path, failure: failure))
         }
         return results
+    }
+
+    /// Reads where the boot's time went once systemd has settled; a guest that cannot say gives a
+    /// profile without figures rather than failing the test.
+    static func profile(_ machine: VirtualMachine, boot: String, agentSeconds: Double?, scale: Double) async -> BootProfile {
+        let output = try? await machine.exec(BootProfile.guestCommand, label: "systemd-analyze", timeout: .seconds(30 * scale))
+        return BootProfile.parse(output?.stdoutText ?? "", boot: boot, agentSeconds: agentSeconds)
     }
 
     /// Waits until systemd has finished starting units (`systemctl is-system-running --wait`) and

@@ -104,7 +104,9 @@ public struct Pipeline: Sendable {
         EvidenceSet.removeIncompleteSet(in: reports)
         let threshold = options.gate ?? loaded.recipe.tests.gate
         let testedDisk = image.bootDisk
-        let digestsBefore = try await artifactDigests(image)
+        // Hashed while the guest boots, at low priority (most of it is the boot's wait anyway);
+        // the report claims these digests only once they are in.
+        async let hashing = artifactDigests(image, lowPriority: true)
 
         let accelerator = try await AcceleratorProbe(home: options.home, console: options.console)
             .resolve(options.accelerator, kernel: image.path("vmlinuz")!)
@@ -113,6 +115,7 @@ public struct Pipeline: Sendable {
             startedAt: startedAt, threshold: threshold, keepVMOnFailure: options.keepVMOnFailure,
             home: options.home, console: options.console)
         let observation = try await session.run(consoleLog: reports + "/console.log")
+        let digestsBefore = try await hashing
 
         // The artifact must be byte-for-byte what was built: tests only ever wrote to the overlay.
         let digestAfter = try await Digest.sha256(fileAt: testedDisk.path)
@@ -127,7 +130,7 @@ public struct Pipeline: Sendable {
         var timings = buildTimings
         timings.merge(observation.timings)
         let factsData = try JSONEncoder.hallmark.encode(observation.facts)
-        let report = AuditReport(
+        var report = AuditReport(
             tool: .init(version: Self.toolVersion),
             image: .init(
                 name: image.name, version: image.version, build: image.build,
@@ -143,6 +146,7 @@ public struct Pipeline: Sendable {
                 staticFactsNote: observation.staticFacts.note),
             inputs: loaded.inputFiles, timings: timings, results: results, threshold: threshold,
             startedAt: startedAt, finishedAt: Date(), factsSHA256: Digest.sha256(factsData), forcedVerdict: forced)
+        report.bootProfiles = observation.bootProfiles
         let evidence = EvidenceSet(
             report: report, facts: factsData, collectorScript: observation.collectorScript,
             imageCollectorScript: observation.imageCollectorScript, junit: junitFlavour)
@@ -166,14 +170,15 @@ public struct Pipeline: Sendable {
     /// The booted files, hashed here; then the outputs derived from the same tree, with the
     /// digests manifest.json recorded when the build wrote them (hashed once: the test does not
     /// read them, and verify checks the files against the signed subjects).
-    func artifactDigests(_ image: ImageArtifacts) async throws -> [AuditReport.Artifact] {
+    func artifactDigests(_ image: ImageArtifacts, lowPriority: Bool = false) async throws -> [AuditReport.Artifact] {
         var artifacts: [AuditReport.Artifact] = []
         for role in image.files.keys.sorted() {
             let path = image.path(role)!
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
             artifacts.append(
                 AuditReport.Artifact(
-                    role: role, path: path, sha256: try await Digest.sha256(fileAt: path), sizeBytes: size, evidence: .booted))
+                    role: role, path: path, sha256: try await Digest.sha256(fileAt: path, lowPriority: lowPriority), sizeBytes: size,
+                    evidence: .booted))
         }
         guard let manifest = try? OutputManifest.load(directory: image.directory) else { return artifacts }
         for output in manifest.outputs where output.evidence == .derived {

@@ -57,6 +57,7 @@ import Testing
         Check(ShellSessionCheck(.timeout(.compare(.le, 900)))),
         Check(ShellSessionCheck(.umask(0o027))),
         Check(Self.virtualPackage),
+        Check(BootTimeCheck(to: .settled, withinSeconds: 30, kernelSeconds: 5, userspaceSeconds: 20)),
     ]
 
     static let virtualPackage: PackageCheck = {
@@ -202,7 +203,17 @@ import Testing
                 secondsToReturn: [nil, .nan, -1, 1e300, 2.5][Int.random(in: 0..<5, using: &generator)],
                 failure: Int.random(in: 0..<4, using: &generator) == 0 ? "did not come back" : nil)
         let sources: [FactSource?] = [nil, .guest, .rootfs, .image]
-        return Facts(probes: probes, reboot: reboot, source: sources[Int.random(in: 0..<sources.count, using: &generator)])
+        var facts = Facts(probes: probes, reboot: reboot, source: sources[Int.random(in: 0..<sources.count, using: &generator)])
+        let seconds: [Double?] = [nil, .nan, -1, .infinity, 1e300, 2.5]
+        func any() -> Double? { seconds[Int.random(in: 0..<seconds.count, using: &generator)] }
+        if Bool.random(using: &generator) {
+            facts.bootTimes = (0..<Int.random(in: 0..<3, using: &generator)).map { _ in
+                BootTimeFact(
+                    boot: "boot", agentSeconds: any(), settledSeconds: any(), kernelSeconds: any(), userspaceSeconds: any(),
+                    scale: any() ?? 0, accelerator: "tcg", slowestUnit: Bool.random(using: &generator) ? nil : "\0é.service")
+            }
+        }
+        return facts
     }
 
     static let stderrs = [

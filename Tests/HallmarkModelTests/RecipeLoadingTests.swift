@@ -50,6 +50,22 @@ let minimalComponent = """
         #expect(recipe.tests.staticFacts == .image)
         #expect(recipe.outputs == [.qcow2, .raw])
         #expect(recipe.disk.sizeBytes == 4 << 30)
+        #expect(recipe.build.initramfs == .virtio)
+    }
+
+    @Test func initramfsSettingIsReadAndPartOfWhatTheImageIsMadeFrom() throws {
+        let scratch = try Scratch()
+        let head = "name: x\nversion: 1.0.0\nparent: {debian: {suite: bookworm}}\n"
+        let virtio = try Recipe.load(path: try scratch.write("a.yaml", head))
+        let generic = try Recipe.load(path: try scratch.write("b.yaml", head + "build: {initramfs: generic}\n"))
+        #expect(virtio.build.initramfs == .virtio)
+        #expect(generic.build.initramfs == .generic)
+        #expect(virtio.buildDigest(components: []) != generic.buildDigest(components: []))
+        let error = try #require(throws: HallmarkError.self) {
+            try Recipe.load(path: try scratch.write("c.yaml", head + "build: {initramfs: most}\n"))
+        }
+        #expect(error.location == SourceLocation(file: scratch.directory + "/c.yaml", line: 4, column: 20))
+        #expect(error.message.contains("initramfs must be one of: virtio, generic, got 'most'"))
     }
 
     @Test func unknownKeyIsReportedAtItsPosition() throws {

@@ -199,6 +199,7 @@ func loadComponent(_ yaml: String) throws -> Component {
         let bytes = Data((0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         try bytes.write(to: URL(fileURLWithPath: path))
         #expect(try await Digest.sha256(fileAt: path) == Digest.sha256(bytes))
+        #expect(try await Digest.sha256(fileAt: path, lowPriority: true) == Digest.sha256(bytes))
         #expect(Digest.sha256("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
