@@ -8,6 +8,7 @@ public enum ResourceKind: String, CaseIterable, Sendable {
     case reboot, command
     case timezone, journald, pwquality
     case shellSession = "shell_session"
+    case pamModule = "pam_module"
 
     public var resource: any Resource.Type {
         switch self {
@@ -30,6 +31,7 @@ public enum ResourceKind: String, CaseIterable, Sendable {
         case .journald: JournaldCheck.self
         case .pwquality: PwqualityCheck.self
         case .shellSession: ShellSessionCheck.self
+        case .pamModule: PamModuleCheck.self
         }
     }
 }
