@@ -68,7 +68,7 @@ for tar in "$home"/cache/parents/*.tar; do
     compare "$name" "$o" "$h"
 done
 for image in $names; do
-    disk=$(ls -d "$images/$image"/*/disk.qcow2 2>/dev/null | sort -V | tail -1)
+    disk=$(ls -d "$images/$image"/*/disk.qcow2 2>/dev/null | sort -V | tail -1) || true
     [ -n "$disk" ] || { echo "== $image: no built image under $images"; continue; }
     t=$(date +%s%N); oscap_disk "$disk" "$work/results/$image.xml"; o=$(seconds "$t")
     t=$(date +%s%N); "$hallmark" policy test "$root/policies/cis-debian12-level1.yaml" --rootfs "$disk" --json >"$work/results/$image-hallmark.json" || true; h=$(seconds "$t")

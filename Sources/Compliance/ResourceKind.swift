@@ -9,6 +9,7 @@ public enum ResourceKind: String, CaseIterable, Sendable {
     case timezone, journald, pwquality
     case shellSession = "shell_session"
     case bootTime = "boot_time"
+    case pamModule = "pam_module"
 
     public var resource: any Resource.Type {
         switch self {
@@ -32,6 +33,7 @@ public enum ResourceKind: String, CaseIterable, Sendable {
         case .pwquality: PwqualityCheck.self
         case .shellSession: ShellSessionCheck.self
         case .bootTime: BootTimeCheck.self
+        case .pamModule: PamModuleCheck.self
         }
     }
 }

@@ -54,6 +54,8 @@ import Testing
         Check(JournaldCheck(setting: "ForwardToSyslog", value: .equals("no"))),
         Check(JournaldCheck(setting: "Compress", value: .equals("yes"), explicit: true)),
         Check(PwqualityCheck(setting: "minlen", value: .compare(.ge, 14))),
+        Check(PamModuleCheck(module: .faillock, setting: "deny", value: .matches("^[1-5]$"))),
+        Check(PamModuleCheck(module: .pwhistory, setting: "use_authtok", value: .equals("yes"))),
         Check(ShellSessionCheck(.timeout(.compare(.le, 900)))),
         Check(ShellSessionCheck(.umask(0o027))),
         Check(Self.virtualPackage),
@@ -119,6 +121,9 @@ import Testing
             "\u{1}file /etc/security/pwquality.conf\nminlen = 14\n\u{1}file /etc/pam.d/common-password\npassword requisite pam_pwquality.so retry=3\n",
         "shell-session":
             "\u{1}file /etc/pam.d/sshd\n@include common-session\n\u{1}file /etc/pam.d/common-session\nsession optional pam_umask.so\n\u{1}file /etc/login.defs\nUMASK 027\n\u{1}file /etc/profile.d/t.sh\nreadonly TMOUT=900; export TMOUT\numask 027\n",
+        "pam-module:pam_faillock":
+            "\u{1}file /etc/security/faillock.conf\ndeny = 5\n\u{1}file /etc/pam.d/common-account\naccount required pam_faillock.so\n\u{1}file /etc/pam.d/common-auth\nauth required pam_faillock.so preauth\nauth [default=die] pam_faillock.so authfail deny=4\n",
+        "pam-module:pam_pwhistory": "\u{1}file /etc/pam.d/common-password\npassword required pam_pwhistory.so remember=24 use_authtok\n",
         "package-provides": "inetutils-telnetd\tii \ttelnet-server\nopenssh-server\tii \tssh-server\n",
     ]
 
@@ -131,7 +136,8 @@ import Testing
         "enabled", "active", "UnitFileState=", "ActiveState=", "é", "\u{FFFD}", "🙂", "e\u{301}", "1:2.3-4~", "inf", "nan", "0x1p3", "#",
         "+::::::", "root:x:0:0:root:/root:/bin/sh\n", "port 22", "maxauthtries", "/usr/bin/passwd", "/tmp", " / ", "nodev,nosuid",
         "localtime=", "timezone=", "zoneinfo/", "file", "absent",
-        "\u{1}file ", "[Journal]", "@include ", "pam_umask.so", "umask=", "readonly ", "TMOUT=", "umask ", ", ", " (= 1)",
+        "\u{1}file ", "[Journal]", "pam_faillock.so", "preauth", "authfail", "conf=", "deny=", "@include ", "pam_umask.so", "umask=",
+        "readonly ", "TMOUT=", "umask ", ", ", " (= 1)",
     ]
 
     static let exitCodes: [Int32] = [0, 0, 0, 0, 1, 2, 3, 127, 255, -1, Int32.min, Int32.max]
