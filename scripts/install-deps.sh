@@ -24,3 +24,11 @@ if ! python3 -c 'import securesystemslib, junitparser, jsonschema' 2>/dev/null; 
   python3 -m pip install -q "securesystemslib[crypto]" junitparser jsonschema 2>/dev/null ||
     python3 -m pip install -q --break-system-packages "securesystemslib[crypto]" junitparser jsonschema
 fi
+
+# S3Download runs the aws CLI on the host (PyPI's: Debian 12's awscli predates AWS_ENDPOINT_URL);
+# its tests serve S3 with moto on 127.0.0.1.
+if ! command -v aws >/dev/null || ! command -v moto_server >/dev/null; then
+  echo "installing missing Python packages: awscli moto[server]"
+  python3 -m pip install -q awscli "moto[server]" 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages awscli "moto[server]"
+fi

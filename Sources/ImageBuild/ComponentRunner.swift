@@ -192,7 +192,7 @@ public struct ComponentRunner: Sendable {
                             exitCode = -1
                             break
                         }
-                        if step.action == .webDownload {
+                        if step.action == .webDownload || step.action == .s3Download {
                             // A retry reruns the whole step, every entry again.
                             var lastFailure: StepLoop.Failure?
                             for _ in 0..<step.maxAttempts {
@@ -200,9 +200,13 @@ public struct ComponentRunner: Sendable {
                                 log("\(label) attempt \(attempts)")
                                 do {
                                     stdouts.append(
-                                        try await WebDownload.run(
-                                            step, resolve: { values[$0] }, on: executor,
-                                            scratch: FileManager.default.temporaryDirectory.path, log: log))
+                                        step.action == .webDownload
+                                            ? try await WebDownload.run(
+                                                step, resolve: { values[$0] }, on: executor,
+                                                scratch: FileManager.default.temporaryDirectory.path, log: log)
+                                            : try await S3Download.run(
+                                                step, resolve: { values[$0] }, on: executor,
+                                                scratch: FileManager.default.temporaryDirectory.path, log: log))
                                     lastFailure = nil
                                     break
                                 } catch let failed as StepLoop.Failure {
@@ -343,7 +347,7 @@ enum StepScript {
     static func refusedEntry(of step: Component.Step, resolve: (String) -> String?, on executor: some StepExecutor) -> String? {
         guard ![.executeBash, .executeBinary, .assert].contains(step.action), let inputs = step.inputs else { return nil }
         // A web address is not a path in the image.
-        let hostSide: Set<String> = step.action == .webDownload ? ["source"] : []
+        let hostSide: Set<String> = [.webDownload, .s3Download].contains(step.action) ? ["source"] : []
         let entries = inputs.list ?? [inputs]
         for (index, entry) in entries.enumerated() {
             // A symbolic link's target is text the link holds, not a path written through.
@@ -512,7 +516,7 @@ enum StepScript {
             return (directory.map { "cd -- \(shellQuoted($0)) || exit 1\n" } ?? "") + ([program] + arguments).joined(separator: " ") + "\n"
         case .readFile:
             return "cat -- \(shellQuoted(try substitute(step.inputs!["path"]!)))\n"
-        case .assert, .webDownload:
+        case .assert, .webDownload, .s3Download:
             // Asserted, or downloaded on the host, by the runner; no script of its own.
             return ""
         case .setFilePermissions:
