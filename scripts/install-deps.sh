@@ -2,7 +2,7 @@
 # Installs the Debian packages Hallmark needs on the host, only when something is missing.
 set -euo pipefail
 
-packages=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs mount coreutils libxml2-dev libxml2-utils pkg-config util-linux tar openssl jq python3-pip gcc libc6-dev openscap-scanner skopeo umoci)
+packages=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs mount coreutils curl libxml2-dev libxml2-utils pkg-config util-linux tar openssl jq python3-pip gcc libc6-dev openscap-scanner skopeo umoci)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${db:Status-Abbrev}' "$package" 2>/dev/null | grep -q '^ii' || missing+=("$package")
@@ -23,4 +23,12 @@ if ! python3 -c 'import securesystemslib, junitparser, jsonschema' 2>/dev/null; 
   # Debian's own python3 refuses system-wide installs (PEP 668) unless told otherwise.
   python3 -m pip install -q "securesystemslib[crypto]" junitparser jsonschema 2>/dev/null ||
     python3 -m pip install -q --break-system-packages "securesystemslib[crypto]" junitparser jsonschema
+fi
+
+# S3Download runs the aws CLI on the host (PyPI's: Debian 12's awscli predates AWS_ENDPOINT_URL);
+# its tests serve S3 with moto on 127.0.0.1.
+if ! command -v aws >/dev/null || ! command -v moto_server >/dev/null; then
+  echo "installing missing Python packages: awscli moto[server]"
+  python3 -m pip install -q awscli "moto[server]" 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages awscli "moto[server]"
 fi

@@ -483,6 +483,53 @@ extension Component {
             if let unknown = inputs?.keys.first(where: { !["path", "encoding"].contains($0) }) {
                 throw fail("unknown key '\(unknown)'; expected: path, encoding")
             }
+        case .webDownload:
+            guard let entries = inputs?.list, !entries.isEmpty else {
+                throw fail("inputs must be a list of entries with 'source' (an http or https URL) and 'destination'")
+            }
+            let allowed = ["source", "destination", "overwrite", "checksum", "algorithm"]
+            for entry in entries {
+                if let unknown = entry.keys.first(where: { !allowed.contains($0) }) {
+                    throw fail("unknown key '\(unknown)'; expected one of: \(allowed.joined(separator: ", "))", entry.location)
+                }
+                guard let source = entry["source"], let url = source.string,
+                    url.contains("{{") || url.hasPrefix("http://") || url.hasPrefix("https://")
+                else { throw fail("each entry needs 'source', an http or https URL", entry["source"]?.location ?? entry.location) }
+                guard let destination = entry["destination"], let path = destination.string, path.hasPrefix("/") || path.contains("{{")
+                else {
+                    throw fail(
+                        "each entry needs 'destination', an absolute path inside the image (ending in '/' for a folder)",
+                        entry["destination"]?.location ?? entry.location)
+                }
+                if (entry["checksum"] == nil) != (entry["algorithm"] == nil) {
+                    throw fail("'checksum' and 'algorithm' go together", entry.location)
+                }
+                if let algorithm = entry["algorithm"], let name = algorithm.string, !name.contains("{{"),
+                    !["MD5", "SHA1", "SHA256", "SHA512"].contains(name.uppercased())
+                {
+                    throw fail("algorithm '\(name)' is not one of MD5, SHA1, SHA256, SHA512", algorithm.location)
+                }
+            }
+        case .s3Download:
+            guard let entries = inputs?.list, !entries.isEmpty else {
+                throw fail("inputs must be a list of entries with 'source' (s3://bucket/key, or a prefix ending in /*) and 'destination'")
+            }
+            let allowed = ["source", "destination", "overwrite", "expectedBucketOwner"]
+            for entry in entries {
+                if let unknown = entry.keys.first(where: { !allowed.contains($0) }) {
+                    throw fail("unknown key '\(unknown)'; expected one of: \(allowed.joined(separator: ", "))", entry.location)
+                }
+                guard let source = entry["source"], let url = source.string, url.contains("{{") || url.hasPrefix("s3://") else {
+                    throw fail(
+                        "each entry needs 'source', s3://bucket/key or a prefix ending in /*", entry["source"]?.location ?? entry.location)
+                }
+                guard let destination = entry["destination"], let path = destination.string, path.hasPrefix("/") || path.contains("{{")
+                else {
+                    throw fail(
+                        "each entry needs 'destination', an absolute path inside the image",
+                        entry["destination"]?.location ?? entry.location)
+                }
+            }
         case .copyFile, .copyFolder, .moveFile, .moveFolder, .createSymlink:
             guard let entries = inputs?.list, !entries.isEmpty else {
                 throw fail("inputs must be a list of entries with 'source' and 'destination'")

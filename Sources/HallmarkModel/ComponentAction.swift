@@ -37,7 +37,7 @@ extension Component {
             .executeBash, .executeBinary, .executeDocument, .assert, .createFile, .appendFile, .copyFile, .copyFolder, .moveFile,
             .moveFolder,
             .deleteFile, .deleteFolder, .createFolder, .createSymlink, .readFile, .setFileOwner, .setFolderOwner,
-            .setFilePermissions, .setFolderPermissions, .updateOS, .reboot,
+            .setFilePermissions, .setFolderPermissions, .webDownload, .s3Download, .updateOS, .reboot,
         ]
 
         public var isSupported: Bool { Self.supported.contains(self) }

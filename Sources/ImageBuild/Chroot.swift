@@ -34,12 +34,12 @@ public struct ChrootExecutor: StepExecutor {
     }
 
     /// The sandbox a step runs in; a value so it can be unit-tested.
-    public func sandbox(script: String) -> Sandbox {
+    public func sandbox(script: String, files: [Sandbox.HostFile] = []) -> Sandbox {
         var sandbox = Sandbox(root: root, rootMount: .directory, program: ["/bin/bash", Self.scriptPath])
         sandbox.proc = true
         sandbox.sys = true
         sandbox.run = true
-        sandbox.copyIn = [.init(host: script, path: Self.scriptPath)]
+        sandbox.copyIn = [.init(host: script, path: Self.scriptPath)] + files
         // apt needs name resolution; the host's is lent for the step, never written into the tree.
         if network { sandbox.bindReadOnly = [.init(host: "/etc/resolv.conf", path: "/etc/resolv.conf")] }
         sandbox.network = network
@@ -49,12 +49,31 @@ public struct ChrootExecutor: StepExecutor {
     }
 
     public func run(bashScript: String, timeout: Duration) async throws -> StepOutput {
+        try await run(bashScript: bashScript, timeout: timeout, files: [])
+    }
+
+    public var downloadRefusal: String? {
+        network ? nil : "is not downloaded: the recipe says build: {network: false}"
+    }
+
+    /// Where a downloaded file waits inside the sandbox, on its tmpfs /run, before it is placed.
+    static let downloadPath = "/run/hallmark-download"
+
+    /// The file is lent to the step's sandbox and copied from there, so its destination is
+    /// resolved inside the tree as every other path of a step is.
+    public func place(file: String, at path: String, overwrite: Bool, timeout: Duration) async throws -> StepOutput {
+        try await run(
+            bashScript: WebDownload.placeScript(from: Self.downloadPath, to: path, overwrite: overwrite), timeout: timeout,
+            files: [.init(host: file, path: Self.downloadPath)])
+    }
+
+    func run(bashScript: String, timeout: Duration, files: [Sandbox.HostFile]) async throws -> StepOutput {
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         let script = scratch + "/step.sh", stdoutPath = scratch + "/step.out", stderrPath = scratch + "/step.err"
         for path in [script, stdoutPath, stderrPath] { try? FileManager.default.removeItem(atPath: path) }
         defer { for path in [script, stdoutPath, stderrPath] { try? FileManager.default.removeItem(atPath: path) } }
         try bashScript.write(toFile: script, atomically: true, encoding: .utf8)
-        let command = sandbox(script: script).command(helper: try Sandbox.helperPath())
+        let command = sandbox(script: script, files: files).command(helper: try Sandbox.helperPath())
         let child = try ChildProcess.spawn(command, outputPath: stdoutPath, errorPath: stderrPath)
         let termination = try await withDeadline(timeout, onTimeout: { await child.terminate(grace: .seconds(5)) }) {
             await child.wait()

@@ -16,6 +16,11 @@ public protocol StepExecutor: Sendable {
     func refusal(ofPath path: String) -> String?
     /// What a reboot means here, said once per reboot when it is not a real one.
     var rebootNote: String? { get }
+    /// Why WebDownload may not reach the network here, or nil when it may: the host downloads,
+    /// so a build without network must say no itself.
+    var downloadRefusal: String? { get }
+    /// Puts the host file `file` at `path` in the image (WebDownload); a non-zero exit says why not.
+    func place(file: String, at path: String, overwrite: Bool, timeout: Duration) async throws -> StepOutput
 }
 
 extension StepExecutor {
@@ -23,6 +28,18 @@ extension StepExecutor {
 
     /// In the guest the path is the machine's own: there is no host behind it to reach.
     public func refusal(ofPath path: String) -> String? { nil }
+
+    public var downloadRefusal: String? { nil }
+
+    /// The file travels inside the script, so this works wherever a script runs.
+    public func place(file: String, at path: String, overwrite: Bool, timeout: Duration) async throws -> StepOutput {
+        let encoded = try Data(contentsOf: URL(fileURLWithPath: file)).base64EncodedString()
+        let staged = "/tmp/hallmark-download-\(UUID().uuidString)"
+        let script =
+            "set -e\nprintf '%s' \(encoded) | base64 -d > \(staged)\ntrap 'rm -f \(staged)' EXIT\n"
+            + WebDownload.placeScript(from: staged, to: path, overwrite: overwrite)
+        return try await run(bashScript: script, timeout: timeout)
+    }
 }
 
 /// A step failed (as opposed to the machine it ran on): during build this stops the build; during
@@ -175,6 +192,35 @@ public struct ComponentRunner: Sendable {
                             exitCode = -1
                             break
                         }
+                        if step.action == .webDownload || step.action == .s3Download {
+                            // A retry reruns the whole step, every entry again.
+                            var lastFailure: StepLoop.Failure?
+                            for _ in 0..<step.maxAttempts {
+                                attempts += 1
+                                log("\(label) attempt \(attempts)")
+                                do {
+                                    stdouts.append(
+                                        step.action == .webDownload
+                                            ? try await WebDownload.run(
+                                                step, resolve: { values[$0] }, on: executor,
+                                                scratch: FileManager.default.temporaryDirectory.path, log: log)
+                                            : try await S3Download.run(
+                                                step, resolve: { values[$0] }, on: executor,
+                                                scratch: FileManager.default.temporaryDirectory.path, log: log))
+                                    lastFailure = nil
+                                    break
+                                } catch let failed as StepLoop.Failure {
+                                    log("\(label): \(failed.message)")
+                                    lastFailure = failed
+                                }
+                            }
+                            if let lastFailure {
+                                failure = lastFailure.message + " after \(attempts) attempt(s)"
+                                exitCode = 1
+                                break
+                            }
+                            continue
+                        }
                         let result = try await attempt(step, script: StepScript.bash(for: step) { values[$0] }, label: label, on: executor)
                         attempts += result.attempts
                         exitCode = result.output.exitCode
@@ -300,10 +346,13 @@ enum StepScript {
     /// step has run then, so no entry before it is half done.
     static func refusedEntry(of step: Component.Step, resolve: (String) -> String?, on executor: some StepExecutor) -> String? {
         guard ![.executeBash, .executeBinary, .assert].contains(step.action), let inputs = step.inputs else { return nil }
+        // A web address is not a path in the image.
+        let hostSide: Set<String> = [.webDownload, .s3Download].contains(step.action) ? ["source"] : []
         let entries = inputs.list ?? [inputs]
         for (index, entry) in entries.enumerated() {
             // A symbolic link's target is text the link holds, not a path written through.
-            for key in ["path", "source", "destination"] where !(step.action == .createSymlink && key == "source") {
+            for key in ["path", "source", "destination"]
+            where !(step.action == .createSymlink && key == "source") && !hostSide.contains(key) {
                 guard let value = entry[key], let path = try? render(value, resolve: resolve) else { continue }
                 let reason: String? =
                     path.split(separator: "/").contains("..")
@@ -467,8 +516,8 @@ enum StepScript {
             return (directory.map { "cd -- \(shellQuoted($0)) || exit 1\n" } ?? "") + ([program] + arguments).joined(separator: " ") + "\n"
         case .readFile:
             return "cat -- \(shellQuoted(try substitute(step.inputs!["path"]!)))\n"
-        case .assert:
-            // Asserted in Swift by the runner; nothing runs on the machine.
+        case .assert, .webDownload, .s3Download:
+            // Asserted, or downloaded on the host, by the runner; no script of its own.
             return ""
         case .setFilePermissions:
             return try (step.inputs?.list ?? []).map { entry in
