@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // SQLite for the catalog: migrations, transactions of a chosen kind, WAL for readers beside one writer.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Thin executable: parses the command line and hands over to HallmarkCLI.
@@ -27,7 +29,7 @@ let package = Package(
             name: "HallmarkCLI",
             dependencies: [
                 "Pipeline", "HallmarkModel", "HallmarkSupport", "Compliance", "ImageStore", "ImageFacts", "VirtualMachine", "Attestation",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Catalog", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // Shared foundation: error type with domain codes (the CLI maps them to exit codes), host command execution, digests.
@@ -39,6 +41,12 @@ let package = Package(
         // The image store in $HALLMARK_HOME/images: built images, their image.json, build numbers.
         // The catalog of tested and released images extends it.
         .target(name: "ImageStore", dependencies: ["HallmarkSupport"]),
+
+        // The catalog of tested and released images, on top of the store: SQLite under $HALLMARK_HOME
+        // (GRDB), versions with build numbers, states with timestamps, test runs, distributions.
+        .target(
+            name: "Catalog",
+            dependencies: ["ImageStore", "HallmarkModel", "HallmarkSupport", .product(name: "GRDB", package: "GRDB.swift")]),
 
         // Image build: mmdebstrap parent cache, components in a chroot, raw/qcow2 disks.
         .target(name: "ImageBuild", dependencies: ["HallmarkModel", "HallmarkSupport", "ImageStore"]),
@@ -80,7 +88,7 @@ let package = Package(
             name: "Pipeline",
             dependencies: [
                 "HallmarkModel", "ImageBuild", "ImageStore", "VirtualMachine", "GuestChannel", "Compliance", "ImageFacts", "Evidence",
-                "HallmarkSupport", "Attestation", "JUnitXML",
+                "HallmarkSupport", "Attestation", "JUnitXML", "Catalog",
             ]),
 
         // Helpers the test targets share: running the built binary, report.json as a reader sees it,
@@ -94,6 +102,9 @@ let package = Package(
         .testTarget(
             name: "ImageBuildTests", dependencies: ["ImageBuild", "ImageStore", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport", "HallmarkTestSupport"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ImageStore", "HallmarkSupport", "HallmarkTestSupport"]),
+        // Takes build numbers from the catalog in a process of its own, so that a test can race real processes.
+        .executableTarget(name: "catalog-claimer", dependencies: ["Catalog", "HallmarkSupport"], path: "Tests/CatalogClaimer"),
         .testTarget(name: "KeptMachineTests", dependencies: ["VirtualMachine", "HallmarkSupport"]),
         .testTarget(
             name: "PipelineTests",
