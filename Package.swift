@@ -110,7 +110,7 @@ let package = Package(
             name: "PipelineTests",
             dependencies: [
                 "Pipeline", "Evidence", "Attestation", "Compliance", "HallmarkModel", "HallmarkSupport", "ImageStore",
-                "HallmarkTestSupport",
+                "HallmarkTestSupport", "Catalog",
             ]),
         // Command lines parsed as the CLI parses them, and exit codes: no process started.
         .testTarget(

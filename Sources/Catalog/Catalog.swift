@@ -98,8 +98,11 @@ public struct Catalog: Sendable {
     public func recordTestRun(_ build: CatalogBuild, _ run: TestRun) async throws {
         try await write { db in
             try db.execute(
-                sql: "INSERT INTO testRun (build, verdict, reportDigest, envelopeDigest, reportDirectory, at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [build.id, run.verdict, run.reportDigest, run.envelopeDigest, run.reportDirectory, run.at])
+                sql: """
+                    INSERT INTO testRun (build, verdict, reportDigest, envelopeDigest, reportDirectory, inputsDigest, at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [build.id, run.verdict, run.reportDigest, run.envelopeDigest, run.reportDirectory, run.inputsDigest, run.at])
         }
     }
 
@@ -156,7 +159,9 @@ public struct Catalog: Sendable {
                 states: try StateChange.fetchAll(
                     db, sql: "SELECT state, at, note FROM stateChange WHERE build = ? ORDER BY id", arguments: [build.id]),
                 testRuns: try TestRun.fetchAll(
-                    db, sql: "SELECT verdict, reportDigest, envelopeDigest, reportDirectory, at FROM testRun WHERE build = ? ORDER BY id",
+                    db,
+                    sql:
+                        "SELECT verdict, reportDigest, envelopeDigest, reportDirectory, inputsDigest, at FROM testRun WHERE build = ? ORDER BY id",
                     arguments: [build.id]),
                 distributions: try Distribution.fetchAll(
                     db, sql: "SELECT target, state, detail, at FROM distribution WHERE build = ? ORDER BY id", arguments: [build.id]))

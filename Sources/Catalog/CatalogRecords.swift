@@ -28,6 +28,14 @@ public struct CatalogBuild: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
+    public init(
+        id: Int64, image: String, version: String, number: Int, state: BuildState, buildDigest: String?, directory: String,
+        parent: String?, createdAt: Date, updatedAt: Date
+    ) {
+        (self.id, self.image, self.version, self.number, self.state, self.buildDigest) = (id, image, version, number, state, buildDigest)
+        (self.directory, self.parent, self.createdAt, self.updatedAt) = (directory, parent, createdAt, updatedAt)
+    }
+
     /// `name@version/number`, the form `images show` and `distribute` accept.
     public var reference: String { "\(image)@\(version)/\(number)" }
 }
@@ -45,11 +53,16 @@ public struct TestRun: Codable, Sendable, Equatable {
     public var reportDigest: String?
     public var envelopeDigest: String?
     public var reportDirectory: String?
+    /// sha256 over the recipe, components, policies and waivers the test used, in order.
+    public var inputsDigest: String?
     public var at: Date
 
-    public init(verdict: String, reportDigest: String?, envelopeDigest: String?, reportDirectory: String?, at: Date = Date()) {
-        (self.verdict, self.reportDigest, self.envelopeDigest, self.reportDirectory, self.at) =
-            (verdict, reportDigest, envelopeDigest, reportDirectory, at)
+    public init(
+        verdict: String, reportDigest: String?, envelopeDigest: String?, reportDirectory: String?, inputsDigest: String? = nil,
+        at: Date = Date()
+    ) {
+        (self.verdict, self.reportDigest, self.envelopeDigest, self.reportDirectory, self.inputsDigest, self.at) =
+            (verdict, reportDigest, envelopeDigest, reportDirectory, inputsDigest, at)
     }
 }
 

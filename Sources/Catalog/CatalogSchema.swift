@@ -58,6 +58,10 @@ enum CatalogSchema {
             }
             try db.create(index: "build_by_image_version", on: "build", columns: ["image", "major", "minor", "patch", "number"])
         }
+        migrator.registerMigration("2-test-run-inputs-digest") { db in
+            // What the test checked against besides the image (policies, waivers): `--if-updates` compares it.
+            try db.alter(table: "testRun") { table in table.add(column: "inputsDigest", .text) }
+        }
         return migrator
     }
 }

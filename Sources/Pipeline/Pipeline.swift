@@ -172,7 +172,7 @@ public struct Pipeline: Sendable {
                 signed = key != nil
                 return key
             }, console: options.console)
-        try await recordTestRun(image: image, verdict: report.gate.verdict.rawValue, reports: reports)
+        try await recordTestRun(image: image, verdict: report.gate.verdict.rawValue, reports: reports, inputsDigest: loaded.inputsDigest)
         return TestOutcome(report: report, reportDirectory: reports, signed: signed)
     }
 
@@ -187,7 +187,7 @@ public struct Pipeline: Sendable {
     }
 
     /// A published test in the catalog: its verdict and the digests of the report and envelope it signed.
-    func recordTestRun(image: ImageArtifacts, verdict: String, reports: String) async throws {
+    func recordTestRun(image: ImageArtifacts, verdict: String, reports: String, inputsDigest: String) async throws {
         let catalog = try await openCatalog()
         let selector = try BuildSelector(parsing: "\(image.name)@\(image.version)/\(image.build)")
         let build = try await catalog.resolve(selector)
@@ -200,7 +200,7 @@ public struct Pipeline: Sendable {
             build,
             TestRun(
                 verdict: verdict, reportDigest: try await digest("report.json"), envelopeDigest: try await digest("report.dsse.json"),
-                reportDirectory: reports))
+                reportDirectory: reports, inputsDigest: inputsDigest))
     }
 
     func artifactDigests(_ image: ImageArtifacts) async throws -> [AuditReport.Artifact] {

@@ -45,7 +45,8 @@ private func storeBuild(_ home: HallmarkHome, name: String, version: String, bui
             let build = try await catalog.beginBuild(image: "base", version: "1.0.0", buildDigest: "a")
             try await catalog.setState(build, .testing)
             try await catalog.recordTestRun(
-                build, TestRun(verdict: "pass", reportDigest: "sha256:1", envelopeDigest: "sha256:2", reportDirectory: "/r"))
+                build,
+                TestRun(verdict: "pass", reportDigest: "sha256:1", envelopeDigest: "sha256:2", reportDirectory: "/r", inputsDigest: "i"))
             try await catalog.setState(build, .distributing)
             try await catalog.recordDistribution(build, Distribution(target: "directory:/srv/a", state: "DONE"))
             let available = try await catalog.setState(build, .available)
@@ -53,6 +54,7 @@ private func storeBuild(_ home: HallmarkHome, name: String, version: String, bui
             #expect(history.states.map(\.state) == [.building, .testing, .distributing, .available])
             #expect(zip(history.states, history.states.dropFirst()).allSatisfy { $0.at <= $1.at })
             #expect(history.testRuns.map(\.envelopeDigest) == ["sha256:2"])
+            #expect(history.testRuns.map(\.inputsDigest) == ["i"])
             #expect(history.distributions.map(\.target) == ["directory:/srv/a"])
             #expect(history.build.state == .available)
         }
