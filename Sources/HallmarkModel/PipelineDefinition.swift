@@ -16,6 +16,9 @@ public struct PipelineDefinition: Sendable {
     public var signingKey: String?
     public var targets: [Target]
     public var lifecycle: Lifecycle?
+    /// The archives `--if-updates` reads for newer parent packages; nil: the parent's defaults
+    /// (its suite and -updates on its mirror, -security on the security archive).
+    public var updateSources: [UpdateSource]?
     /// Absolute path of the pipeline file.
     public var path: String
 
@@ -32,6 +35,12 @@ public struct PipelineDefinition: Sendable {
             case .ociLayout(let path): "oci-layout:\(path)"
             }
         }
+    }
+
+    /// A suite of a Debian archive: `{url: http://deb.debian.org/debian, suite: bookworm-updates}`.
+    public struct UpdateSource: Sendable, Equatable {
+        public var url: String
+        public var suite: String
     }
 
     public struct Lifecycle: Sendable, Equatable {
@@ -53,7 +62,7 @@ public struct PipelineDefinition: Sendable {
     public static func load(path: String) throws -> PipelineDefinition {
         let absolute = absolutePath(path)
         let input = try YAMLInput.load(path: absolute, context: "pipeline")
-        let root = try input.mapping(allowed: ["name", "recipe", "tests", "signing", "distribute", "lifecycle"])
+        let root = try input.mapping(allowed: ["name", "recipe", "tests", "signing", "distribute", "lifecycle", "updates"])
         let directory = (absolute as NSString).deletingLastPathComponent
 
         let nameInput = try root.required("name")
@@ -92,9 +101,21 @@ public struct PipelineDefinition: Sendable {
         if !targets.isEmpty, signingKey == nil, let distribute = root["distribute"] {
             throw distribute.error("distribute needs signing.key: only signed evidence that verifies is distributed")
         }
+        var updateSources: [UpdateSource]?
+        if let updates = try root["updates"]?.mapping(allowed: ["sources"]) {
+            updateSources = try updates.required("sources").sequence().map { item in
+                let fields = try item.mapping(allowed: ["url", "suite"])
+                let urlInput = try fields.required("url")
+                let url = try urlInput.string()
+                guard url.hasPrefix("http://") || url.hasPrefix("https://") || url.hasPrefix("file:///") else {
+                    throw urlInput.error("url must be an http://, https:// or file:/// archive root, got '\(url)'")
+                }
+                return UpdateSource(url: url, suite: try fields.required("suite").string())
+            }
+        }
         return PipelineDefinition(
             name: name, recipe: recipe, gate: gate, waivers: waivers, signingKey: signingKey, targets: targets,
-            lifecycle: try root["lifecycle"].map(parseLifecycle), path: absolute)
+            lifecycle: try root["lifecycle"].map(parseLifecycle), updateSources: updateSources, path: absolute)
     }
 
     static func parseTarget(_ item: YAMLInput, directory: String) throws -> Target {

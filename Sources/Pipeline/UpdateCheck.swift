@@ -120,3 +120,41 @@ public enum UpdateCheck {
         return reasons
     }
 }
+
+extension UpdateCheck {
+    /// What `--if-updates` finds for a pipeline: the newest AVAILABLE build of its recipe's image
+    /// (any version), its last passing test, and the suites' indexes against its installed packages.
+    public static func reasons(for definition: PipelineDefinition, catalog: Catalog) async throws -> (
+        newest: CatalogBuild?, reasons: [String]
+    ) {
+        let loaded = try LoadedRecipe.load(path: definition.recipe)
+        let newest: CatalogBuild?
+        do {
+            newest = try await catalog.resolve(BuildSelector(parsing: loaded.recipe.name + "@x.x.x"))
+        } catch let error as HallmarkError where error.code == .usage {
+            newest = nil
+        }
+        var lastTest: TestRun?
+        var image: ImageArtifacts?
+        var indexes: [(source: PackageSource, versions: [String: DebianVersion])] = []
+        if let newest {
+            lastTest = try await catalog.history(of: newest).testRuns.last { $0.verdict == "pass" }
+            image = try? ImageArtifacts.load(directory: newest.directory)
+            let sources: [PackageSource]
+            if let configured = definition.updateSources {
+                sources = configured.map { PackageSource(url: $0.url, suite: $0.suite) }
+            } else if case .debian(let parent) = loaded.recipe.parent {
+                sources = PackageSource.defaults(for: parent)
+            } else {
+                sources = []
+            }
+            for source in sources { indexes.append((source, try await source.fetchVersions())) }
+        }
+        return (
+            newest,
+            reasons(
+                newest: newest, lastTest: lastTest, image: image, buildDigest: loaded.recipe.buildDigest(components: loaded.components),
+                inputsDigest: loaded.inputsDigest, indexes: indexes)
+        )
+    }
+}

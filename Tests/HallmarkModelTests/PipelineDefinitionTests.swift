@@ -54,6 +54,7 @@ import Testing
         ),
         ("name: p\nrecipe: recipe.yaml\ndistribute:\n  - directory: /srv/a\n", "pipeline.yaml:4:3", "signing.key"),
         ("name: p\nrecipe: missing.yaml\n", "pipeline.yaml:2:9", "recipe file"),
+        ("name: p\nrecipe: recipe.yaml\nupdates: {sources: [{url: ftp://x, suite: s}]}\n", "pipeline.yaml:3:27", "http://"),
         ("name: p\nrecipe: recipe.yaml\nlifecycle: {deprecate_after: 3 months}\n", "pipeline.yaml:3:30", "90d"),
         (
             "name: p\nrecipe: recipe.yaml\nsigning: {key: hallmark.key}\ndistribute:\n  - registry: Not A Reference\n",
