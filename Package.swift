@@ -48,8 +48,8 @@ let package = Package(
             name: "Catalog",
             dependencies: ["ImageStore", "HallmarkModel", "HallmarkSupport", .product(name: "GRDB", package: "GRDB.swift")]),
 
-        // Distribution targets: where a verified build is shipped, every file whole or not at all.
-        .target(name: "Distribution", dependencies: ["HallmarkSupport"]),
+        // The release gate (verify the exact files, then ship) and distribution targets: every file whole or not at all.
+        .target(name: "Distribution", dependencies: ["Attestation", "HallmarkSupport"]),
 
         // Image build: mmdebstrap parent cache, components in a chroot, raw/qcow2 disks.
         .target(name: "ImageBuild", dependencies: ["HallmarkModel", "HallmarkSupport", "ImageStore"]),
@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ImageStore", "HallmarkSupport", "HallmarkTestSupport"]),
         // Takes build numbers from the catalog in a process of its own, so that a test can race real processes.
         .executableTarget(name: "catalog-claimer", dependencies: ["Catalog", "HallmarkSupport"], path: "Tests/CatalogClaimer"),
-        .testTarget(name: "DistributionTests", dependencies: ["Distribution", "HallmarkSupport", "HallmarkTestSupport"]),
+        .testTarget(name: "DistributionTests", dependencies: ["Distribution", "Attestation", "HallmarkSupport", "HallmarkTestSupport"]),
         .testTarget(name: "KeptMachineTests", dependencies: ["VirtualMachine", "HallmarkSupport"]),
         .testTarget(
             name: "PipelineTests",
