@@ -29,7 +29,7 @@ let package = Package(
             name: "HallmarkCLI",
             dependencies: [
                 "Pipeline", "HallmarkModel", "HallmarkSupport", "Compliance", "ImageStore", "ImageFacts", "VirtualMachine", "Attestation",
-                "Catalog", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Catalog", "Distribution", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // Shared foundation: error type with domain codes (the CLI maps them to exit codes), host command execution, digests.
@@ -127,7 +127,8 @@ let package = Package(
             name: "EvidenceTests",
             dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport", "JUnitXML"]),
         // The real binary without a VM or a built image: part of `make test-fast`.
-        .testTarget(name: "CommandLineTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport"]),
+        .testTarget(
+            name: "CommandLineTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport", "Catalog", "Attestation", "ImageStore"]),
         // Everything that builds an image or boots a VM, and nothing else: `make test-fast` skips this target.
         .testTarget(
             name: "EndToEndTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport", "VirtualMachine", "ImageBuild", "ImageStore"]),

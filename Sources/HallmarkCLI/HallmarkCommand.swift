@@ -20,7 +20,7 @@ public struct HallmarkCommand: AsyncParsableCommand {
         version: Pipeline.toolVersion,
         subcommands: [
             RunCommand.self, BuildCommand.self, TestCommand.self, ShellCommand.self, StopCommand.self, PolicyCommand.self, KeyCommand.self,
-            VerifyCommand.self, ImagesCommand.self, PipelineCommand.self,
+            VerifyCommand.self, ImagesCommand.self, PipelineCommand.self, DistributeCommand.self,
         ])
 
     public init() {}
