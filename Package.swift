@@ -29,7 +29,7 @@ let package = Package(
             name: "HallmarkCLI",
             dependencies: [
                 "Pipeline", "HallmarkModel", "HallmarkSupport", "Compliance", "ImageStore", "ImageFacts", "VirtualMachine", "Attestation",
-                "Catalog", "Distribution", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Catalog", "Distribution", "Evidence", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // Shared foundation: error type with domain codes (the CLI maps them to exit codes), host command execution, digests.

@@ -66,8 +66,9 @@ public struct Pipeline: Sendable {
         _ = try signingKey(for: loaded)
     }
 
-    /// `hallmark build`: builds the next build number of the recipe.
-    public func build(_ loaded: LoadedRecipe) async throws -> (ImageArtifacts, BuildTimings, String) {
+    /// `hallmark build`: builds the next build number of the recipe. The catalog entry ends in
+    /// `finished` (a pipeline passes TESTING: the build is not AVAILABLE before it is distributed).
+    public func build(_ loaded: LoadedRecipe, finished: BuildState = .available) async throws -> (ImageArtifacts, BuildTimings, String) {
         try checkReportsDirectory()
         // The catalog hands out the build number and records the build as BUILDING: a build this
         // process does not finish (failed, killed) ends FAILED, now or at the next command's open.
@@ -83,7 +84,7 @@ public struct Pipeline: Sendable {
             let (artifacts, timings) = try await builder.build(
                 loaded.recipe, components: loaded.components, build: build, logPath: reports + "/build.log")
             options.console.info("image stored in \(artifacts.directory)")
-            try await catalog.setState(entry, .available, note: "built")
+            try await catalog.setState(entry, finished, note: "built")
             return (artifacts, timings, reports)
         } catch {
             _ = try? await catalog.setState(entry, .failed, note: "build failed: \(error)")

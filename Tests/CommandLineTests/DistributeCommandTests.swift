@@ -103,3 +103,30 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: target))
     }
 }
+
+/// `hallmark pipeline run` refuses what it cannot finish before anything is built.
+@Suite struct PipelineRunRefusalTests {
+    @Test func aTargetKindNotShippedYetIsRefusedBeforeBuilding() async throws {
+        let scratch = try TemporaryDirectory(prefix: "hallmark-pipeline-run")
+        defer { scratch.remove() }
+        let keys = try KeyFiles.generate(in: scratch.file("keys"))
+        let pipeline = try scratch.write(
+            "pipeline.yaml",
+            """
+            name: p
+            recipe: \(Repository.root)/Tests/Fixtures/minimal.yaml
+            signing: {key: \(keys.privateKeyPath)}
+            distribute:
+              - directory: eu-west-1
+              - registry: 127.0.0.1:5000/images/p
+
+            """)
+        let run = try await runCapturingOutput(
+            Hallmark.binary, ["pipeline", "run", pipeline, "--reports", scratch.file("reports")],
+            environment: ["HALLMARK_HOME": scratch.file("home")])
+        #expect(run.status == .exited(64), "\(run.output)")
+        #expect(run.output.contains("registry:127.0.0.1:5000/images/p targets are not shipped to yet; only directory targets are"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("home/images")))
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("eu-west-1")))
+    }
+}

@@ -22,4 +22,6 @@ extension EndToEndTests {
     /// Build steps on the bootstrapped parent; the last test builds and boots a hostile image.
     @Suite(.tags(.imageBuild)) struct Sandbox {}
     @Suite(.tags(.vm)) struct VirtualMachineLayer {}
+    /// `hallmark pipeline run`: builds its own e2e-minimal build (a pipeline always builds), boots it, ships it.
+    @Suite(.tags(.vm, .imageBuild)) struct PipelineRun {}
 }

@@ -41,45 +41,13 @@ struct DistributeCommand: AsyncParsableCommand {
             let console = Console(quiet: false)
             let key = try VerifyingKey(pemFile: publicKey)
             let catalog = try await openCatalog(console: console)
-            var build = try await catalog.resolve(BuildSelector(parsing: selector))
+            let build = try await catalog.resolve(BuildSelector(parsing: selector))
             guard build.state == .available else {
                 throw HallmarkError(.usage, "\(build.reference) is \(build.state.rawValue); only an AVAILABLE build is distributed")
             }
             let candidate = try await Self.candidate(build, catalog: catalog)
-            let release: VerifiedRelease
-            do {
-                release = try await ReleaseGate.check(candidate, publicKey: key)
-            } catch let refusal as GateRefusal {
-                writeStandardError("hallmark: \(UntrustedText.forTerminal(refusal.description))\n")
-                for target in targets {
-                    try await catalog.recordDistribution(
-                        build, Distribution(target: "directory:" + target, state: "REFUSED", detail: refusal.description))
-                }
-                return .gateClosed
-            }
-            build = try await catalog.setState(build, .distributing, note: "to " + targets.joined(separator: ", "))
-            for target in targets {
-                let name = "directory:" + target
-                do {
-                    let outcome = try await DirectoryTarget(root: target).publish(release)
-                    try await catalog.recordDistribution(
-                        build,
-                        Distribution(
-                            target: name, state: "DONE",
-                            detail: "copied: "
-                                + (outcome.copied.isEmpty ? "nothing (already there)" : outcome.copied.joined(separator: ", "))))
-                    print(
-                        "\(build.reference) → \(outcome.directory) (\(outcome.copied.isEmpty ? "already complete" : "copied \(outcome.copied.count) file(s)"))"
-                    )
-                } catch {
-                    try await catalog.recordDistribution(
-                        build, Distribution(target: name, state: "FAILED", detail: HallmarkError.describe(error)))
-                    try await catalog.setState(build, .available, note: "distribution to \(target) failed; still AVAILABLE")
-                    throw error
-                }
-            }
-            try await catalog.setState(build, .available, note: "distributed to " + targets.joined(separator: ", "))
-            return .gateOpen
+            return try await shipThroughGate(
+                build, candidate: candidate, key: key, targets: targets, catalog: catalog, otherwise: .available)
         }
     }
 

@@ -4,5 +4,5 @@ import ArgumentParser
 struct PipelineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline", abstract: "Release pipelines: build, test, sign, verify and distribute an image.",
-        subcommands: [Check.self])
+        subcommands: [Check.self, Run.self])
 }
