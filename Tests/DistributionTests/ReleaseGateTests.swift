@@ -7,7 +7,7 @@ import Testing
 
 /// A build as a pipeline leaves it: files named by role, report.json and report.dsse.json signed with
 /// the pipeline's key, and two empty directory targets.
-private struct SignedBuild {
+struct SignedBuild {
     let scratch: TemporaryDirectory
     let keys: KeyFiles
     let candidate: ReleaseCandidate

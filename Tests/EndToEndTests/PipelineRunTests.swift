@@ -31,7 +31,7 @@ extension EndToEndTests.PipelineRun {
             let sums = try String(contentsOfFile: directory + "/SHA256SUMS", encoding: .utf8)
             #expect(
                 sums.split(separator: "\n").map { String($0.split(separator: " ").last!) } == [
-                    "disk.qcow2", "report.json", "report.dsse.json",
+                    "disk.qcow2", "initrd.img", "vmlinuz", "report.json", "report.dsse.json",
                 ])
             // What landed is what `hallmark verify` accepts, from the target's own copies.
             let verify = try await Hallmark.run(

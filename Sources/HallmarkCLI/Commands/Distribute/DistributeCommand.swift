@@ -3,6 +3,7 @@ import Attestation
 import Catalog
 import Distribution
 import Foundation
+import HallmarkModel
 import HallmarkSupport
 import ImageStore
 
@@ -10,7 +11,7 @@ import ImageStore
 struct DistributeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distribute",
-        abstract: "Re-distribute a tested build from the catalog to directory targets, through the release gate.",
+        abstract: "Re-distribute a tested build from the catalog to directory and OCI layout targets, through the release gate.",
         discussion: """
             The build is the catalog's (NAME@1.2.0/7, or NAME@1.x.x for the newest AVAILABLE build); its \
             evidence is the report.json and report.dsse.json of its newest passing test run. Before any \
@@ -29,11 +30,20 @@ struct DistributeCommand: AsyncParsableCommand {
     @Option(name: .customLong("key"), help: ArgumentHelp("The pipeline's public key (SPKI PEM, e.g. hallmark.pub).", valueName: "PUB"))
     var publicKey: String
 
-    @Option(name: .customLong("to"), help: ArgumentHelp("A directory target (repeat for each target).", valueName: "DIR"))
+    @Option(
+        name: .customLong("to"),
+        help: ArgumentHelp("A target: DIR or directory:DIR, or oci-layout:DIR (repeat for each target).", valueName: "TARGET"))
     var targets: [String]
 
     func validate() throws {
         guard !targets.isEmpty else { throw ValidationError("name at least one target with --to DIR") }
+    }
+
+    /// `oci-layout:DIR`, `directory:DIR` or a plain directory, relative to the working directory.
+    static func parseTarget(_ text: String) -> PipelineDefinition.Target {
+        if text.hasPrefix("oci-layout:") { return .ociLayout(absolutePath(String(text.dropFirst("oci-layout:".count)))) }
+        if text.hasPrefix("directory:") { return .directory(absolutePath(String(text.dropFirst("directory:".count)))) }
+        return .directory(absolutePath(text))
     }
 
     func run() async throws {
@@ -47,7 +57,7 @@ struct DistributeCommand: AsyncParsableCommand {
             }
             let candidate = try await Self.candidate(build, catalog: catalog)
             return try await shipThroughGate(
-                build, candidate: candidate, key: key, targets: targets, catalog: catalog, otherwise: .available)
+                build, candidate: candidate, key: key, targets: targets.map(Self.parseTarget), catalog: catalog, otherwise: .available)
         }
     }
 

@@ -18,8 +18,8 @@ extension PipelineCommand {
                 with signing.key) → DISTRIBUTING → AVAILABLE; a closed gate, a refused verification or a \
                 failed target ends it FAILED, and nothing reaches a target unless the release gate verified \
                 the exact files with the public half of signing.key. With --if-updates nothing is built \
-                when `hallmark pipeline check` finds nothing new. Only directory targets are shipped to \
-                so far; a pipeline naming another kind is refused before anything is built.
+                when `hallmark pipeline check` finds nothing new. Directory and oci-layout targets are \
+                shipped to so far; a pipeline naming a registry is refused before anything is built.
 
                 Exit codes: 0 tested and shipped (or nothing to build); 1 the gate closed or the release \
                 gate refused; 2 controls not evaluated; 3 build, VM or target failure; 64 usage; 65 bad file.
@@ -36,12 +36,10 @@ extension PipelineCommand {
         func run() async throws {
             try await runReportingErrors {
                 let definition = try PipelineDefinition.load(path: file)
-                let directories = try definition.targets.map { target in
-                    guard case .directory(let path) = target else {
-                        throw HallmarkError(
-                            .usage, "\(definition.path): \(target) targets are not shipped to yet; only directory targets are")
-                    }
-                    return path
+                for target in definition.targets {
+                    guard case .registry = target else { continue }
+                    throw HallmarkError(
+                        .usage, "\(definition.path): \(target) targets are not shipped to yet; directory and oci-layout targets are")
                 }
                 let catalog = try await openCatalog()
                 if ifUpdates {
@@ -80,7 +78,7 @@ extension PipelineCommand {
                     try await catalog.setState(build, .failed, note: outcome.report.gate.summary)
                     return ExitStatus(outcome.verdict)
                 }
-                guard let key, !directories.isEmpty else {
+                guard let key, !definition.targets.isEmpty else {
                     try await catalog.setState(build, .available, note: "tested; no targets")
                     return .gateOpen
                 }
@@ -90,7 +88,7 @@ extension PipelineCommand {
                     reportPath: outcome.reportDirectory + "/" + ReleaseGate.reportName,
                     envelopePath: outcome.reportDirectory + "/" + ReleaseGate.envelopeName)
                 return try await shipThroughGate(
-                    build, candidate: candidate, key: key, targets: directories, catalog: catalog, otherwise: .failed)
+                    build, candidate: candidate, key: key, targets: definition.targets, catalog: catalog, otherwise: .failed)
             }
         }
     }
