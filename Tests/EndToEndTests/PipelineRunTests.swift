@@ -4,9 +4,9 @@ import HallmarkTestSupport
 import Testing
 
 /// One pipeline through every stage on the shared fixture recipe: built, tested with a signed report,
-/// verified by the release gate and landed in two directory targets, the catalog following along.
+/// verified by the release gate and landed in two directory targets and an OCI layout, the catalog following along.
 extension EndToEndTests.PipelineRun {
-    @Test func aPassingPipelineLandsInTwoDirectories() async throws {
+    @Test func aPassingPipelineLandsInTwoDirectoriesAndAnOCILayout() async throws {
         let reports = Hallmark.scratchReports()
         let keys = try await Hallmark.run(["key", "generate", "--out", reports + "/keys"], reports: reports, passReports: false)
         try #require(keys.status == .exited(0), "\(keys.output)")
@@ -19,6 +19,7 @@ extension EndToEndTests.PipelineRun {
         distribute:
           - directory: eu-west-1
           - directory: us-east-1
+          - oci-layout: oci/e2e-minimal
 
         """.write(toFile: pipeline, atomically: true, encoding: .utf8)
         let run = try await Hallmark.run(["pipeline", "run", pipeline], reports: reports)
@@ -42,12 +43,19 @@ extension EndToEndTests.PipelineRun {
                 reports: reports, passReports: false)
             #expect(verify.status == .exited(0), "\(verify.output)")
         }
+        // The OCI layout: skopeo reads the artifact under its tag; its envelope is a referrer.
+        let inspect = try await runCapturingOutput(
+            "/usr/bin/skopeo", ["inspect", "--raw", "oci:\(reports)/oci/e2e-minimal:1.0.0-\(build)"])
+        #expect(inspect.status == .exited(0), "\(inspect.output)")
+        #expect(inspect.output.contains("\"artifactType\":\"application/vnd.hallmark.image.v1\""), "\(inspect.output)")
+        let index = try String(contentsOfFile: reports + "/oci/e2e-minimal/index.json", encoding: .utf8)
+        #expect(index.contains("\"artifactType\":\"application/vnd.dsse.envelope.v1+json\""))
         let show = try await Hallmark.run(
             ["images", "show", reference, "--json"], reports: reports, passReports: false, separateErrors: true)
         let history = try #require(try JSONSerialization.jsonObject(with: Data(show.output.utf8)) as? [String: Any])
         let states = (history["states"] as? [[String: Any]] ?? []).compactMap { $0["state"] as? String }
         #expect(states == ["BUILDING", "TESTING", "DISTRIBUTING", "AVAILABLE"])
         let distributions = (history["distributions"] as? [[String: Any]] ?? []).compactMap { $0["state"] as? String }
-        #expect(distributions == ["DONE", "DONE"])
+        #expect(distributions == ["DONE", "DONE", "DONE"])
     }
 }
