@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // SQLite for the catalog: migrations, transactions of a chosen kind, WAL for readers beside one writer.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Thin executable: parses the command line and hands over to HallmarkCLI.
@@ -27,7 +29,7 @@ let package = Package(
             name: "HallmarkCLI",
             dependencies: [
                 "Pipeline", "HallmarkModel", "HallmarkSupport", "Compliance", "ImageBuild", "ImageStore", "ImageFacts", "VirtualMachine",
-                "Attestation",
+                "Attestation", "Catalog", "Distribution", "Evidence",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -40,6 +42,15 @@ let package = Package(
         // The image store in $HALLMARK_HOME/images: built images, their image.json, build numbers.
         // The catalog of tested and released images extends it.
         .target(name: "ImageStore", dependencies: ["HallmarkSupport"]),
+
+        // The catalog of tested and released images, on top of the store: SQLite under $HALLMARK_HOME
+        // (GRDB), versions with build numbers, states with timestamps, test runs, distributions.
+        .target(
+            name: "Catalog",
+            dependencies: ["ImageStore", "HallmarkModel", "HallmarkSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+
+        // The release gate (verify the exact files, then ship) and distribution targets: every file whole or not at all.
+        .target(name: "Distribution", dependencies: ["Attestation", "HallmarkSupport"]),
 
         // Image build: mmdebstrap parent cache, components in a chroot, raw/qcow2 disks.
         .target(name: "ImageBuild", dependencies: ["HallmarkModel", "HallmarkSupport", "ImageStore"]),
@@ -81,7 +92,7 @@ let package = Package(
             name: "Pipeline",
             dependencies: [
                 "HallmarkModel", "ImageBuild", "ImageStore", "VirtualMachine", "GuestChannel", "Compliance", "ImageFacts", "Evidence",
-                "HallmarkSupport", "Attestation", "JUnitXML",
+                "HallmarkSupport", "Attestation", "JUnitXML", "Catalog",
             ]),
 
         // Helpers the test targets share: running the built binary, report.json as a reader sees it,
@@ -95,12 +106,16 @@ let package = Package(
         .testTarget(
             name: "ImageBuildTests", dependencies: ["ImageBuild", "ImageStore", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "HallmarkSupport", "HallmarkTestSupport"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ImageStore", "HallmarkSupport", "HallmarkTestSupport"]),
+        // Takes build numbers from the catalog in a process of its own, so that a test can race real processes.
+        .executableTarget(name: "catalog-claimer", dependencies: ["Catalog", "HallmarkSupport"], path: "Tests/CatalogClaimer"),
+        .testTarget(name: "DistributionTests", dependencies: ["Distribution", "Attestation", "HallmarkSupport", "HallmarkTestSupport"]),
         .testTarget(name: "KeptMachineTests", dependencies: ["VirtualMachine", "HallmarkSupport"]),
         .testTarget(
             name: "PipelineTests",
             dependencies: [
                 "Pipeline", "Evidence", "Attestation", "Compliance", "HallmarkModel", "HallmarkSupport", "ImageStore",
-                "HallmarkTestSupport",
+                "HallmarkTestSupport", "Catalog",
             ]),
         // Command lines parsed as the CLI parses them, and exit codes: no process started.
         .testTarget(
@@ -113,7 +128,8 @@ let package = Package(
             name: "EvidenceTests",
             dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport", "JUnitXML"]),
         // The real binary without a VM or a built image: part of `make test-fast`.
-        .testTarget(name: "CommandLineTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport"]),
+        .testTarget(
+            name: "CommandLineTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport", "Catalog", "Attestation", "ImageStore"]),
         // Everything that builds an image or boots a VM, and nothing else: `make test-fast` skips this target.
         .testTarget(
             name: "EndToEndTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport", "VirtualMachine", "ImageBuild", "ImageStore"]),

@@ -58,6 +58,7 @@ public struct HostTool: Sendable {
     public static let timeout = HostTool("timeout", package: "coreutils")
     public static let nice = HostTool("nice", package: "coreutils")
     public static let setpriv = HostTool("setpriv", package: "util-linux")
+    public static let gzip = HostTool("gzip", package: "gzip")
 
     /// The absolute path of the tool, or a missing-dependency error naming the package to install.
     public func resolve() throws -> String {

@@ -17,14 +17,15 @@ public struct ImageStore: Sendable {
 
     /// Takes the next build number of `name` `version` for this process alone: two builds started
     /// at once (two CI jobs on one host) get different numbers. The claim is an exclusive mkdir
-    /// that stays, so a number is never handed out twice, even when its build fails.
-    public func reserveNextBuild(name: String, version: String) throws -> Int {
+    /// that stays, so a number is never handed out twice, even when its build fails. `atLeast` is the
+    /// lowest number the caller accepts (the catalog's next one, so the two never disagree).
+    public func reserveNextBuild(name: String, version: String, atLeast: Int = 1) throws -> Int {
         let claims = home.images + "/\(name)/.claimed"
         try FileManager.default.createDirectory(atPath: claims, withIntermediateDirectories: true)
         let claimed = ((try? FileManager.default.contentsOfDirectory(atPath: claims)) ?? []).compactMap {
             Self.build(in: $0, version: version)
         }
-        var build = max(builds(name: name, version: version).last ?? 0, claimed.max() ?? 0) + 1
+        var build = max(builds(name: name, version: version).last ?? 0, claimed.max() ?? 0, atLeast - 1) + 1
         while mkdir(claims + "/\(version)-\(build)", 0o755) != 0 {
             guard errno == EEXIST else {
                 throw HallmarkError(.hostFailure, "cannot claim build \(build) in \(claims): \(String(cString: strerror(errno)))")

@@ -61,6 +61,12 @@ public struct LoadedRecipe: Sendable {
             + (waivers.map { [AuditReport.InputFile(kind: "waivers", path: $0.path, sha256: $0.digest)] } ?? [])
     }
 
+    /// sha256 over every input file's kind and digest, in order: a changed recipe, component,
+    /// policy or waiver file changes it.
+    public var inputsDigest: String {
+        Digest.sha256(inputFiles.map { "\($0.kind) \($0.sha256)\n" }.joined())
+    }
+
     /// The controls whose facts a test collects: those waived with mode "skip" are not even collected.
     func controlsToCollect(on day: Date) -> [Control] {
         let all = policies.flatMap(\.controls)

@@ -1,4 +1,5 @@
 import Attestation
+import Catalog
 import Compliance
 import Evidence
 import Foundation
@@ -65,18 +66,30 @@ public struct Pipeline: Sendable {
         _ = try signingKey(for: loaded)
     }
 
-    /// `hallmark build`: builds the next build number of the recipe.
-    public func build(_ loaded: LoadedRecipe) async throws -> (ImageArtifacts, BuildTimings, String) {
+    /// `hallmark build`: builds the next build number of the recipe. The catalog entry ends in
+    /// `finished` (a pipeline passes TESTING: the build is not AVAILABLE before it is distributed).
+    public func build(_ loaded: LoadedRecipe, finished: BuildState = .available) async throws -> (ImageArtifacts, BuildTimings, String) {
         try checkReportsDirectory()
-        let store = ImageStore(home: options.home)
-        let build = try store.reserveNextBuild(name: loaded.recipe.name, version: loaded.recipe.version.description)
-        let reports = try reportDirectory(for: loaded.recipe, build: build)
-        options.console.info("building \(loaded.recipe.name) \(loaded.recipe.version)/\(build) (log: \(reports)/build.log)")
-        let builder = ImageBuilder(home: options.home, console: options.console)
-        let (artifacts, timings) = try await builder.build(
-            loaded.recipe, components: loaded.components, build: build, logPath: reports + "/build.log")
-        options.console.info("image stored in \(artifacts.directory)")
-        return (artifacts, timings, reports)
+        // The catalog hands out the build number and records the build as BUILDING: a build this
+        // process does not finish (failed, killed) ends FAILED, now or at the next command's open.
+        let catalog = try await openCatalog()
+        let entry = try await catalog.beginBuild(
+            image: loaded.recipe.name, version: loaded.recipe.version.description,
+            buildDigest: loaded.recipe.buildDigest(components: loaded.components))
+        let build = entry.number
+        do {
+            let reports = try reportDirectory(for: loaded.recipe, build: build)
+            options.console.info("building \(loaded.recipe.name) \(loaded.recipe.version)/\(build) (log: \(reports)/build.log)")
+            let builder = ImageBuilder(home: options.home, console: options.console)
+            let (artifacts, timings) = try await builder.build(
+                loaded.recipe, components: loaded.components, build: build, logPath: reports + "/build.log")
+            options.console.info("image stored in \(artifacts.directory)")
+            try await catalog.setState(entry, finished, note: "built")
+            return (artifacts, timings, reports)
+        } catch {
+            _ = try? await catalog.setState(entry, .failed, note: "build failed: \(error)")
+            throw error
+        }
     }
 
     /// `hallmark run`: build, then test.
@@ -164,7 +177,35 @@ public struct Pipeline: Sendable {
                 signed = key != nil
                 return key
             }, console: options.console)
+        try await recordTestRun(image: image, verdict: report.gate.verdict.rawValue, reports: reports, inputsDigest: loaded.inputsDigest)
         return TestOutcome(report: report, reportDirectory: reports, signed: signed)
+    }
+
+    /// The catalog, with what opening it changed said on the console.
+    func openCatalog() async throws -> Catalog {
+        let (catalog, housekeeping) = try await Catalog.open(home: options.home)
+        if !housekeeping.imported.isEmpty {
+            options.console.info("catalog: imported \(housekeeping.imported.count) build(s) from the image store")
+        }
+        for build in housekeeping.interrupted { options.console.warning("catalog: \(build) was interrupted; marked FAILED") }
+        return catalog
+    }
+
+    /// A published test in the catalog: its verdict and the digests of the report and envelope it signed.
+    func recordTestRun(image: ImageArtifacts, verdict: String, reports: String, inputsDigest: String) async throws {
+        let catalog = try await openCatalog()
+        let selector = try BuildSelector(parsing: "\(image.name)@\(image.version)/\(image.build)")
+        let build = try await catalog.resolve(selector)
+        let digest = { (name: String) async throws -> String? in
+            let path = reports + "/" + name
+            guard FileManager.default.fileExists(atPath: path) else { return nil }
+            return "sha256:" + (try await Digest.sha256(fileAt: path))
+        }
+        try await catalog.recordTestRun(
+            build,
+            TestRun(
+                verdict: verdict, reportDigest: try await digest("report.json"), envelopeDigest: try await digest("report.dsse.json"),
+                reportDirectory: reports, inputsDigest: inputsDigest))
     }
 
     /// The booted files, hashed here; then the outputs derived from the same tree, with the

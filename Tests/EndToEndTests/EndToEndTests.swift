@@ -26,4 +26,6 @@ extension EndToEndTests {
     /// A cold build and a warm rebuild after editing the last component; no boot.
     @Suite(.tags(.imageBuild)) struct LayerCache {}
     @Suite(.tags(.vm)) struct VirtualMachineLayer {}
+    /// `hallmark pipeline run`: builds its own e2e-minimal build (a pipeline always builds), boots it, ships it.
+    @Suite(.tags(.vm, .imageBuild)) struct PipelineRun {}
 }

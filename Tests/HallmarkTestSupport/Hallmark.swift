@@ -52,6 +52,7 @@ public enum Hallmark {
             switch command {
             case "run", "test": [.vm]
             case "build": [.vm, .imageBuild]
+            case "pipeline" where arguments.dropFirst().first == "run": [.vm, .imageBuild]
             default: []
             }
         guard !needed.isEmpty, test.tags.isDisjoint(with: needed) else { return }

@@ -1,0 +1,61 @@
+import Foundation
+import HallmarkSupport
+import HallmarkTestSupport
+import Testing
+
+/// One pipeline through every stage on the shared fixture recipe: built, tested with a signed report,
+/// verified by the release gate and landed in two directory targets and an OCI layout, the catalog following along.
+extension EndToEndTests.PipelineRun {
+    @Test func aPassingPipelineLandsInTwoDirectoriesAndAnOCILayout() async throws {
+        let reports = Hallmark.scratchReports()
+        let keys = try await Hallmark.run(["key", "generate", "--out", reports + "/keys"], reports: reports, passReports: false)
+        try #require(keys.status == .exited(0), "\(keys.output)")
+        let targets = [reports + "/eu-west-1", reports + "/us-east-1"]
+        let pipeline = reports + "/pipeline.yaml"
+        try """
+        name: e2e-pipeline
+        recipe: \(Repository.root)/Tests/Fixtures/minimal.yaml
+        signing: {key: keys/hallmark.key}
+        distribute:
+          - directory: eu-west-1
+          - directory: us-east-1
+          - oci-layout: oci/e2e-minimal
+
+        """.write(toFile: pipeline, atomically: true, encoding: .utf8)
+        let run = try await Hallmark.run(["pipeline", "run", pipeline], reports: reports)
+        #expect(run.status == .exited(0), "\(run.output)")
+        let line = try #require(run.output.split(separator: "\n").first { $0.hasPrefix("e2e-minimal@1.0.0/") && $0.contains(" → ") })
+        let reference = String(line.split(separator: " ")[0])
+        let build = String(reference.split(separator: "/").last!)
+        for target in targets {
+            let directory = target + "/e2e-minimal/1.0.0-\(build)"
+            let sums = try String(contentsOfFile: directory + "/SHA256SUMS", encoding: .utf8)
+            #expect(
+                sums.split(separator: "\n").map { String($0.split(separator: " ").last!) } == [
+                    "disk.qcow2", "initrd.img", "vmlinuz", "report.json", "report.dsse.json",
+                ])
+            // What landed is what `hallmark verify` accepts, from the target's own copies.
+            let verify = try await Hallmark.run(
+                [
+                    "verify", directory + "/report.dsse.json", "--key", reports + "/keys/hallmark.pub", "--image-dir", directory,
+                    "--all-subjects",
+                ],
+                reports: reports, passReports: false)
+            #expect(verify.status == .exited(0), "\(verify.output)")
+        }
+        // The OCI layout: skopeo reads the artifact under its tag; its envelope is a referrer.
+        let inspect = try await runCapturingOutput(
+            "/usr/bin/skopeo", ["inspect", "--raw", "oci:\(reports)/oci/e2e-minimal:1.0.0-\(build)"])
+        #expect(inspect.status == .exited(0), "\(inspect.output)")
+        #expect(inspect.output.contains("\"artifactType\":\"application/vnd.hallmark.image.v1\""), "\(inspect.output)")
+        let index = try String(contentsOfFile: reports + "/oci/e2e-minimal/index.json", encoding: .utf8)
+        #expect(index.contains("\"artifactType\":\"application/vnd.dsse.envelope.v1+json\""))
+        let show = try await Hallmark.run(
+            ["images", "show", reference, "--json"], reports: reports, passReports: false, separateErrors: true)
+        let history = try #require(try JSONSerialization.jsonObject(with: Data(show.output.utf8)) as? [String: Any])
+        let states = (history["states"] as? [[String: Any]] ?? []).compactMap { $0["state"] as? String }
+        #expect(states == ["BUILDING", "TESTING", "DISTRIBUTING", "AVAILABLE"])
+        let distributions = (history["distributions"] as? [[String: Any]] ?? []).compactMap { $0["state"] as? String }
+        #expect(distributions == ["DONE", "DONE", "DONE"])
+    }
+}
