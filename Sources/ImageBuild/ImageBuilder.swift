@@ -55,10 +55,19 @@ public struct ImageBuilder: Sendable {
         try FileManager.default.createDirectory(atPath: rootfs, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
 
-        guard case .debian(let debian) = recipe.parent else { throw HallmarkError(.internalError, "unsupported parent") }
+        let source = try await ParentSource.resolve(recipe.parent, store: store)
+        let parentRecord: ParentRecord
+        if let source {
+            parentRecord = source.record
+        } else if case .debian(let debian) = recipe.parent {
+            parentRecord = ParentRecord(kind: "debian", reference: debian.suite, sha256: ParentCache.key(for: debian))
+        } else {
+            throw HallmarkError(.internalError, "unsupported parent")
+        }
+        log.write("parent: \(parentRecord.kind) \(parentRecord.reference) sha256:\(parentRecord.sha256)")
         let layers = LayerCache(home: home)
         let plan = LayerPlan(
-            baseKey: LayerCache.baseKey(parentKey: ParentCache.key(for: debian), recipe: recipe), components: components,
+            baseKey: LayerCache.baseKey(parentKey: source?.key ?? parentRecord.sha256, recipe: recipe), components: components,
             references: recipe.components)
         let reused = plan.newestCached(in: layers)
         let sourceDateEpoch: Int
@@ -76,7 +85,13 @@ public struct ImageBuilder: Sendable {
             timings.parentCached = true
             timings.layersReused = reused.position
             sourceDateEpoch = reused.sourceDateEpoch
-        } else {
+        } else if let source {
+            let (_, unpackTime) = try await console.step("unpack the \(parentRecord.kind) parent \(parentRecord.reference)") {
+                try await source.unpack(into: rootfs, scratch: scratch, logPath: logPath)
+            }
+            timings.bootstrap = unpackTime.seconds
+            sourceDateEpoch = SourceDate.epoch(recipe: recipe, parentTree: rootfs)
+        } else if case .debian(let debian) = recipe.parent {
             let cache = ParentCache(directory: home.parentCache)
             let (parentTar, bootstrapTime) = try await console.step("bootstrap \(debian.suite) parent") {
                 try await cache.tarball(for: debian, log: log)
@@ -86,6 +101,8 @@ public struct ImageBuilder: Sendable {
                 .run(logPath: logPath)
             timings.bootstrap = bootstrapTime.seconds
             sourceDateEpoch = SourceDate.epoch(recipe: recipe, parentTree: rootfs)
+        } else {
+            throw HallmarkError(.internalError, "unsupported parent")
         }
         log.write("SOURCE_DATE_EPOCH=\(sourceDateEpoch)")
 
@@ -168,6 +185,7 @@ public struct ImageBuilder: Sendable {
         artifacts.fileDigests = Dictionary(uniqueKeysWithValues: fileDigests.map { ($0.path, $0.sha256) })
         artifacts.sourceDateEpoch = sourceDateEpoch
         artifacts.outputs = recipe.outputs
+        artifacts.parent = parentRecord
         try artifacts.write(to: output)
         try FileManager.default.createDirectory(
             atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

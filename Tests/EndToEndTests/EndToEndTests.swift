@@ -26,4 +26,8 @@ extension EndToEndTests {
     /// A cold build and a warm rebuild after editing the last component; no boot.
     @Suite(.tags(.imageBuild)) struct LayerCache {}
     @Suite(.tags(.vm)) struct VirtualMachineLayer {}
+    /// A tarball and a disk as parents (built, not booted); then a recipe whose
+    /// parent is the previous build of another recipe, built and tested.
+    @Suite(.tags(.imageBuild)) struct ParentBuilds {}
+    @Suite(.tags(.vm)) struct ImageParent {}
 }
