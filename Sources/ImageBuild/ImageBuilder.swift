@@ -34,8 +34,21 @@ public struct ImageBuilder: Sendable {
 
     /// Builds the recipe as build number `build`, logging to `logPath`. The image appears in the
     /// store only when complete: it is assembled in a scratch directory and renamed into place.
+    /// A full disk anywhere in the build is one clear error; like any failure it leaves the log and
+    /// nothing else (the scratch directory goes, cache entries and the image are only ever renamed in).
     public func build(_ recipe: Recipe, components: [Component], build: Int, logPath: String) async throws -> (ImageArtifacts, BuildTimings)
     {
+        do {
+            return try await buildImage(recipe, components: components, build: build, logPath: logPath)
+        } catch {
+            if let full = DiskFull.error(for: error, home: home, logPath: logPath) { throw full }
+            throw error
+        }
+    }
+
+    private func buildImage(_ recipe: Recipe, components: [Component], build: Int, logPath: String) async throws -> (
+        ImageArtifacts, BuildTimings
+    ) {
         for tool in [HostTool.mmdebstrap, .mkfsExt4, .qemuImg, .unshare, .tar] { _ = try tool.resolve() }
         var timings = BuildTimings()
         let log = BuildLog(path: logPath)

@@ -30,4 +30,6 @@ extension EndToEndTests {
     /// parent is the previous build of another recipe, built and tested.
     @Suite(.tags(.imageBuild)) struct ParentBuilds {}
     @Suite(.tags(.vm)) struct ImageParent {}
+    /// A build whose work directory fills up; no boot.
+    @Suite(.tags(.imageBuild)) struct FullDisk {}
 }
