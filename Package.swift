@@ -132,7 +132,8 @@ let package = Package(
             name: "CommandLineTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport", "Catalog", "Attestation", "ImageStore"]),
         // Everything that builds an image or boots a VM, and nothing else: `make test-fast` skips this target.
         .testTarget(
-            name: "EndToEndTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport", "VirtualMachine", "ImageBuild", "ImageStore"]),
+            name: "EndToEndTests",
+            dependencies: ["HallmarkSupport", "HallmarkTestSupport", "VirtualMachine", "ImageBuild", "ImageStore", "HallmarkModel"]),
         // The QEMU command line, the VM's lifecycle and the child-process owner; nothing here boots a VM.
         .testTarget(name: "VirtualMachineUnitTests", dependencies: ["VirtualMachine", "GuestChannel", "HallmarkSupport"]),
     ],

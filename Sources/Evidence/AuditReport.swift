@@ -36,9 +36,26 @@ public struct AuditReport: Codable, Sendable {
         public var version: String
         public var build: Int
         public var artifacts: [Artifact]
+        /// What the image's tree started from. nil in reports of images built before Hallmark recorded it.
+        public var parent: Parent?
 
-        public init(name: String, version: String, build: Int, artifacts: [Artifact]) {
+        public init(name: String, version: String, build: Int, artifacts: [Artifact], parent: Parent? = nil) {
             (self.name, self.version, self.build, self.artifacts) = (name, version, build, artifacts)
+            self.parent = parent
+        }
+    }
+
+    /// The parent as image.json records it: the signed identity of what the image was made from.
+    public struct Parent: Codable, Sendable, Equatable {
+        /// `debian`, `tarball`, `disk` or `image`.
+        public var kind: String
+        /// The suite, the host path of the tarball or disk, or the parent image as `name version/build`.
+        public var reference: String
+        /// sha256 of the tarball, the disk, the parent image's disk; for a suite the parent cache key.
+        public var sha256: String
+
+        public init(kind: String, reference: String, sha256: String) {
+            (self.kind, self.reference, self.sha256) = (kind, reference, sha256)
         }
     }
 

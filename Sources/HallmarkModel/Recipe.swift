@@ -21,6 +21,21 @@ public struct Recipe: Sendable {
     public enum Parent: Sendable, Equatable {
         /// A Debian suite bootstrapped with mmdebstrap.
         case debian(DebianParent)
+        /// A rootfs tarball on the host (absolute path), unpacked as the tree.
+        case tarball(String)
+        /// A raw or qcow2 disk on the host (absolute path) holding one ext4 filesystem, read without mounting.
+        case disk(String)
+        /// An earlier Hallmark image: the newest build of `name` whose version matches `version` (`1.x.x`).
+        case image(ImageParent)
+    }
+
+    public struct ImageParent: Sendable, Equatable {
+        public var name: String
+        public var version: VersionPattern
+
+        public init(name: String, version: VersionPattern) {
+            (self.name, self.version) = (name, version)
+        }
     }
 
     public struct DebianParent: Sendable, Equatable {
@@ -115,6 +130,34 @@ public enum JUnitFlavour: String, Sendable, CaseIterable {
     case rich
 }
 
+/// A version with `x` for any number in a place (`1.x.x`, `1.2.x`, `1.2.3`).
+public struct VersionPattern: Sendable, Equatable, CustomStringConvertible {
+    /// nil where the pattern has `x`.
+    public var parts: [Int?]
+
+    public init?(_ text: String) {
+        let fields = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard fields.count == 3 else { return nil }
+        var parts: [Int?] = []
+        for field in fields {
+            if field == "x" {
+                parts.append(nil)
+            } else if let number = Int(field), number >= 0 {
+                parts.append(number)
+            } else {
+                return nil
+            }
+        }
+        self.parts = parts
+    }
+
+    public func matches(_ version: SemanticVersion) -> Bool {
+        zip(parts, [version.major, version.minor, version.patch]).allSatisfy { $0 == nil || $0 == $1 }
+    }
+
+    public var description: String { parts.map { $0.map(String.init) ?? "x" }.joined(separator: ".") }
+}
+
 /// `major.minor.patch`, as Image Builder recipes use; the catalog adds a build number.
 public struct SemanticVersion: Sendable, Equatable, Comparable, CustomStringConvertible {
     public var major: Int
@@ -180,7 +223,7 @@ extension Recipe {
             name: name,
             version: version,
             description: try root["description"]?.string(),
-            parent: try parseParent(try root.required("parent")),
+            parent: try parseParent(try root.required("parent"), directory: directory),
             components: components,
             tests: try parseTests(root["tests"], directory: directory),
             outputs: try parseOutputs(root["outputs"]),
@@ -191,8 +234,33 @@ extension Recipe {
             digest: Digest.sha256(data))
     }
 
-    private static func parseParent(_ input: YAMLInput) throws -> Parent {
-        let parent = try input.mapping(allowed: ["debian"])
+    private static func parseParent(_ input: YAMLInput, directory: String) throws -> Parent {
+        let parent = try input.mapping(allowed: ["debian", "tarball", "disk", "image"])
+        let kinds = ["debian", "tarball", "disk", "image"].filter { parent[$0] != nil }
+        guard kinds.count == 1 else {
+            throw input.error(
+                "parent must have exactly one of: debian, tarball, disk, image (got \(kinds.isEmpty ? "none" : kinds.joined(separator: ", ")))"
+            )
+        }
+        for kind in ["tarball", "disk"] {
+            guard let pathInput = parent[kind] else { continue }
+            let path = resolve(try pathInput.string(), relativeTo: directory)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                throw pathInput.error("\(kind) parent \(path) is not a file")
+            }
+            return kind == "tarball" ? .tarball(path) : .disk(path)
+        }
+        if let imageInput = parent["image"] {
+            let image = try imageInput.mapping(allowed: ["name", "version"])
+            let name = try image.required("name").string()
+            let versionInput = try image.required("version")
+            let text = try versionInput.string()
+            guard let version = VersionPattern(text) else {
+                throw versionInput.error("version must be major.minor.patch with numbers or 'x' (e.g. 1.x.x), got '\(text)'")
+            }
+            return .image(ImageParent(name: name, version: version))
+        }
         let debian = try parent.required("debian").mapping(allowed: ["suite", "packages", "mirror", "variant"])
         let variant = try debian["variant"]?.string() ?? "minbase"
         let variants = ["extract", "custom", "essential", "apt", "required", "minbase", "buildd", "important", "debootstrap", "standard"]
@@ -423,19 +491,28 @@ extension Recipe {
             var network: Bool
             var environment: [String: String]
             var initramfs: String
+            var parent: String?
         }
         struct ComponentInputs: Encodable {
             var sha256: String
             var parameters: [String: String]
         }
-        guard case .debian(let debian) = parent else { return "" }
+        var debian = DebianParent(suite: "", packages: [], mirror: nil, variant: "")
+        // nil for a Debian suite, so images built before other parents existed keep their digest.
+        var otherParent: String?
+        switch parent {
+        case .debian(let suite): debian = suite
+        case .tarball(let path): otherParent = "tarball:" + path
+        case .disk(let path): otherParent = "disk:" + path
+        case .image(let image): otherParent = "image:\(image.name) \(image.version)"
+        }
         let inputs = BuildInputs(
             name: name, version: version.description, suite: debian.suite, variant: debian.variant, packages: debian.packages,
             mirror: debian.mirror,
             components: zip(components, self.components).map { ComponentInputs(sha256: $0.digest, parameters: $1.parameters) },
             outputs: outputs.map(\.rawValue), diskBytes: disk.sizeBytes, compress: disk.compress ? true : nil,
             sourceDateEpoch: build.sourceDateEpoch, network: build.network, environment: build.environment,
-            initramfs: build.initramfs.rawValue)
+            initramfs: build.initramfs.rawValue, parent: otherParent)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         // Encoding strings, numbers and dictionaries of strings cannot fail.

@@ -34,8 +34,21 @@ public struct ImageBuilder: Sendable {
 
     /// Builds the recipe as build number `build`, logging to `logPath`. The image appears in the
     /// store only when complete: it is assembled in a scratch directory and renamed into place.
+    /// A full disk anywhere in the build is one clear error; like any failure it leaves the log and
+    /// nothing else (the scratch directory goes, cache entries and the image are only ever renamed in).
     public func build(_ recipe: Recipe, components: [Component], build: Int, logPath: String) async throws -> (ImageArtifacts, BuildTimings)
     {
+        do {
+            return try await buildImage(recipe, components: components, build: build, logPath: logPath)
+        } catch {
+            if let full = DiskFull.error(for: error, home: home, logPath: logPath) { throw full }
+            throw error
+        }
+    }
+
+    private func buildImage(_ recipe: Recipe, components: [Component], build: Int, logPath: String) async throws -> (
+        ImageArtifacts, BuildTimings
+    ) {
         for tool in [HostTool.mmdebstrap, .mkfsExt4, .qemuImg, .unshare, .tar] { _ = try tool.resolve() }
         var timings = BuildTimings()
         let log = BuildLog(path: logPath)
@@ -55,10 +68,19 @@ public struct ImageBuilder: Sendable {
         try FileManager.default.createDirectory(atPath: rootfs, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
 
-        guard case .debian(let debian) = recipe.parent else { throw HallmarkError(.internalError, "unsupported parent") }
+        let source = try await ParentSource.resolve(recipe.parent, store: store)
+        let parentRecord: ParentRecord
+        if let source {
+            parentRecord = source.record
+        } else if case .debian(let debian) = recipe.parent {
+            parentRecord = ParentRecord(kind: "debian", reference: debian.suite, sha256: ParentCache.key(for: debian))
+        } else {
+            throw HallmarkError(.internalError, "unsupported parent")
+        }
+        log.write("parent: \(parentRecord.kind) \(parentRecord.reference) sha256:\(parentRecord.sha256)")
         let layers = LayerCache(home: home)
         let plan = LayerPlan(
-            baseKey: LayerCache.baseKey(parentKey: ParentCache.key(for: debian), recipe: recipe), components: components,
+            baseKey: LayerCache.baseKey(parentKey: source?.key ?? parentRecord.sha256, recipe: recipe), components: components,
             references: recipe.components)
         let reused = plan.newestCached(in: layers)
         let sourceDateEpoch: Int
@@ -76,7 +98,13 @@ public struct ImageBuilder: Sendable {
             timings.parentCached = true
             timings.layersReused = reused.position
             sourceDateEpoch = reused.sourceDateEpoch
-        } else {
+        } else if let source {
+            let (_, unpackTime) = try await console.step("unpack the \(parentRecord.kind) parent \(parentRecord.reference)") {
+                try await source.unpack(into: rootfs, scratch: scratch, logPath: logPath)
+            }
+            timings.bootstrap = unpackTime.seconds
+            sourceDateEpoch = SourceDate.epoch(recipe: recipe, parentTree: rootfs)
+        } else if case .debian(let debian) = recipe.parent {
             let cache = ParentCache(directory: home.parentCache)
             let (parentTar, bootstrapTime) = try await console.step("bootstrap \(debian.suite) parent") {
                 try await cache.tarball(for: debian, log: log)
@@ -86,6 +114,8 @@ public struct ImageBuilder: Sendable {
                 .run(logPath: logPath)
             timings.bootstrap = bootstrapTime.seconds
             sourceDateEpoch = SourceDate.epoch(recipe: recipe, parentTree: rootfs)
+        } else {
+            throw HallmarkError(.internalError, "unsupported parent")
         }
         log.write("SOURCE_DATE_EPOCH=\(sourceDateEpoch)")
 
@@ -168,6 +198,7 @@ public struct ImageBuilder: Sendable {
         artifacts.fileDigests = Dictionary(uniqueKeysWithValues: fileDigests.map { ($0.path, $0.sha256) })
         artifacts.sourceDateEpoch = sourceDateEpoch
         artifacts.outputs = recipe.outputs
+        artifacts.parent = parentRecord
         try artifacts.write(to: output)
         try FileManager.default.createDirectory(
             atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

@@ -27,13 +27,15 @@ public struct ImageArtifacts: Codable, Sendable {
     public var sourceDateEpoch: Int?
     /// The outputs the recipe asked for (`tar` and `oci` are not in `files`: no test boots them).
     public var outputs: [OutputFormat]?
+    /// What the tree started from. nil in images built before Hallmark recorded it.
+    public var parent: ParentRecord?
 
     /// Directory holding the image; not stored, set when loaded.
     public var directory: String = ""
 
     enum CodingKeys: String, CodingKey {
         case name, version, build, recipeDigest, buildDigest, builtAt, kernelVersion, kernelCommandLine, files, packages, steps
-        case fileDigests, sourceDateEpoch, outputs
+        case fileDigests, sourceDateEpoch, outputs, parent
     }
 
     public init(

@@ -151,7 +151,7 @@ public struct Pipeline: Sendable {
                     var artifact = artifact
                     if artifact.path == testedDisk.path { artifact.sha256AfterTest = digestAfter }
                     return artifact
-                }),
+                }, parent: image.parent.map { .init(kind: $0.kind, reference: $0.reference, sha256: $0.sha256) }),
             host: .init(
                 hostname: ProcessInfo.processInfo.hostName, qemuVersion: observation.qemuVersion, accelerator: accelerator.rawValue,
                 qemuCommandLine: observation.qemuCommandLine, guestChannel: observation.guestChannel,

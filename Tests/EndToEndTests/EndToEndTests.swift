@@ -28,4 +28,10 @@ extension EndToEndTests {
     @Suite(.tags(.vm)) struct VirtualMachineLayer {}
     /// `hallmark pipeline run`: builds its own e2e-minimal build (a pipeline always builds), boots it, ships it.
     @Suite(.tags(.vm, .imageBuild)) struct PipelineRun {}
+    /// A tarball and a disk as parents (built, not booted); then a recipe whose
+    /// parent is the previous build of another recipe, built and tested.
+    @Suite(.tags(.imageBuild)) struct ParentBuilds {}
+    @Suite(.tags(.vm)) struct ImageParent {}
+    /// A build whose work directory fills up; no boot.
+    @Suite(.tags(.imageBuild)) struct FullDisk {}
 }

@@ -27,6 +27,13 @@ public struct ReportJSON: Decodable, Sendable {
         public var version: String
         public var build: Int
         public var artifacts: [Artifact]
+        public var parent: Parent?
+    }
+
+    public struct Parent: Decodable, Sendable {
+        public var kind: String
+        public var reference: String
+        public var sha256: String
     }
 
     public struct Artifact: Decodable, Sendable {
