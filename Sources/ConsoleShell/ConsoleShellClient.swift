@@ -97,7 +97,10 @@ public actor ConsoleShellClient: GuestChannel {
 
     // MARK: Wire format
 
-    /// One line of POSIX sh. Runs in /, with `timeout -s KILL` when the guest has it.
+    /// One line of POSIX sh. Runs in /, with `timeout -s KILL` when the guest has it. The command is
+    /// staged under /run, not /tmp: the shell answers before systemd has booted, and
+    /// systemd-tmpfiles empties /tmp at boot (Debian's `D /tmp`), which would take a staged
+    /// command's output with it.
     static func request(id: String, command: String, stdin: [UInt8], environment: [String], seconds: Int) -> String {
         let exports = environment.compactMap { entry -> String? in
             guard let equals = entry.firstIndex(of: "=") else { return nil }
@@ -108,10 +111,10 @@ public actor ConsoleShellClient: GuestChannel {
             "printf '\(tag) %s stdout ' \(id); base64 -w0 \"$hm_d/o\"; printf '\\n\(tag) %s stderr ' \(id); base64 -w0 \"$hm_d/e\"; "
             + "printf '\\n\(tag) %s status %s\\n' \(id) \"$hm_rc\""
         return
-            "hm_d=$(mktemp -d) && printf %s \(base64(script)) | base64 -d >\"$hm_d/s\" && printf %s \(base64(stdin)) | base64 -d >\"$hm_d/i\" "
+            "hm_d=$(mktemp -d -p /run 2>/dev/null || mktemp -d) && printf %s \(base64(script)) | base64 -d >\"$hm_d/s\" && printf %s \(base64(stdin)) | base64 -d >\"$hm_d/i\" "
             + "&& { hm_t=; command -v timeout >/dev/null 2>&1 && hm_t='timeout -s KILL \(seconds)'; "
             + "(cd / && $hm_t sh \"$hm_d/s\" <\"$hm_d/i\" >\"$hm_d/o\" 2>\"$hm_d/e\"); hm_rc=$?; \(answer); rm -rf \"$hm_d\"; } "
-            + "|| printf '\\n\(tag) %s failed could not stage the command (mktemp or base64 missing, or no writable /tmp)\\n' \(id)\n"
+            + "|| printf '\\n\(tag) %s failed could not stage the command (mktemp or base64 missing, or neither /run nor /tmp writable)\\n' \(id)\n"
     }
 
     static func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }

@@ -43,7 +43,7 @@ enum BootTimeline {
         }
         let height = Double(profiles.count) * rowHeight + 4
         return """
-            <svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="boot timeline" viewBox="0 0 \(f(width)) \(f(height))" width="100%">\(parts.joined())</svg>
+            <svg role="img" aria-label="boot timeline" viewBox="0 0 \(f(width)) \(f(height))" width="100%">\(parts.joined())</svg>
             """
     }
 

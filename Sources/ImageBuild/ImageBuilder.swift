@@ -141,7 +141,8 @@ public struct ImageBuilder: Sendable {
                     plan, index: index, in: layers, recipe: recipe, steps: records, sourceDateEpoch: sourceDateEpoch, rootfs: rootfs,
                     log: log)
             }
-            try await finishAfterComponents(rootfs: rootfs, initramfs: recipe.build.initramfs, executor: executor, log: log)
+            try await finishAfterComponents(
+                rootfs: rootfs, initramfs: recipe.build.initramfs, sourceDateEpoch: sourceDateEpoch, executor: executor, log: log)
             try MachineIdentity.clear(rootfs: rootfs)
             return records
         }
@@ -298,6 +299,10 @@ public struct ImageBuilder: Sendable {
     }
 
     static let policyRCPath = "usr/sbin/policy-rc.d"
+
+    static func initramfsCommand(sourceDateEpoch: Int) -> String {
+        "SOURCE_DATE_EPOCH=\(sourceDateEpoch) update-initramfs -u -k all\n"
+    }
     static let initramfsConfigPath = "etc/initramfs-tools/conf.d/hallmark-modules.conf"
 
     /// What a direct-kernel-booted QEMU guest needs before its root is mounted: the virtio PCI
@@ -308,11 +313,14 @@ public struct ImageBuilder: Sendable {
     /// Components have run: from here on every entry of the tree is a step's to plant, so it is
     /// only touched through `TreeFiles`, and its programs run only in the build sandbox.
     func finishAfterComponents(
-        rootfs: String, initramfs: Recipe.InitramfsModules, executor: some StepExecutor, log: BuildLog
+        rootfs: String, initramfs: Recipe.InitramfsModules, sourceDateEpoch: Int, executor: some StepExecutor, log: BuildLog
     ) async throws {
         if initramfs == .virtio {
             // The parent's initrd was made with every module, before the setting existed.
-            let output = try await executor.run(bashScript: "update-initramfs -u -k all\n", timeout: .seconds(600))
+            // mkinitramfs clamps the archive's times and compresses without a timestamp under
+            // SOURCE_DATE_EPOCH, so the initrd (and the rootfs tar holding it) is reproducible.
+            let output = try await executor.run(
+                bashScript: Self.initramfsCommand(sourceDateEpoch: sourceDateEpoch), timeout: .seconds(600))
             log.write(output.stdout + output.stderr)
             guard output.exitCode == 0 else {
                 throw HallmarkError(

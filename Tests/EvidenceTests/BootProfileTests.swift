@@ -92,5 +92,7 @@ import Testing
         #expect(html.contains("agent 21.5 s") && html.contains("agent 18.0 s"))
         #expect(html.contains("&lt;script&gt;x&lt;/script&gt;.service 3.0 s"))
         #expect(!html.contains("<script>x"))
+        // The report is opened offline and must fetch nothing, not even a namespace URL.
+        #expect(!html.contains("http://") && !html.contains("https://"))
     }
 }

@@ -62,8 +62,9 @@ final class RecordingExecutor: StepExecutor, @unchecked Sendable {
         let log = BuildLog(path: root + "/build.log")
         try builder().prepareForBoot(rootfs: root, hostname: "x", initramfs: modules)
         let executor = RecordingExecutor()
-        try await builder().finishAfterComponents(rootfs: root, initramfs: modules, executor: executor, log: log)
-        #expect(executor.scripts == (modules == .virtio ? ["update-initramfs -u -k all\n"] : []))
+        try await builder().finishAfterComponents(
+            rootfs: root, initramfs: modules, sourceDateEpoch: 1_700_000_000, executor: executor, log: log)
+        #expect(executor.scripts == (modules == .virtio ? ["SOURCE_DATE_EPOCH=1700000000 update-initramfs -u -k all\n"] : []))
         // Either way the build's service fence is gone from the image.
         #expect(!FileManager.default.fileExists(atPath: root + "/" + ImageBuilder.policyRCPath))
     }
@@ -74,7 +75,7 @@ final class RecordingExecutor: StepExecutor, @unchecked Sendable {
         let log = BuildLog(path: root + "/build.log")
         let error = try await #require(throws: HallmarkError.self) {
             try await builder().finishAfterComponents(
-                rootfs: root, initramfs: .virtio, executor: RecordingExecutor(exitCode: 1), log: log)
+                rootfs: root, initramfs: .virtio, sourceDateEpoch: 0, executor: RecordingExecutor(exitCode: 1), log: log)
         }
         #expect(error.code == .buildFailed)
         #expect(error.message.contains("build.initramfs: virtio"))
