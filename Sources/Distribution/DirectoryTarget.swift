@@ -43,17 +43,7 @@ public struct DirectoryTarget: Sendable {
         for file in files {
             let final = destination + "/" + file.name
             if FileManager.default.fileExists(atPath: final), (try? await Digest.sha256(fileAt: final)) == file.sha256 { continue }
-            let aside = staging + "/" + file.name
-            try? FileManager.default.removeItem(atPath: aside)
-            try Self.copy(file.source, to: aside)
-            // What lands is what the gate verified, not whatever the source became since.
-            let digest = try await Digest.sha256(fileAt: aside)
-            guard digest == file.sha256 else {
-                try? FileManager.default.removeItem(atPath: aside)
-                throw HallmarkError(
-                    .hostFailure, "\(file.source) changed after verification (sha256 \(digest), verified \(file.sha256)); not shipped")
-            }
-            try Self.rename(aside, to: final)
+            try await Self.land(file, aside: staging + "/" + file.name, at: final)
             copied.append(file.name)
         }
         let sums = files.map { "\($0.sha256)  \($0.name)\n" }.joined()
@@ -69,6 +59,21 @@ public struct DirectoryTarget: Sendable {
     }
 
     /// Copies in 1 MiB pieces and fsyncs, so the rename that follows publishes data already on disk.
+    /// Copies `file` to `aside`, checks the copy against the digest the gate verified, and renames
+    /// it to `final`: what lands is what was verified, not whatever the source became since, and a
+    /// reader of `final` never sees a partial file.
+    static func land(_ file: ShippedFile, aside: String, at final: String) async throws {
+        try? FileManager.default.removeItem(atPath: aside)
+        try copy(file.source, to: aside)
+        let digest = try await Digest.sha256(fileAt: aside)
+        guard digest == file.sha256 else {
+            try? FileManager.default.removeItem(atPath: aside)
+            throw HallmarkError(
+                .hostFailure, "\(file.source) changed after verification (sha256 \(digest), verified \(file.sha256)); not shipped")
+        }
+        try rename(aside, to: final)
+    }
+
     static func copy(_ source: String, to path: String) throws {
         guard let input = FileHandle(forReadingAtPath: source) else {
             throw HallmarkError(.hostFailure, "cannot read \(source) to ship it")

@@ -112,16 +112,7 @@ public struct OCILayoutTarget: Sendable {
     private func layer(_ file: ShippedFile, mediaType: String, written: inout [String]) async throws -> [String: Any] {
         let path = blobPath(file.sha256)
         if (try? await Digest.sha256(fileAt: path)) != file.sha256 {
-            let aside = staging + "/" + file.sha256
-            try? FileManager.default.removeItem(atPath: aside)
-            try DirectoryTarget.copy(file.source, to: aside)
-            let digest = try await Digest.sha256(fileAt: aside)
-            guard digest == file.sha256 else {
-                try? FileManager.default.removeItem(atPath: aside)
-                throw HallmarkError(
-                    .hostFailure, "\(file.source) changed after verification (sha256 \(digest), verified \(file.sha256)); not shipped")
-            }
-            try DirectoryTarget.rename(aside, to: path)
+            try await DirectoryTarget.land(file, aside: staging + "/" + file.sha256, at: path)
             written.append("sha256:" + file.sha256)
         }
         let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0

@@ -40,6 +40,15 @@ extension StepExecutor {
             + WebDownload.placeScript(from: staged, to: path, overwrite: overwrite)
         return try await run(bashScript: script, timeout: timeout)
     }
+
+    /// Places a file a download action fetched on the host, within the step's timeout; nil when it
+    /// landed, else what the tree's side said (the downloads name their entry around it).
+    func placeFetched(_ file: String, at path: String, overwrite: Bool, step: Component.Step) async throws -> String? {
+        let output = try await place(
+            file: file, at: path, overwrite: overwrite, timeout: step.timeoutSeconds.map { .seconds($0) } ?? .seconds(7200))
+        guard output.exitCode != 0 else { return nil }
+        return (output.stderr.isEmpty ? output.stdout : output.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 }
 
 /// A step failed (as opposed to the machine it ran on): during build this stops the build; during

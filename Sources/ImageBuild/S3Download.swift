@@ -54,11 +54,8 @@ enum S3Download {
                 if let reason = executor.refusal(ofPath: path) {
                     throw failure("would be written to '\(path)', which is refused: \(reason)")
                 }
-                let output = try await executor.place(
-                    file: file, at: path, overwrite: overwrite, timeout: step.timeoutSeconds.map { .seconds($0) } ?? .seconds(7200))
-                guard output.exitCode == 0 else {
-                    let text = (output.stderr.isEmpty ? output.stdout : output.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
-                    throw failure("could not be written to '\(path)': \(text)")
+                if let refused = try await executor.placeFetched(file, at: path, overwrite: overwrite, step: step) {
+                    throw failure("could not be written to '\(path)': \(refused)")
                 }
                 placed.append(path)
             }

@@ -60,11 +60,8 @@ enum WebDownload {
                     throw failure("has \(algorithm) \(actual), not the checksum \(checksum); nothing was written")
                 }
             }
-            let output = try await executor.place(
-                file: temporary, at: destination, overwrite: overwrite, timeout: step.timeoutSeconds.map { .seconds($0) } ?? .seconds(7200))
-            guard output.exitCode == 0 else {
-                let said = (output.stderr.isEmpty ? output.stdout : output.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
-                throw failure("could not be written to '\(destination)': \(said)")
+            if let refused = try await executor.placeFetched(temporary, at: destination, overwrite: overwrite, step: step) {
+                throw failure("could not be written to '\(destination)': \(refused)")
             }
             placed.append(destination)
         }
