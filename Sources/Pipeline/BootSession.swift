@@ -210,8 +210,11 @@ struct BootSession: Sendable {
     /// Waits until systemd has finished starting units (`systemctl is-system-running --wait`) and
     /// returns what it printed and its exit code: the state boot health reports.
     static func settle(_ machine: VirtualMachine, scale: Double) async throws -> ProbeOutput {
+        // The console shell answers before systemd has opened its socket, and systemctl does not
+        // wait for one that is not there yet: it would print no state at all.
+        let waitForSystemd = "while [ ! -S /run/systemd/private ]; do sleep 0.5; done; exec systemctl is-system-running --wait"
         let result = try await machine.exec(
-            "timeout \(Int(120 * scale)) systemctl is-system-running --wait",
+            "timeout \(Int(120 * scale)) sh -c '\(waitForSystemd)'",
             label: "systemctl is-system-running --wait", timeout: .seconds(130 * scale))
         return ProbeOutput(exitCode: result.exitCode ?? -1, stdout: result.stdoutText, stderr: result.stderrText)
     }
