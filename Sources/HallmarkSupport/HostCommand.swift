@@ -53,6 +53,7 @@ public struct HostTool: Sendable {
     public static let mkfsExt4 = HostTool("mkfs.ext4", package: "e2fsprogs")
     public static let unshare = HostTool("unshare", package: "util-linux")
     public static let tar = HostTool("tar", package: "tar")
+    public static let rsync = HostTool("rsync", package: "rsync")
     public static let mount = HostTool("mount", package: "mount")
     public static let chroot = HostTool("chroot", package: "coreutils")
     public static let timeout = HostTool("timeout", package: "coreutils")

@@ -49,7 +49,7 @@ public struct ImageBuilder: Sendable {
     private func buildImage(_ recipe: Recipe, components: [Component], build: Int, logPath: String) async throws -> (
         ImageArtifacts, BuildTimings
     ) {
-        for tool in [HostTool.mmdebstrap, .mkfsExt4, .qemuImg, .unshare, .tar] { _ = try tool.resolve() }
+        for tool in [HostTool.mmdebstrap, .mkfsExt4, .qemuImg, .unshare, .tar, .rsync] { _ = try tool.resolve() }
         var timings = BuildTimings()
         let log = BuildLog(path: logPath)
         let store = ImageStore(home: home)
@@ -90,9 +90,7 @@ public struct ImageBuilder: Sendable {
                 "layer cache: hit \(reused.key) (the tree after component \(reused.position), \(reused.component); \(reused.sizeBytes) bytes)"
             )
             let (_, restoreTime) = try await console.step("restore the tree after component \(reused.position) from the layer cache") {
-                try await HostCommand(
-                    "tar", ["--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", layers.treePath(reused.key), "-C", rootfs]
-                ).run(logPath: logPath)
+                try await layers.restoreCommand(reused.key, into: rootfs).run(logPath: logPath)
             }
             timings.bootstrap = restoreTime.seconds
             timings.parentCached = true

@@ -6,8 +6,10 @@ import ImageStore
 /// The tree after each component, so a rebuild after editing only the last component starts from
 /// the state before it. An entry's key chains the key before it with the component's digest and
 /// parameters, starting from the parent's key and what the build does before any component; an
-/// entry is a directory `<key>/` holding `tree.tar` and `entry.json`, written aside and renamed,
-/// so it is complete or absent.
+/// entry is a directory `<key>/` holding the tree as a directory `tree/` and `entry.json`, written
+/// aside and renamed, so it is complete or absent. A file a component left unchanged (same size,
+/// modification time to the nanosecond, mode and owner) is a hard link to the entry before, so a
+/// twelve-component recipe costs one tree and what its components wrote, not twelve trees.
 public struct LayerCache: Sendable {
     public var directory: String
 
@@ -22,7 +24,7 @@ public struct LayerCache: Sendable {
 
     /// Bumped when what the builder does to a tree before the components changes, so no entry
     /// made the old way is reused.
-    static let treeSetupVersion = "2"
+    static let treeSetupVersion = "3"
 
     public struct Entry: Codable, Sendable, Equatable {
         public var key: String
@@ -32,6 +34,8 @@ public struct LayerCache: Sendable {
         public var position: Int
         public var component: String
         public var recipe: String
+        /// The bytes this entry adds: the files its component wrote (all of them for an entry
+        /// stored without the one before it).
         public var sizeBytes: UInt64
         public var createdAt: Date
         /// Last used by a build (or created); `prune --keep` keeps the most recently used.
@@ -62,7 +66,7 @@ public struct LayerCache: Sendable {
     }
 
     func entryDirectory(_ key: String) -> String { directory + "/" + key }
-    public func treePath(_ key: String) -> String { entryDirectory(key) + "/tree.tar" }
+    public func treePath(_ key: String) -> String { entryDirectory(key) + "/tree" }
 
     /// The entry under `key`, when complete.
     public func entry(_ key: String) -> Entry? {
@@ -79,14 +83,29 @@ public struct LayerCache: Sendable {
         try? JSONEncoder.hallmark.encode(used).write(to: URL(fileURLWithPath: entryDirectory(entry.key) + "/entry.json"), options: .atomic)
     }
 
-    /// The tar of an entry keeps the tree exactly (times, owners, modes, xattrs): it is a cache, not an output.
-    static func archiveCommand(tree: String, archive: String) -> HostCommand {
+    /// Copies a tree exactly (hard links, ACLs, xattrs, numeric owners, times to the nanosecond):
+    /// it is a cache, not an output. With `linkingTo`, unchanged files become hard links into it.
+    static func copyCommand(tree: String, into destination: String, linkingTo unchanged: String? = nil) -> HostCommand {
         HostCommand(
-            "tar", ["--create", "--file", archive, "--directory", tree, "--numeric-owner", "--xattrs", "--xattrs-include=*", "."],
+            "rsync",
+            ["--archive", "--hard-links", "--acls", "--xattrs", "--numeric-ids", "--modify-window=-1", "--stats"]
+                + (unchanged.map { ["--link-dest=" + $0] } ?? []) + [tree + "/", destination + "/"],
             environment: ["LC_ALL": "C"])
     }
 
-    /// Stores `tree` under `key`; an entry another build stored meanwhile is kept instead.
+    /// Restores the tree of an entry into `rootfs` as copies, so the next component cannot change the cache.
+    public func restoreCommand(_ key: String, into rootfs: String) -> HostCommand {
+        Self.copyCommand(tree: treePath(key), into: rootfs)
+    }
+
+    /// "Total transferred file size: 1,234 bytes" from rsync's `--stats`: what was copied, not linked.
+    static func transferredBytes(inStats output: String) -> UInt64? {
+        guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("Total transferred file size:") }) else { return nil }
+        return UInt64(line.dropFirst("Total transferred file size:".count).filter(\.isNumber))
+    }
+
+    /// Stores `tree` under `key`, linking what is unchanged since the entry `previousKey` when it
+    /// is cached; an entry another build stored meanwhile is kept instead.
     public func store(
         key: String, previousKey: String, position: Int, component: String, recipe: String, steps: [StepRecord],
         sourceDateEpoch: Int, tree: String, logPath: String
@@ -99,8 +118,13 @@ public struct LayerCache: Sendable {
             ChildRegistry.shared.removeDirectory(partial)
         }
         try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: false)
-        try await Self.archiveCommand(tree: tree, archive: partial + "/tree.tar").run(logPath: logPath)
-        let size = (try FileManager.default.attributesOfItem(atPath: partial + "/tree.tar")[.size] as? NSNumber)?.uint64Value ?? 0
+        guard FileManager.default.fileExists(atPath: tree) else {
+            throw HallmarkError(.hostFailure, "cannot store layer \(key): the tree \(tree) does not exist")
+        }
+        let previous = entry(previousKey).map { treePath($0.key) }
+        try await Self.copyCommand(tree: tree, into: partial + "/tree", linkingTo: previous).run(logPath: logPath)
+        let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        let size = Self.transferredBytes(inStats: lastLines(of: log, count: 30)) ?? 0
         // Whole seconds, as entry.json keeps them.
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let entry = Entry(
@@ -140,7 +164,8 @@ public struct LayerCache: Sendable {
     }
 
     /// Removes entries beyond the `keep` most recently used and those unused since `olderThan`
-    /// before now; returns what it removed. Leftovers of interrupted writes go too.
+    /// before now; returns what it removed. Leftovers of interrupted writes and entries of an
+    /// older layout (a `tree.tar`) go too.
     public func prune(keep: Int?, olderThan: TimeInterval?, now: Date = Date()) throws -> [Entry] {
         let entries = list()
         let removed = entries.enumerated().filter { index, entry in
@@ -148,7 +173,8 @@ public struct LayerCache: Sendable {
         }.map(\.element)
         for entry in removed { remove(entry) }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        for name in names where name.hasPrefix(".removing-") {
+        let current = Set(list().map(\.key))
+        for name in names where name.hasPrefix(".removing-") || (!name.hasPrefix(".") && !current.contains(name)) {
             try? FileManager.default.removeItem(atPath: directory + "/" + name)
         }
         return removed

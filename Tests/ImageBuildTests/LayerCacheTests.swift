@@ -31,9 +31,11 @@ struct LayerCacheTests {
         #expect(key != LayerCache.key(after: "other base", component: first, parameters: ["A": "1"]))
     }
 
-    func store(_ cache: LayerCache, key: String, tree: String, log: String) async throws -> LayerCache.Entry {
+    func store(_ cache: LayerCache, key: String, after previous: String = "base", tree: String, log: String) async throws
+        -> LayerCache.Entry
+    {
         try await cache.store(
-            key: key, previousKey: "base", position: 1, component: "one", recipe: "r", steps: [], sourceDateEpoch: 5, tree: tree,
+            key: key, previousKey: previous, position: 1, component: "one", recipe: "r", steps: [], sourceDateEpoch: 5, tree: tree,
             logPath: log)
     }
 
@@ -49,10 +51,9 @@ struct LayerCacheTests {
         let a = try await store(cache, key: "a", tree: tree, log: scratch.file("log"))
         #expect(cache.entry("a") == a)
         #expect(a.sizeBytes > 0 && a.sourceDateEpoch == 5)
-        let listing = try await HostCommand("tar", ["--list", "--file", cache.treePath("a")]).output()
-        #expect(listing.contains("./etc/hostname"))
+        #expect(try String(contentsOfFile: cache.treePath("a") + "/etc/hostname", encoding: .utf8) == "x\n")
 
-        // A tree tar fails to write (the tree is gone): nothing is left under the key, not even aside.
+        // A tree fails to copy (the tree is gone): nothing is left under the key, not even aside.
         await #expect(throws: HallmarkError.self) {
             _ = try await store(cache, key: "b", tree: scratch.file("missing"), log: scratch.file("log"))
         }
@@ -71,5 +72,49 @@ struct LayerCacheTests {
         #expect(try cache.prune(keep: nil, olderThan: 3600, now: Date().addingTimeInterval(7300)).count == 2)
         #expect(cache.list().isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: cache.directory).isEmpty)
+    }
+
+    func inode(_ path: String) throws -> UInt64 {
+        try (FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as! NSNumber).uint64Value
+    }
+
+    @Test func anEntryLinksWhatItsComponentLeftAloneAndARestoreCopies() async throws {
+        let scratch = try TemporaryDirectory(prefix: "hallmark-layers")
+        defer { try? FileManager.default.removeItem(atPath: scratch.path) }
+        let tree = scratch.file("tree")
+        try FileManager.default.createDirectory(atPath: tree + "/etc", withIntermediateDirectories: true)
+        let kept = String(repeating: "kept\n", count: 2000)
+        try kept.write(toFile: tree + "/etc/kept", atomically: false, encoding: .utf8)
+        try "one\n".write(toFile: tree + "/etc/changed", atomically: false, encoding: .utf8)
+        let cache = LayerCache(directory: scratch.file("layers"))
+        let a = try await store(cache, key: "a", tree: tree, log: scratch.file("log"))
+        #expect(a.sizeBytes == UInt64(kept.utf8.count + 4))
+
+        // The next component rewrites one file (same size, so only its time tells) and adds one.
+        try await Task.sleep(for: .milliseconds(10))
+        try "two\n".write(toFile: tree + "/etc/changed", atomically: false, encoding: .utf8)
+        try "new\n".write(toFile: tree + "/etc/added", atomically: false, encoding: .utf8)
+        let b = try await store(cache, key: "b", after: "a", tree: tree, log: scratch.file("log"))
+        #expect(b.sizeBytes == 8)
+        #expect(try inode(cache.treePath("b") + "/etc/kept") == inode(cache.treePath("a") + "/etc/kept"))
+        #expect(try inode(cache.treePath("b") + "/etc/changed") != inode(cache.treePath("a") + "/etc/changed"))
+        #expect(try String(contentsOfFile: cache.treePath("b") + "/etc/changed", encoding: .utf8) == "two\n")
+        #expect(try String(contentsOfFile: cache.treePath("a") + "/etc/changed", encoding: .utf8) == "one\n")
+
+        // A restored tree is a copy: a component writing into it changes no entry.
+        let restored = scratch.file("restored")
+        try FileManager.default.createDirectory(atPath: restored, withIntermediateDirectories: false)
+        try await cache.restoreCommand("b", into: restored).run(logPath: scratch.file("log"))
+        #expect(try inode(restored + "/etc/kept") != inode(cache.treePath("b") + "/etc/kept"))
+        try "edited\n".write(toFile: restored + "/etc/kept", atomically: false, encoding: .utf8)
+        #expect(try String(contentsOfFile: cache.treePath("a") + "/etc/kept", encoding: .utf8) == kept)
+
+        // Removing the entry before leaves the later one whole; an entry of the old layout is pruned.
+        #expect(try cache.prune(keep: 1, olderThan: nil).count == 1)
+        #expect(try String(contentsOfFile: cache.treePath(cache.list()[0].key) + "/etc/kept", encoding: .utf8) == kept)
+        try FileManager.default.createDirectory(atPath: cache.directory + "/old", withIntermediateDirectories: false)
+        try "".write(toFile: cache.directory + "/old/tree.tar", atomically: false, encoding: .utf8)
+        _ = try cache.prune(keep: nil, olderThan: nil)
+        #expect(!FileManager.default.fileExists(atPath: cache.directory + "/old"))
     }
 }
