@@ -93,6 +93,37 @@ import Testing
         #expect(history.distributions.map(\.state) == ["REFUSED"])
     }
 
+    @Test func aTestedBuildIsPushedToARegistryAndVerifiedFromIt() async throws {
+        let build = try await TestedBuild()
+        defer { build.scratch.remove() }
+        let registry = try await LocalRegistry()
+        let pushed = try await build.distribute(["registry:\(registry.host)/images/base"])
+        let verify = ["verify", "registry:\(registry.host)/images/base:1.2.0-7", "--key", build.keys.publicKeyPath, "--json"]
+        let verified = try await runCapturingOutput(Hallmark.binary, verify, environment: ["HALLMARK_HOME": build.home])
+        // Signed with another key: the same pull, refused at the signature.
+        let other = try KeyFiles.generate(in: build.scratch.file("other"))
+        var wrongKey = verify
+        wrongKey[3] = other.publicKeyPath
+        let refused = try await runCapturingOutput(Hallmark.binary, wrongKey, environment: ["HALLMARK_HOME": build.home])
+        await registry.stop()
+
+        #expect(pushed.status == .exited(0), "\(pushed.output)")
+        #expect(pushed.output.contains("base@1.2.0/7 → \(registry.host)/images/base:1.2.0-7 sha256:"))
+        #expect(pushed.output.contains("referrers: tag sha256-"))
+        let history = try await build.history()
+        #expect(history.distributions.map(\.target) == ["registry:\(registry.host)/images/base"])
+        #expect(history.distributions.allSatisfy { $0.state == "DONE" })
+
+        #expect(verified.status == .exited(0), "\(verified.output)")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(verified.output.utf8)) as? [String: Any])
+        #expect(result["verified"] as? Bool == true)
+        #expect(result["coverage"] as? String == "everySubject")
+        #expect(refused.status == .exited(1), "\(refused.output)")
+        #expect(refused.output.contains("signature"))
+        // The downloads are gone.
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: build.home + "/run"))?.isEmpty ?? true)
+    }
+
     @Test func aBuildWithoutAPassingTestRunIsNotDistributed() async throws {
         let build = try await TestedBuild(verdict: "fail")
         defer { build.scratch.remove() }
@@ -101,33 +132,5 @@ import Testing
         #expect(refused.status == .exited(64), "\(refused.output)")
         #expect(refused.output.contains("base@1.2.0/7 has no passing signed test run"))
         #expect(!FileManager.default.fileExists(atPath: target))
-    }
-}
-
-/// `hallmark pipeline run` refuses what it cannot finish before anything is built.
-@Suite struct PipelineRunRefusalTests {
-    @Test func aTargetKindNotShippedYetIsRefusedBeforeBuilding() async throws {
-        let scratch = try TemporaryDirectory(prefix: "hallmark-pipeline-run")
-        defer { scratch.remove() }
-        let keys = try KeyFiles.generate(in: scratch.file("keys"))
-        let pipeline = try scratch.write(
-            "pipeline.yaml",
-            """
-            name: p
-            recipe: \(Repository.root)/Tests/Fixtures/minimal.yaml
-            signing: {key: \(keys.privateKeyPath)}
-            distribute:
-              - directory: eu-west-1
-              - registry: 127.0.0.1:5000/images/p
-
-            """)
-        let run = try await runCapturingOutput(
-            Hallmark.binary, ["pipeline", "run", pipeline, "--reports", scratch.file("reports")],
-            environment: ["HALLMARK_HOME": scratch.file("home")])
-        #expect(run.status == .exited(64), "\(run.output)")
-        #expect(
-            run.output.contains("registry:127.0.0.1:5000/images/p targets are not shipped to yet; directory and oci-layout targets are"))
-        #expect(!FileManager.default.fileExists(atPath: scratch.file("home/images")))
-        #expect(!FileManager.default.fileExists(atPath: scratch.file("eu-west-1")))
     }
 }

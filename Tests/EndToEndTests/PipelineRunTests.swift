@@ -4,10 +4,12 @@ import HallmarkTestSupport
 import Testing
 
 /// One pipeline through every stage on the shared fixture recipe: built, tested with a signed report,
-/// verified by the release gate and landed in two directory targets and an OCI layout, the catalog following along.
+/// verified by the release gate and landed in two directory targets, a registry and an OCI layout,
+/// the catalog following along.
 extension EndToEndTests.PipelineRun {
-    @Test func aPassingPipelineLandsInTwoDirectoriesAndAnOCILayout() async throws {
+    @Test func aPassingPipelineLandsInTwoDirectoriesARegistryAndAnOCILayout() async throws {
         let reports = Hallmark.scratchReports()
+        let registry = try await LocalRegistry()
         let keys = try await Hallmark.run(["key", "generate", "--out", reports + "/keys"], reports: reports, passReports: false)
         try #require(keys.status == .exited(0), "\(keys.output)")
         let targets = [reports + "/eu-west-1", reports + "/us-east-1"]
@@ -19,14 +21,29 @@ extension EndToEndTests.PipelineRun {
         distribute:
           - directory: eu-west-1
           - directory: us-east-1
+          - registry: \(registry.host)/images/e2e-minimal
           - oci-layout: oci/e2e-minimal
 
         """.write(toFile: pipeline, atomically: true, encoding: .utf8)
         let run = try await Hallmark.run(["pipeline", "run", pipeline], reports: reports)
         #expect(run.status == .exited(0), "\(run.output)")
-        let line = try #require(run.output.split(separator: "\n").first { $0.hasPrefix("e2e-minimal@1.0.0/") && $0.contains(" → ") })
+        guard let line = run.output.split(separator: "\n").first(where: { $0.hasPrefix("e2e-minimal@1.0.0/") && $0.contains(" → ") }) else {
+            await registry.stop()
+            Issue.record("no distribution line in \(run.output)")
+            return
+        }
         let reference = String(line.split(separator: " ")[0])
         let build = String(reference.split(separator: "/").last!)
+        // The registry: skopeo reads the artifact under its tag and the referrers under the fallback
+        // tag; `hallmark verify` pulls it back and accepts it.
+        let tagged = "\(registry.host)/images/e2e-minimal:1.0.0-\(build)"
+        let pushed = try await runCapturingOutput("/usr/bin/skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://" + tagged])
+        let fromRegistry = try await Hallmark.run(
+            ["verify", "registry:" + tagged, "--key", reports + "/keys/hallmark.pub"], reports: reports, passReports: false)
+        await registry.stop()
+        #expect(pushed.output.contains("\"artifactType\":\"application/vnd.hallmark.image.v1\""), "\(pushed.output)")
+        #expect(fromRegistry.status == .exited(0), "\(fromRegistry.output)")
+        #expect(fromRegistry.output.contains("verified"), "\(fromRegistry.output)")
         for target in targets {
             let directory = target + "/e2e-minimal/1.0.0-\(build)"
             let sums = try String(contentsOfFile: directory + "/SHA256SUMS", encoding: .utf8)
@@ -56,6 +73,6 @@ extension EndToEndTests.PipelineRun {
         let states = (history["states"] as? [[String: Any]] ?? []).compactMap { $0["state"] as? String }
         #expect(states == ["BUILDING", "TESTING", "DISTRIBUTING", "AVAILABLE"])
         let distributions = (history["distributions"] as? [[String: Any]] ?? []).compactMap { $0["state"] as? String }
-        #expect(distributions == ["DONE", "DONE", "DONE"])
+        #expect(distributions == ["DONE", "DONE", "DONE", "DONE"])
     }
 }

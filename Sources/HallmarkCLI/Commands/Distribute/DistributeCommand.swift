@@ -11,14 +11,16 @@ import ImageStore
 struct DistributeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distribute",
-        abstract: "Re-distribute a tested build from the catalog to directory and OCI layout targets, through the release gate.",
+        abstract: "Re-distribute a tested build from the catalog to directory, OCI layout and registry targets, through the release gate.",
         discussion: """
             The build is the catalog's (NAME@1.2.0/7, or NAME@1.x.x for the newest AVAILABLE build); its \
             evidence is the report.json and report.dsse.json of its newest passing test run. Before any \
             target is touched the gate verifies the exact files: the envelope's signature with --key, \
             the image, every subject's file in the image directory with its digest, the verdict pass, \
             and report.json equal to the signed report. A refusal prints "distribution refused, no \
-            target touched: <check>: <why>". Each target receives the build in <DIR>/<image>/<version>-<build>/; \
+            target touched: <check>: <why>". Each directory target receives the build in \
+            <DIR>/<image>/<version>-<build>/; an OCI layout or a registry receives it as an OCI \
+            artifact tagged <version>-<build>, the envelope and report attached as referrers; \
             the catalog records one distribution per target; the build is DISTRIBUTING meanwhile.
 
             Exit codes: 0 shipped to every target; 1 the gate refused; 3 a target could not be written; \
@@ -32,15 +34,24 @@ struct DistributeCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("to"),
-        help: ArgumentHelp("A target: DIR or directory:DIR, or oci-layout:DIR (repeat for each target).", valueName: "TARGET"))
+        help: ArgumentHelp(
+            "A target: DIR or directory:DIR, oci-layout:DIR, or registry:HOST[:PORT]/REPOSITORY (repeat for each target).",
+            valueName: "TARGET"))
     var targets: [String]
 
     func validate() throws {
         guard !targets.isEmpty else { throw ValidationError("name at least one target with --to DIR") }
     }
 
-    /// `oci-layout:DIR`, `directory:DIR` or a plain directory, relative to the working directory.
-    static func parseTarget(_ text: String) -> PipelineDefinition.Target {
+    /// `registry:HOST/REPOSITORY`, `oci-layout:DIR`, `directory:DIR` or a plain directory, relative to the working directory.
+    static func parseTarget(_ text: String) throws -> PipelineDefinition.Target {
+        if text.hasPrefix("registry:") {
+            let repository = try RegistryReference(parsing: String(text.dropFirst("registry:".count)))
+            guard repository.reference == nil else {
+                throw HallmarkError(.usage, "--to \(text): a registry target names a repository; the tag is the build's <version>-<build>")
+            }
+            return .registry(repository.description)
+        }
         if text.hasPrefix("oci-layout:") { return .ociLayout(absolutePath(String(text.dropFirst("oci-layout:".count)))) }
         if text.hasPrefix("directory:") { return .directory(absolutePath(String(text.dropFirst("directory:".count)))) }
         return .directory(absolutePath(text))
@@ -57,7 +68,7 @@ struct DistributeCommand: AsyncParsableCommand {
             }
             let candidate = try await Self.candidate(build, catalog: catalog)
             return try await shipThroughGate(
-                build, candidate: candidate, key: key, targets: targets.map(Self.parseTarget), catalog: catalog, otherwise: .available)
+                build, candidate: candidate, key: key, targets: try targets.map(Self.parseTarget), catalog: catalog, otherwise: .available)
         }
     }
 

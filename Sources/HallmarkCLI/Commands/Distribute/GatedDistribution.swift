@@ -5,7 +5,7 @@ import Foundation
 import HallmarkModel
 import HallmarkSupport
 
-/// Ships a build through the release gate to directory and OCI layout targets, as `distribute` and
+/// Ships a build through the release gate to directory, OCI layout and registry targets, as `distribute` and
 /// `pipeline run` do: the gate first (a refusal touches no target), then DISTRIBUTING, one catalog
 /// record per target, and AVAILABLE once every target has the build. A refusal or a failed target
 /// leaves the build in `otherwise`.
@@ -56,7 +56,11 @@ private func publish(_ release: VerifiedRelease, to target: PipelineDefinition.T
         let what = outcome.written.isEmpty ? "already complete" : "wrote \(outcome.written.count) blob(s) or file(s)"
         print("\(reference) → oci:\(path):\(outcome.tag) \(outcome.manifestDigest) (\(what))")
         return "\(outcome.tag) \(outcome.manifestDigest): wrote \(outcome.written.count)"
-    case .registry:
-        throw HallmarkError(.usage, "\(target): registry targets are not shipped to yet")
+    case .registry(let text):
+        let scratch = HallmarkHome.fromEnvironment().run + "/registry-\(UUID().uuidString.prefix(8))"
+        let outcome = try await RegistryTarget(repository: try RegistryReference(parsing: text), scratch: scratch).publish(release)
+        let what = outcome.written.isEmpty ? "already complete" : "pushed \(outcome.written.count) blob(s), manifest(s) or tag(s)"
+        print("\(reference) → \(text):\(outcome.tag) \(outcome.manifestDigest) (\(what); referrers: \(outcome.referrers))")
+        return "\(outcome.tag) \(outcome.manifestDigest): pushed \(outcome.written.count); referrers: \(outcome.referrers)"
     }
 }

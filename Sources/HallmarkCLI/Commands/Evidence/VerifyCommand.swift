@@ -1,5 +1,6 @@
 import ArgumentParser
 import Attestation
+import Distribution
 import Foundation
 import HallmarkModel
 import HallmarkSupport
@@ -16,6 +17,11 @@ struct VerifyCommand: AsyncParsableCommand {
             of the subject of its own role, the files cover the boot disk (every subject with \
             --all-subjects), the gate was as strict as --gate-covers asks, and the verdict is pass.
 
+            ENVELOPE may be registry:HOST[:PORT]/REPOSITORY:TAG (or @sha256:DIGEST): the image's files \
+            are downloaded from the registry (each blob checked against its digest) with the envelope \
+            attached to it as a referrer (the referrers API, or the tag-schema fallback), and every \
+            subject must be matched by one of them.
+
             A file's role is given as ROLE=FILE (disk.qcow2, disk.raw, vmlinuz, initrd.img) or, \
             without "ROLE=", is the file's name. Without any file, verify refuses unless \
             --no-artifacts says the envelope alone is to be checked.
@@ -24,7 +30,10 @@ struct VerifyCommand: AsyncParsableCommand {
             64 usage; 65 unreadable or malformed envelope or key file; 70 internal error; 130/143 interrupted.
             """)
 
-    @Argument(help: ArgumentHelp("DSSE envelope file (report.dsse.json).", valueName: "ENVELOPE"))
+    @Argument(
+        help: ArgumentHelp(
+            "DSSE envelope file (report.dsse.json), or registry:HOST/REPOSITORY:TAG for an image pushed with its envelope.",
+            valueName: "ENVELOPE"))
     var envelope: String
 
     @Option(name: .customLong("key"), help: ArgumentHelp("Public key (SPKI PEM, e.g. hallmark.pub).", valueName: "PUB"))
@@ -71,8 +80,17 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(help: "Print the result as one JSON object (verified, failure, image, subjects, artifacts, coverage, gateThreshold, verdict).")
     var json = false
 
+    static let registryPrefix = "registry:"
+    var registryReference: String? {
+        envelope.hasPrefix(Self.registryPrefix) ? String(envelope.dropFirst(Self.registryPrefix.count)) : nil
+    }
+
     func validate() throws {
-        if noArtifacts {
+        if registryReference != nil {
+            guard artifacts.isEmpty, imageDirectory == nil, !noArtifacts else {
+                throw ValidationError("a registry reference brings the image's files; drop --artifact, --image-dir and --no-artifacts")
+            }
+        } else if noArtifacts {
             guard artifacts.isEmpty, imageDirectory == nil, !allSubjects else {
                 throw ValidationError("--no-artifacts checks no file; drop it or drop --artifact, --image-dir and --all-subjects")
             }
@@ -102,8 +120,20 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let key = try VerifyingKey(pemFile: publicKey)
-            let data = try UserFile.read(envelope, what: "envelope (report.dsse.json)")
+            var envelopePath = envelope
             var files = artifacts.map(Self.parseArtifact)
+            var coverage: VerificationRequirements.Coverage = noArtifacts ? .nothing : allSubjects ? .everySubject : .bootDisk
+            let downloads = HallmarkHome.fromEnvironment().run + "/verify-\(UUID().uuidString.prefix(8))"
+            defer { try? FileManager.default.removeItem(atPath: downloads) }
+            if let registryReference {
+                let repository = try RegistryReference(parsing: registryReference)
+                let pulled = try await RegistryTarget(repository: repository, scratch: downloads + "/requests").pull(
+                    into: downloads + "/files")
+                envelopePath = pulled.envelopePath
+                files = pulled.files.map { .init(role: $0.role, path: $0.path) }
+                coverage = .everySubject
+            }
+            let data = try UserFile.read(envelopePath, what: "envelope (report.dsse.json)")
             if let imageDirectory {
                 var isDirectory: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: imageDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -114,9 +144,16 @@ struct VerifyCommand: AsyncParsableCommand {
                 }
             }
             let requirements = VerificationRequirements(
-                artifacts: files, coverage: noArtifacts ? .nothing : allSubjects ? .everySubject : .bootDisk,
+                artifacts: files, coverage: coverage,
                 imageName: imageName, imageVersion: imageVersion, imageBuild: imageBuild, gateCovers: gateCovers?.rawValue)
-            let result = try await Attestation.verify(envelope: data, publicKey: key, requirements: requirements)
+            var result = try await Attestation.verify(envelope: data, publicKey: key, requirements: requirements)
+            if let registryReference, let repository = try? RegistryReference(parsing: registryReference) {
+                // The downloads are gone when this prints: name each file as the registry's blob.
+                let blobs = RegistryReference(host: repository.host, repository: repository.repository)
+                for index in result.artifacts.indices {
+                    result.artifacts[index].path = "\(blobs)@sha256:\(result.artifacts[index].subject.sha256)"
+                }
+            }
             if let failure = result.failure, failure.check == .envelope {
                 if Self.isUnsignedReport(data) {
                     throw HallmarkError.invalidInput(

@@ -18,8 +18,8 @@ extension PipelineCommand {
                 with signing.key) → DISTRIBUTING → AVAILABLE; a closed gate, a refused verification or a \
                 failed target ends it FAILED, and nothing reaches a target unless the release gate verified \
                 the exact files with the public half of signing.key. With --if-updates nothing is built \
-                when `hallmark pipeline check` finds nothing new. Directory and oci-layout targets are \
-                shipped to so far; a pipeline naming a registry is refused before anything is built.
+                when `hallmark pipeline check` finds nothing new. Targets are directories, OCI layouts \
+                and OCI registries (the build as an artifact with its envelope and report as referrers).
 
                 Exit codes: 0 tested and shipped (or nothing to build); 1 the gate closed or the release \
                 gate refused; 2 controls not evaluated; 3 build, VM or target failure; 64 usage; 65 bad file.
@@ -36,11 +36,6 @@ extension PipelineCommand {
         func run() async throws {
             try await runReportingErrors {
                 let definition = try PipelineDefinition.load(path: file)
-                for target in definition.targets {
-                    guard case .registry = target else { continue }
-                    throw HallmarkError(
-                        .usage, "\(definition.path): \(target) targets are not shipped to yet; directory and oci-layout targets are")
-                }
                 let catalog = try await openCatalog()
                 if ifUpdates {
                     let (newest, reasons) = try await UpdateCheck.reasons(for: definition, catalog: catalog)
