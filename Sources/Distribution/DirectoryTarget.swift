@@ -30,7 +30,11 @@ public struct DirectoryTarget: Sendable {
         public var copied: [String]
     }
 
-    public func publish(_ files: [ShippedFile], subdirectory: String) async throws -> Outcome {
+    /// `files` may be named with a path inside the build's directory (`oci/blobs/sha256/<hex>`);
+    /// `generated` are small files made for the target (an OCI layout's index), written after them.
+    public func publish(_ files: [ShippedFile], subdirectory: String, generated: [(name: String, data: Data)] = []) async throws
+        -> Outcome
+    {
         let destination = root + "/" + subdirectory
         let staging = root + "/.hallmark-staging/" + subdirectory.replacingOccurrences(of: "/", with: "_")
         do {
@@ -40,13 +44,26 @@ public struct DirectoryTarget: Sendable {
             throw HallmarkError(.hostFailure, "cannot create \(destination) in the directory target", cause: error)
         }
         var copied: [String] = []
+        func makeParent(of name: String) throws {
+            guard name.contains("/") else { return }
+            try FileManager.default.createDirectory(
+                atPath: destination + "/" + (name as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        }
         for file in files {
             let final = destination + "/" + file.name
             if FileManager.default.fileExists(atPath: final), (try? await Digest.sha256(fileAt: final)) == file.sha256 { continue }
-            try await Self.land(file, aside: staging + "/" + file.name, at: final)
+            try makeParent(of: file.name)
+            try await Self.land(file, aside: staging + "/" + file.name.replacingOccurrences(of: "/", with: "_"), at: final)
             copied.append(file.name)
         }
-        let sums = files.map { "\($0.sha256)  \($0.name)\n" }.joined()
+        for (name, data) in generated where FileManager.default.contents(atPath: destination + "/" + name) != data {
+            try makeParent(of: name)
+            let aside = staging + "/" + name.replacingOccurrences(of: "/", with: "_")
+            try Self.write(data, to: aside)
+            try Self.rename(aside, to: destination + "/" + name)
+            copied.append(name)
+        }
+        let sums = (files.map { "\($0.sha256)  \($0.name)\n" } + generated.map { "\(Digest.sha256($0.data))  \($0.name)\n" }).joined()
         let sumsPath = destination + "/SHA256SUMS"
         if (try? String(contentsOfFile: sumsPath, encoding: .utf8)) != sums {
             let aside = staging + "/SHA256SUMS"

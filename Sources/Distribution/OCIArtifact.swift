@@ -41,6 +41,10 @@ struct OCIArtifact {
     var referrers: [Manifest]
     /// `<version>-<build>`.
     var tag: String
+    /// The container output's manifest and its tag `<version>-<build>-container`, when the build has one.
+    var container: Manifest?
+    var containerTag: String?
+    static let containerAnnotation = "dev.hallmark.container"
 
     init(_ release: VerifiedRelease) throws {
         let candidate = release.candidate
@@ -59,14 +63,28 @@ struct OCIArtifact {
             ]
         }
 
-        let imageFiles = release.files.filter { $0.name != ReleaseGate.reportName && $0.name != ReleaseGate.envelopeName }
-        let annotations = [
+        var annotations = [
             "org.opencontainers.image.title": candidate.image, "org.opencontainers.image.version": candidate.version,
             "dev.hallmark.build": String(candidate.build),
         ]
+        // The container output is an ordinary image of its own; the artifact names it, so a reader
+        // of the artifact finds every file the envelope signs.
+        if let container = release.container {
+            annotations[Self.containerAnnotation] = "sha256:" + container.manifest.sha256
+            for blob in container.blobs {
+                let size = (try? FileManager.default.attributesOfItem(atPath: blob.source)[.size] as? NSNumber)?.intValue ?? 0
+                blobs.append(Blob(hex: blob.sha256, size: size, content: .file(blob)))
+            }
+            self.container = Manifest(data: container.manifestData, descriptor: container.descriptor(tag: nil))
+            containerTag = ContainerImage.tag(candidate)
+        } else {
+            self.container = nil
+            containerTag = nil
+        }
         image = try Self.manifest(
             artifactType: Self.diskArtifactType, config: configDescriptor,
-            layers: imageFiles.map { try layer($0, mediaType: Self.layerMediaType($0.name)) }, subject: nil, annotations: annotations)
+            layers: release.imageFiles.map { try layer($0, mediaType: Self.layerMediaType($0.name)) }, subject: nil,
+            annotations: annotations)
         var referrers: [Manifest] = []
         for (name, type) in [(ReleaseGate.envelopeName, Self.envelopeArtifactType), (ReleaseGate.reportName, Self.reportArtifactType)] {
             guard let file = release.files.first(where: { $0.name == name }) else { continue }
@@ -86,6 +104,7 @@ struct OCIArtifact {
         case "disk.raw": "application/vnd.hallmark.disk.raw"
         case "vmlinuz": "application/vnd.hallmark.kernel"
         case "initrd.img": "application/vnd.hallmark.initrd"
+        case "rootfs.tar": "application/vnd.hallmark.rootfs.tar"
         default: "application/octet-stream"
         }
     }

@@ -2,7 +2,8 @@ import Foundation
 import HallmarkSupport
 
 /// An OCI image layout directory (image-spec 1.1) holding the build as an `OCIArtifact` with its
-/// two referrers; the layout's index.json lists all three, the artifact tagged `<version>-<build>`. Blobs are staged,
+/// two referrers, and its container output (if any) as an ordinary image tagged
+/// `<version>-<build>-container`; the layout's index.json lists them all, the artifact tagged `<version>-<build>`. Blobs are staged,
 /// checked, fsynced and renamed first; index.json is replaced last, in one rename, so a reader
 /// sees the build whole or not at all. A re-run writes only what is missing.
 public struct OCILayoutTarget: Sendable {
@@ -42,7 +43,7 @@ public struct OCILayoutTarget: Sendable {
             }
             written.append(blob.digest)
         }
-        for manifest in [artifact.image] + artifact.referrers {
+        for manifest in [artifact.image] + artifact.referrers + (artifact.container.map { [$0] } ?? []) {
             let path = blobPath(manifest.hex)
             guard (try? await Digest.sha256(fileAt: path)) != manifest.hex else { continue }
             try put(manifest.data, at: path)
@@ -51,14 +52,20 @@ public struct OCILayoutTarget: Sendable {
 
         var taggedImage = artifact.image.descriptor
         taggedImage["annotations"] = ["org.opencontainers.image.ref.name": artifact.tag]
-        let ours = [taggedImage] + artifact.referrers.map(\.descriptor)
+        var ours = [taggedImage] + artifact.referrers.map(\.descriptor)
+        if let container = artifact.container, let tag = artifact.containerTag {
+            var tagged = container.descriptor
+            tagged["annotations"] = ["org.opencontainers.image.ref.name": tag]
+            ours.append(tagged)
+        }
+        let tags = Set([artifact.tag] + (artifact.containerTag.map { [$0] } ?? []))
         let existing =
             ((try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/index.json")))) as? [String: Any])
         let oursDigests = Set(ours.compactMap { $0["digest"] as? String })
         // Earlier builds stay; this tag now names this build; entries already there are not doubled.
         let kept = (existing?["manifests"] as? [[String: Any]] ?? []).filter { entry in
             !oursDigests.contains(entry["digest"] as? String ?? "")
-                && (entry["annotations"] as? [String: Any])?["org.opencontainers.image.ref.name"] as? String != artifact.tag
+                && !tags.contains((entry["annotations"] as? [String: Any])?["org.opencontainers.image.ref.name"] as? String ?? "")
         }
         let indexData = try OCIArtifact.index(kept + ours)
         let current = existing.flatMap { try? OCIArtifact.canonicalJSON($0) }

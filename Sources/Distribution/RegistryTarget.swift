@@ -1,7 +1,8 @@
 import Foundation
 import HallmarkSupport
 
-/// An OCI registry: the build pushed as an `OCIArtifact`, its envelope and report as referrers.
+/// An OCI registry: the build pushed as an `OCIArtifact`, its envelope and report as referrers,
+/// its container output (if any) as an ordinary image tagged `<version>-<build>-container`.
 /// Order makes it atomic for a reader: blobs first (each checked by the registry against the
 /// verified digest), then the manifests by digest, then the referrers, the tag last, so a pull by
 /// tag finds everything it names. A registry without the referrers API (Debian's docker-registry
@@ -66,6 +67,13 @@ public struct RegistryTarget: Sendable {
                 written.append(tag)
             }
         }
+        if let container = artifact.container, let tag = artifact.containerTag,
+            let mediaType = container.descriptor["mediaType"] as? String,
+            try await client.manifest(tag, accept: [mediaType]) != container.data
+        {
+            _ = try await client.putManifest(container.data, mediaType: mediaType, reference: tag)
+            written.append(tag)
+        }
         if try await client.manifest(artifact.tag, accept: [OCIArtifact.manifestMediaType]) != artifact.image.data {
             _ = try await client.putManifest(artifact.image.data, mediaType: OCIArtifact.manifestMediaType, reference: artifact.tag)
             written.append(artifact.tag)
@@ -111,6 +119,17 @@ public struct RegistryTarget: Sendable {
             else { throw HallmarkError(.invalidInput, "registry \(repository): a layer of \(reference) has no usable title") }
             try await client.downloadBlob(layerDigest, to: directory + "/" + role)
             files.append((role, directory + "/" + role))
+        }
+        if let container = (manifest["annotations"] as? [String: Any])?[OCIArtifact.containerAnnotation] as? String {
+            let path = directory + "/" + ContainerImage.role
+            guard let data = try await client.manifest(container, accept: [OCIArtifact.manifestMediaType]),
+                "sha256:" + Digest.sha256(data) == container
+            else {
+                throw HallmarkError(
+                    .hostFailure, "registry \(repository): the container image \(container) is missing or not what its digest says")
+            }
+            try data.write(to: URL(fileURLWithPath: path))
+            files.append((ContainerImage.role, path))
         }
         let indexData: Data?
         if let api = try await client.referrersIndex(digest) {

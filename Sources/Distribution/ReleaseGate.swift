@@ -44,10 +44,18 @@ public struct VerifiedRelease: Sendable {
     public let candidate: ReleaseCandidate
     /// The image's files, then report.json and report.dsse.json.
     public let files: [ShippedFile]
+    /// The container output, when the build has one (its manifest is the `oci` file of `files`).
+    public let container: ContainerImage?
     public let verification: VerificationResult
 
-    fileprivate init(candidate: ReleaseCandidate, files: [ShippedFile], verification: VerificationResult) {
+    fileprivate init(candidate: ReleaseCandidate, files: [ShippedFile], verification: VerificationResult) throws {
         (self.candidate, self.files, self.verification) = (candidate, files, verification)
+        container = try files.first { $0.name == ContainerImage.role }.map(ContainerImage.init)
+    }
+
+    /// The files that are neither the evidence nor the container manifest: the disk artifact's layers.
+    var imageFiles: [ShippedFile] {
+        files.filter { ![ReleaseGate.reportName, ReleaseGate.envelopeName, ContainerImage.role].contains($0.name) }
     }
 }
 
@@ -79,7 +87,7 @@ public enum ReleaseGate {
         // The bytes checked above are the bytes shipped: a copy that differs is refused by the target.
         files.append(ShippedFile(name: reportName, source: candidate.reportPath, sha256: Digest.sha256(report)))
         files.append(ShippedFile(name: envelopeName, source: candidate.envelopePath, sha256: Digest.sha256(envelope)))
-        return VerifiedRelease(candidate: candidate, files: files, verification: result)
+        return try VerifiedRelease(candidate: candidate, files: files, verification: result)
     }
 
     /// Gates, then publishes to every target in turn; a refusal throws before the first target is touched.
@@ -117,8 +125,18 @@ public enum ReleaseGate {
 }
 
 extension DirectoryTarget {
-    /// Publishes a build the gate let through into `<root>/<image>/<version>-<build>/`.
+    /// Publishes a build the gate let through into `<root>/<image>/<version>-<build>/`; its
+    /// container output as an OCI layout in `oci/` there, tagged with the version as in the image store.
     public func publish(_ release: VerifiedRelease) async throws -> Outcome {
-        try await publish(release.files, subdirectory: release.candidate.subdirectory)
+        let files = release.files.filter { $0.name != ContainerImage.role }
+        guard let container = release.container else { return try await publish(files, subdirectory: release.candidate.subdirectory) }
+        let blobs = (container.blobs + [container.manifest]).map {
+            ShippedFile(name: "oci/blobs/sha256/" + $0.sha256, source: $0.source, sha256: $0.sha256)
+        }
+        let layout: [(name: String, data: Data)] = [
+            ("oci/oci-layout", Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8)),
+            ("oci/index.json", try OCIArtifact.index([container.descriptor(tag: release.candidate.version)])),
+        ]
+        return try await publish(files + blobs, subdirectory: release.candidate.subdirectory, generated: layout)
     }
 }

@@ -99,3 +99,32 @@ public struct OutputManifest: Codable, Sendable, Equatable {
         return try JSONDecoder.hallmark.decode(OutputManifest.self, from: data)
     }
 }
+
+extension ImageArtifacts {
+    /// A file the signed report names: its role (its subject's name after the image prefix), where
+    /// it is, and whether a test boots it.
+    public struct EvidenceFile: Sendable, Equatable {
+        public var role: String
+        public var path: String
+        public var evidence: OutputEvidence
+        /// The digest manifest.json recorded when the build wrote it (derived outputs only: the
+        /// booted files are hashed again by whoever reads them).
+        public var recordedSHA256: String?
+        public var sizeBytes: UInt64?
+    }
+
+    /// The booted files by role, then the outputs derived from the same tree: `rootfs.tar`, and for
+    /// `oci` the image manifest its tag points at (which names the config and layer by digest).
+    public func evidenceFiles() -> [EvidenceFile] {
+        var files = self.files.keys.sorted().map { EvidenceFile(role: $0, path: path($0)!, evidence: .booted) }
+        guard let manifest = try? OutputManifest.load(directory: directory) else { return files }
+        for output in manifest.outputs where output.evidence == .derived {
+            let file = output.format == .oci ? output.path + "/blobs/sha256/" + output.sha256 : output.path
+            files.append(
+                EvidenceFile(
+                    role: output.format.artifactName, path: directory + "/" + file, evidence: .derived, recordedSHA256: output.sha256,
+                    sizeBytes: output.sizeBytes))
+        }
+        return files
+    }
+}

@@ -213,21 +213,17 @@ public struct Pipeline: Sendable {
     /// read them, and verify checks the files against the signed subjects).
     func artifactDigests(_ image: ImageArtifacts, lowPriority: Bool = false) async throws -> [AuditReport.Artifact] {
         var artifacts: [AuditReport.Artifact] = []
-        for role in image.files.keys.sorted() {
-            let path = image.path(role)!
-            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+        for file in image.evidenceFiles() {
+            if let sha256 = file.recordedSHA256, let size = file.sizeBytes {
+                artifacts.append(
+                    AuditReport.Artifact(role: file.role, path: file.path, sha256: sha256, sizeBytes: size, evidence: file.evidence))
+                continue
+            }
+            let size = (try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)?.uint64Value ?? 0
             artifacts.append(
                 AuditReport.Artifact(
-                    role: role, path: path, sha256: try await Digest.sha256(fileAt: path, lowPriority: lowPriority), sizeBytes: size,
-                    evidence: .booted))
-        }
-        guard let manifest = try? OutputManifest.load(directory: image.directory) else { return artifacts }
-        for output in manifest.outputs where output.evidence == .derived {
-            let file = output.format == .oci ? output.path + "/blobs/sha256/" + output.sha256 : output.path
-            artifacts.append(
-                AuditReport.Artifact(
-                    role: output.format.artifactName, path: image.directory + "/" + file, sha256: output.sha256,
-                    sizeBytes: output.sizeBytes, evidence: .derived))
+                    role: file.role, path: file.path, sha256: try await Digest.sha256(fileAt: file.path, lowPriority: lowPriority),
+                    sizeBytes: size, evidence: file.evidence))
         }
         return artifacts
     }

@@ -13,17 +13,26 @@ struct SignedBuild {
     let candidate: ReleaseCandidate
     let regions: [String]
 
-    init(verdict: String = "pass") async throws {
+    /// With `container`, the build also has a rootfs tar and a container image (an OCI layout
+    /// whose manifest is the `oci` subject), as a recipe with `outputs: [qcow2, tar, oci]` gives.
+    init(verdict: String = "pass", container: Bool = false) async throws {
         scratch = try TemporaryDirectory(prefix: "hallmark-gate")
         keys = try KeyFiles.generate(in: scratch.file("keys"))
         var subjects: [Subject] = []
         var files: [VerificationRequirements.ArtifactFile] = []
-        for (role, contents) in [
+        var contents = [
             ("disk.qcow2", Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 13) })), ("vmlinuz", Data(repeating: 9, count: 4096)),
-        ] {
+        ]
+        if container { contents.append(("rootfs.tar", Self.tar)) }
+        for (role, contents) in contents {
             let path = try scratch.write("image/" + role, contents)
             files.append(.init(role: role, path: path))
             subjects.append(Subject(name: "base-1.2.0-7/" + role, sha256: try await Digest.sha256(fileAt: path)))
+        }
+        if container {
+            let manifest = try Self.containerLayout(in: scratch.file("image/oci"))
+            files.append(.init(role: "oci", path: scratch.file("image/oci/blobs/sha256/") + manifest))
+            subjects.append(Subject(name: "base-1.2.0-7/oci", sha256: manifest))
         }
         let report = Data(
             """
@@ -45,6 +54,53 @@ struct SignedBuild {
     }
 
     func publicKey() throws -> VerifyingKey { try VerifyingKey(pemFile: keys.publicKeyPath) }
+
+    /// A one-file tar (512-byte header, one block of data, two zero blocks), as the container's layer.
+    static let tar: Data = {
+        var header = Data(count: 512)
+        func put(_ text: String, at offset: Int) { header.replaceSubrange(offset..<offset + text.utf8.count, with: Data(text.utf8)) }
+        put("etc/hostname", at: 0)
+        put("0000644\0", at: 100)
+        put("0000000\0", at: 108)
+        put("0000000\0", at: 116)
+        put("00000000005\0", at: 124)
+        put("00000000000\0", at: 136)
+        put("        ", at: 148)
+        put("0", at: 156)
+        put("ustar\0", at: 257)
+        put("00", at: 263)
+        let sum = header.reduce(0) { $0 + Int($1) }
+        put(String(format: "%06o\0 ", sum), at: 148)
+        var data = header
+        var body = Data("base\n".utf8)
+        body.append(Data(count: 512 - body.count))
+        data.append(body)
+        data.append(Data(count: 1024))
+        return data
+    }()
+
+    /// An OCI layout holding one image (config, the tar as its layer) tagged 1.2.0; returns the manifest's hex digest.
+    static func containerLayout(in root: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: root + "/blobs/sha256", withIntermediateDirectories: true)
+        func blob(_ data: Data) throws -> String {
+            let hex = Digest.sha256(data)
+            try data.write(to: URL(fileURLWithPath: root + "/blobs/sha256/" + hex))
+            return hex
+        }
+        let layer = try blob(tar)
+        let config = try blob(
+            Data(#"{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:\#(layer)"]}}"#.utf8))
+        let manifest = Data(
+            #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:\#(config)","size":\#(try Data(contentsOf: URL(fileURLWithPath: root + "/blobs/sha256/" + config)).count)},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:\#(layer)","size":\#(tar.count)}]}"#
+                .utf8)
+        let hex = try blob(manifest)
+        try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: URL(fileURLWithPath: root + "/oci-layout"))
+        try Data(
+            #"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:\#(hex)","size":\#(manifest.count),"annotations":{"org.opencontainers.image.ref.name":"1.2.0"}}]}"#
+                .utf8
+        ).write(to: URL(fileURLWithPath: root + "/index.json"))
+        return hex
+    }
 
     func distribute(_ candidate: ReleaseCandidate? = nil, key: VerifyingKey? = nil) async throws -> [DirectoryTarget.Outcome] {
         try await ReleaseGate.distribute(candidate ?? self.candidate, publicKey: key ?? publicKey(), to: regions.map(DirectoryTarget.init))

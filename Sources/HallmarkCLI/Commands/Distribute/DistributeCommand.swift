@@ -80,9 +80,6 @@ struct DistributeCommand: AsyncParsableCommand {
             throw HallmarkError(
                 .usage, "\(build.reference) has no passing signed test run; run hallmark test with --signing-key first")
         }
-        let files = image.files.keys.sorted().map { VerificationRequirements.ArtifactFile(role: $0, path: image.path($0)!) }
-        return ReleaseCandidate(
-            image: build.image, version: build.version, build: build.number, files: files,
-            reportPath: reports + "/" + ReleaseGate.reportName, envelopePath: reports + "/" + ReleaseGate.envelopeName)
+        return releaseCandidate(image, reports: reports)
     }
 }

@@ -4,6 +4,7 @@ import Distribution
 import Foundation
 import HallmarkModel
 import HallmarkSupport
+import ImageStore
 
 /// Ships a build through the release gate to directory, OCI layout and registry targets, as `distribute` and
 /// `pipeline run` do: the gate first (a refusal touches no target), then DISTRIBUTING, one catalog
@@ -40,6 +41,15 @@ func shipThroughGate(
     }
     try await catalog.setState(distributing, .available, note: "distributed to " + names)
     return .gateOpen
+}
+
+/// What a build ships: every file its signed report names (the booted files and the derived
+/// outputs), with the report and envelope of the test run in `reports`.
+func releaseCandidate(_ image: ImageArtifacts, reports: String) -> ReleaseCandidate {
+    ReleaseCandidate(
+        image: image.name, version: image.version, build: image.build,
+        files: image.evidenceFiles().map { .init(role: $0.role, path: $0.path) }, reportPath: reports + "/" + ReleaseGate.reportName,
+        envelopePath: reports + "/" + ReleaseGate.envelopeName)
 }
 
 /// Publishes to one target, prints a line saying where it landed, and returns what the catalog keeps.

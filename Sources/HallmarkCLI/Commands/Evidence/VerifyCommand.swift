@@ -49,7 +49,7 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("image-dir"),
         help: ArgumentHelp(
-            "An image directory holding the files named by role (e.g. $HALLMARK_HOME/images/NAME/VERSION-BUILD): each present file is checked.",
+            "An image directory holding the files named by role (e.g. $HALLMARK_HOME/images/NAME/VERSION-BUILD), and the container image in its oci/ layout: each present file is checked.",
             valueName: "DIR"))
     var imageDirectory: String?
 
@@ -142,6 +142,9 @@ struct VerifyCommand: AsyncParsableCommand {
                 for role in Self.imageRoles where FileManager.default.fileExists(atPath: imageDirectory + "/" + role) {
                     files.append(.init(role: role, path: imageDirectory + "/" + role))
                 }
+                if let manifest = Self.containerManifest(inLayout: imageDirectory + "/oci") {
+                    files.append(.init(role: "oci", path: manifest))
+                }
             }
             let requirements = VerificationRequirements(
                 artifacts: files, coverage: coverage,
@@ -176,5 +179,14 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 
     /// The files an image directory holds, named by their roles.
-    static let imageRoles = ["disk.qcow2", "disk.raw", "vmlinuz", "initrd.img"]
+    static let imageRoles = ["disk.qcow2", "disk.raw", "vmlinuz", "initrd.img", "rootfs.tar"]
+
+    /// The container output's subject: the manifest an image directory's OCI layout lists.
+    static func containerManifest(inLayout layout: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: layout + "/index.json"),
+            let index = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+            let digest = (index["manifests"] as? [[String: Any]])?.first?["digest"] as? String, digest.hasPrefix("sha256:")
+        else { return nil }
+        return layout + "/blobs/sha256/" + digest.dropFirst("sha256:".count)
+    }
 }

@@ -77,11 +77,7 @@ extension PipelineCommand {
                     try await catalog.setState(build, .available, note: "tested; no targets")
                     return .gateOpen
                 }
-                let candidate = ReleaseCandidate(
-                    image: image.name, version: image.version, build: image.build,
-                    files: image.files.keys.sorted().map { .init(role: $0, path: image.path($0)!) },
-                    reportPath: outcome.reportDirectory + "/" + ReleaseGate.reportName,
-                    envelopePath: outcome.reportDirectory + "/" + ReleaseGate.envelopeName)
+                let candidate = releaseCandidate(image, reports: outcome.reportDirectory)
                 return try await shipThroughGate(
                     build, candidate: candidate, key: key, targets: definition.targets, catalog: catalog, otherwise: .failed)
             }
