@@ -2,7 +2,7 @@
 # Installs the Debian packages Hallmark needs on the host, only when something is missing.
 set -euo pipefail
 
-packages=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs mount coreutils curl libxml2-dev libsqlite3-dev libxml2-utils pkg-config util-linux tar rsync openssl jq python3-pip gcc libc6-dev gzip openscap-scanner skopeo umoci docker-registry)
+packages=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs mount coreutils curl libxml2-dev libsqlite3-dev libxml2-utils pkg-config util-linux tar rsync openssl jq python3-pip gcc libc6-dev gzip openscap-scanner skopeo umoci docker-registry apache2-utils)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${db:Status-Abbrev}' "$package" 2>/dev/null | grep -q '^ii' || missing+=("$package")

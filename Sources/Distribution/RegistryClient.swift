@@ -53,11 +53,68 @@ public struct RegistryReference: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// The login for a registry, from the auth file skopeo, podman and Docker write (`skopeo login`,
+/// `docker login`): `$REGISTRY_AUTH_FILE`, else `$XDG_RUNTIME_DIR/containers/auth.json`, else
+/// `~/.docker/config.json`; the entry for the host holds base64 of `user:password`.
+public struct RegistryCredentials: Sendable, Equatable {
+    public var user: String
+    public var password: String
+
+    public init(user: String, password: String) {
+        (self.user, self.password) = (user, password)
+    }
+
+    public static func authFiles(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+        if let file = environment["REGISTRY_AUTH_FILE"], !file.isEmpty { return [file] }
+        var files: [String] = []
+        if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty { files.append(runtime + "/containers/auth.json") }
+        files.append((environment["HOME"] ?? NSHomeDirectory()) + "/.docker/config.json")
+        return files
+    }
+
+    /// The first auth file that has an entry for `host` (as `host` or `https://host`) decides.
+    public static func find(host: String, in files: [String] = authFiles()) throws -> RegistryCredentials? {
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file) else { continue }
+            guard let auths = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["auths"] as? [String: Any] else {
+                throw HallmarkError(.invalidInput, "\(file): not a registry auth file (no \"auths\" object)")
+            }
+            guard let entry = (auths[host] ?? auths["https://" + host] ?? auths["http://" + host]) as? [String: Any] else { continue }
+            guard let encoded = entry["auth"] as? String,
+                let decoded = Data(base64Encoded: encoded).map({ String(decoding: $0, as: UTF8.self) }),
+                let colon = decoded.firstIndex(of: ":")
+            else { throw HallmarkError(.invalidInput, "\(file): the entry for \(host) has no \"auth\" of base64 user:password") }
+            return RegistryCredentials(user: String(decoded[..<colon]), password: String(decoded[decoded.index(after: colon)...]))
+        }
+        return nil
+    }
+
+    var basic: String { "Basic " + Data("\(user):\(password)".utf8).base64EncodedString() }
+}
+
 /// The OCI distribution API over HTTP(S), through the host's curl (TLS, proxies and the system's
-/// CA store as curl does them). Request and response bodies are staged in `scratch`.
+/// CA store as curl does them). Request and response bodies are staged in `scratch`. A 401 is
+/// answered as the registry asks: Basic with the login, or a Bearer token from the registry's
+/// token service for the scope it names (the login, if any, authenticates that request).
 struct RegistryClient {
     var registry: RegistryReference
     var scratch: String
+    var credentials: RegistryCredentials?
+    /// The Authorization header that worked last, reused so each request is not challenged again.
+    let authorization = AuthorizationCache()
+
+    init(registry: RegistryReference, scratch: String, credentials: RegistryCredentials?) {
+        (self.registry, self.scratch, self.credentials) = (registry, scratch, credentials)
+    }
+
+    final class AuthorizationCache: @unchecked Sendable {
+        private let lock = NSLock()
+        private var header: String?
+        var value: String? {
+            get { lock.withLock { header } }
+            set { lock.withLock { header = newValue } }
+        }
+    }
 
     struct Response {
         var status: Int
@@ -73,8 +130,62 @@ struct RegistryClient {
 
     var repositoryURL: String { "\(registry.scheme)://\(registry.host)/v2/\(registry.repository)" }
 
-    /// One request; throws only when curl cannot reach the registry, never on an HTTP status.
+    /// One request, answering a 401 challenge once; throws only when curl cannot reach the
+    /// registry or the token service refuses, never on the registry's own HTTP status.
     func send(
+        _ method: String, _ url: String, headers: [String: String] = [:], body: Body? = nil, redirects: Bool = false, saveTo: String? = nil
+    ) async throws -> Response {
+        var headers = headers
+        if let cached = authorization.value { headers["Authorization"] = cached }
+        let response = try await sendOnce(method, url, headers: headers, body: body, redirects: redirects, saveTo: saveTo)
+        guard response.status == 401, let challenge = response.headers["www-authenticate"] else { return response }
+        let answer = try await authorize(challenge)
+        authorization.value = answer
+        headers["Authorization"] = answer
+        return try await sendOnce(method, url, headers: headers, body: body, redirects: redirects, saveTo: saveTo)
+    }
+
+    /// The Authorization header that answers a `WWW-Authenticate` challenge.
+    func authorize(_ challenge: String) async throws -> String {
+        let scheme = challenge.prefix { $0 != " " }.lowercased()
+        if scheme == "basic" {
+            guard let credentials else {
+                throw HallmarkError(
+                    .usage,
+                    "registry \(registry.host) asks for a login; log in with `skopeo login \(registry.host)` (or docker login), or set REGISTRY_AUTH_FILE"
+                )
+            }
+            return credentials.basic
+        }
+        guard scheme == "bearer" else {
+            throw HallmarkError(.hostFailure, "registry \(registry.host) asks for \(scheme) authentication, which Hallmark does not speak")
+        }
+        let parameters = Self.challengeParameters(String(challenge.dropFirst(scheme.count)))
+        guard let realm = parameters["realm"], var components = URLComponents(string: realm) else {
+            throw HallmarkError(.hostFailure, "registry \(registry.host) sent a Bearer challenge without a realm: \(challenge)")
+        }
+        components.queryItems =
+            (components.queryItems ?? [])
+            + ["service", "scope"].compactMap { key in parameters[key].map { URLQueryItem(name: key, value: $0) } }
+        let token = try await sendOnce("GET", components.string ?? realm, headers: credentials.map { ["Authorization": $0.basic] } ?? [:])
+        let object = (try? JSONSerialization.jsonObject(with: token.body)) as? [String: Any]
+        guard token.status == 200, let value = (object?["token"] ?? object?["access_token"]) as? String else {
+            throw HallmarkError(
+                .usage,
+                "the token service \(realm) of registry \(registry.host) answered HTTP \(token.status)\(credentials == nil ? " (no login for \(registry.host) in the auth file)" : "")"
+            )
+        }
+        return "Bearer " + value
+    }
+
+    /// `realm="…",service="…",scope="…"` as a dictionary (a scope may hold commas inside its quotes).
+    static func challengeParameters(_ text: String) -> [String: String] {
+        var parameters: [String: String] = [:]
+        for match in text.matches(of: /([A-Za-z]+)="([^"]*)"/) { parameters[String(match.1)] = String(match.2) }
+        return parameters
+    }
+
+    private func sendOnce(
         _ method: String, _ url: String, headers: [String: String] = [:], body: Body? = nil, redirects: Bool = false, saveTo: String? = nil
     ) async throws
         -> Response
@@ -91,7 +202,17 @@ struct RegistryClient {
         arguments += method == "HEAD" ? ["--head"] : ["--request", method]
         // A registry may send a blob's bytes from elsewhere (a storage bucket).
         if redirects { arguments.append("--location") }
-        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { arguments += ["--header", "\(name): \(value)"] }
+        // Headers go in a config file of mode 0600, so a login never shows in the process list.
+        let config = scratch + "/\(id).curlrc"
+        let lines = headers.sorted(by: { $0.key < $1.key }).map {
+            "header = \"\($0.key): \($0.value.replacingOccurrences(of: "\"", with: "\\\""))\"\n"
+        }
+        guard FileManager.default.createFile(atPath: config, contents: Data(lines.joined().utf8), attributes: [.posixPermissions: 0o600])
+        else {
+            throw HallmarkError(.hostFailure, "cannot write \(config)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        arguments += ["--config", config]
         switch body {
         case .bytes(let data):
             let file = scratch + "/\(id).request"

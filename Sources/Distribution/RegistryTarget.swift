@@ -13,9 +13,13 @@ public struct RegistryTarget: Sendable {
     /// Where request bodies and headers are staged (under `$HALLMARK_HOME/run`).
     public var scratch: String
 
-    public init(repository: RegistryReference, scratch: String) {
+    /// Where the login is looked up (skopeo's and Docker's auth files, by default).
+    public var authFiles: [String]
+
+    public init(repository: RegistryReference, scratch: String, authFiles: [String]? = nil) {
         self.repository = repository
         self.scratch = scratch
+        self.authFiles = authFiles ?? RegistryCredentials.authFiles()
     }
 
     public struct Outcome: Sendable, Equatable {
@@ -27,11 +31,16 @@ public struct RegistryTarget: Sendable {
         public var referrers: String
     }
 
-    var client: RegistryClient { RegistryClient(registry: repository, scratch: scratch) }
+    var client: RegistryClient {
+        get throws {
+            RegistryClient(
+                registry: repository, scratch: scratch, credentials: try RegistryCredentials.find(host: repository.host, in: authFiles))
+        }
+    }
 
     public func publish(_ release: VerifiedRelease) async throws -> Outcome {
         let artifact = try OCIArtifact(release)
-        let client = client
+        let client = try client
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         var written: [String] = []
         for blob in artifact.blobs where try await !client.blobExists(blob.digest) {
@@ -95,7 +104,7 @@ public struct RegistryTarget: Sendable {
         guard let reference = repository.reference else {
             throw HallmarkError(.usage, "registry reference \(repository) names no tag or digest")
         }
-        let client = client
+        let client = try client
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         guard let manifestData = try await client.manifest(reference, accept: [OCIArtifact.manifestMediaType]) else {

@@ -113,3 +113,46 @@ import Testing
         }
     }
 }
+
+/// A registry that asks for a login: refused with what to do, then pushed with the auth file
+/// `skopeo login` writes.
+@Suite struct RegistryLoginTests {
+    @Test func aLoginFromSkopeosAuthFileIsUsedAndItsAbsenceExplained() async throws {
+        let registry = try await LocalRegistry(login: ("ci", "s3cret"))
+        let build = try await SignedBuild()
+        defer { build.scratch.remove() }
+        let release = try await ReleaseGate.check(build.candidate, publicKey: build.publicKey())
+        let repository = try RegistryReference(parsing: registry.host + "/images/base")
+        let authFile = build.scratch.file("auth.json")
+
+        let anonymous = RegistryTarget(repository: repository, scratch: build.scratch.file("run/a"), authFiles: [authFile])
+        let refusal = await #expect(throws: HallmarkError.self) { _ = try await anonymous.publish(release) }
+        #expect(refusal?.description.contains("skopeo login \(registry.host)") == true, "\(String(describing: refusal))")
+
+        let login = try await runCapturingOutput(
+            "/usr/bin/skopeo", ["login", "--authfile", authFile, "--tls-verify=false", "-u", "ci", "-p", "s3cret", registry.host])
+        #expect(login.status == .exited(0), "\(login.output)")
+        let outcome = try await RegistryTarget(repository: repository, scratch: build.scratch.file("run/b"), authFiles: [authFile])
+            .publish(release)
+        let read = try await runCapturingOutput(
+            "/usr/bin/skopeo",
+            ["inspect", "--raw", "--authfile", authFile, "--tls-verify=false", "docker://\(registry.host)/images/base:1.2.0-7"])
+        await registry.stop()
+        #expect(outcome.written.last == "1.2.0-7")
+        #expect(read.output.contains(OCILayoutTarget.diskArtifactType), "\(read.output)")
+    }
+
+    @Test func anAuthFileEntryIsReadByHostAndABrokenOneNamed() throws {
+        let scratch = try TemporaryDirectory(prefix: "hallmark-auth")
+        defer { scratch.remove() }
+        let good = try scratch.write(
+            "good.json", Data(#"{"auths": {"https://registry.example": {"auth": "\#(Data("u:p:w".utf8).base64EncodedString())"}}}"#.utf8))
+        let bad = try scratch.write("bad.json", Data(#"{"auths": {"registry.example": {"auth": "not base64"}}}"#.utf8))
+        #expect(
+            try RegistryCredentials.find(host: "registry.example", in: [scratch.file("missing.json"), good])
+                == RegistryCredentials(user: "u", password: "p:w"))
+        #expect(try RegistryCredentials.find(host: "other.example", in: [good]) == nil)
+        let error = #expect(throws: HallmarkError.self) { try RegistryCredentials.find(host: "registry.example", in: [bad]) }
+        #expect(error?.description.contains("bad.json: the entry for registry.example") == true)
+    }
+}
