@@ -95,6 +95,23 @@ public struct Catalog: Sendable {
         }
     }
 
+    /// Moves a build to `state` only if it is still in one of `from`, in one transaction: nil when
+    /// another process moved it first. What lifecycle uses, so it never retires a build under a
+    /// distribution or a test that started meanwhile.
+    public func transition(_ build: CatalogBuild, from: Set<BuildState>, to state: BuildState, note: String?) async throws
+        -> CatalogBuild?
+    {
+        try await write { db in
+            guard let current = try Self.fetchBuild(db, id: build.id), from.contains(current.state) else { return nil }
+            let now = Date()
+            try db.execute(
+                sql: "UPDATE build SET state = ?, updatedAt = ?, ownerHost = NULL, ownerProcess = NULL, ownerStarted = NULL WHERE id = ?",
+                arguments: [state.rawValue, now, build.id])
+            try Self.insertStateChange(db, build: build.id, state: state, note: note, at: now)
+            return try Self.fetchBuild(db, id: build.id)
+        }
+    }
+
     public func recordTestRun(_ build: CatalogBuild, _ run: TestRun) async throws {
         try await write { db in
             try db.execute(

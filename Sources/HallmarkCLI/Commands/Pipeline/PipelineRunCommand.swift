@@ -6,6 +6,7 @@ import Evidence
 import Foundation
 import HallmarkModel
 import HallmarkSupport
+import Lifecycle
 import Pipeline
 
 extension PipelineCommand {
@@ -19,7 +20,9 @@ extension PipelineCommand {
                 failed target ends it FAILED, and nothing reaches a target unless the release gate verified \
                 the exact files with the public half of signing.key. With --if-updates nothing is built \
                 when `hallmark pipeline check` finds nothing new. Directory and oci-layout targets are \
-                shipped to so far; a pipeline naming a registry is refused before anything is built.
+                shipped to so far; a pipeline naming a registry is refused before anything is built. After a \
+                distribution that reached every target, the pipeline's lifecycle: is applied (as \
+                `hallmark lifecycle apply FILE`) and what it did is printed.
 
                 Exit codes: 0 tested and shipped (or nothing to build); 1 the gate closed or the release \
                 gate refused; 2 controls not evaluated; 3 build, VM or target failure; 64 usage; 65 bad file.
@@ -87,8 +90,17 @@ extension PipelineCommand {
                     files: image.files.keys.sorted().map { .init(role: $0, path: image.path($0)!) },
                     reportPath: outcome.reportDirectory + "/" + ReleaseGate.reportName,
                     envelopePath: outcome.reportDirectory + "/" + ReleaseGate.envelopeName)
-                return try await shipThroughGate(
+                let shipped = try await shipThroughGate(
                     build, candidate: candidate, key: key, targets: definition.targets, catalog: catalog, otherwise: .failed)
+                // Retiring old builds only after this one is AVAILABLE everywhere: a failed run retires nothing.
+                if shipped == .gateOpen, let lifecycle = definition.lifecycle {
+                    let rules = LifecycleRules(lifecycle)
+                    print("\(definition.name): applying lifecycle: (as hallmark lifecycle apply \(definition.path))")
+                    printLifecycle(
+                        try await applyLifecycle(image: image.name, rules: rules, catalog: catalog, dryRun: false), image: image.name,
+                        dryRun: false)
+                }
+                return shipped
             }
         }
     }
