@@ -133,9 +133,10 @@ let package = Package(
         .testTarget(
             name: "EvidenceTests",
             dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport", "JUnitXML"]),
-        // The real binary without a VM or a built image: part of `make test-fast`.
+        // The real binary without a VM or a built image: part of `make test-fast`. Yams reads docs/ci's CI files.
         .testTarget(
-            name: "CommandLineTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport", "Catalog", "Attestation", "ImageStore"]),
+            name: "CommandLineTests",
+            dependencies: ["HallmarkSupport", "HallmarkTestSupport", "Catalog", "Attestation", "ImageStore", "Yams"]),
         // Everything that builds an image or boots a VM, and nothing else: `make test-fast` skips this target.
         .testTarget(
             name: "EndToEndTests",
