@@ -72,3 +72,10 @@ bench-build: build
 SOAK_RUNS ?= 20
 soak: build
 	./scripts/soak-interrupt.py --runs $(SOAK_RUNS)
+
+# SIGKILL of `hallmark distribute` at SOAK_KILLS random moments against a directory and an OCI layout
+# target; fails if a target ever shows a partial file or a re-run does not complete it. No VM.
+SOAK_KILLS ?= 20
+.PHONY: soak-distribute
+soak-distribute: build
+	./scripts/soak-distribute.py --kills $(SOAK_KILLS)

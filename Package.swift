@@ -29,7 +29,7 @@ let package = Package(
             name: "HallmarkCLI",
             dependencies: [
                 "Pipeline", "HallmarkModel", "HallmarkSupport", "Compliance", "ImageBuild", "ImageStore", "ImageFacts", "VirtualMachine",
-                "Attestation", "Catalog", "Distribution", "Evidence",
+                "Attestation", "Catalog", "Distribution", "Evidence", "Lifecycle",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -51,6 +51,9 @@ let package = Package(
 
         // The release gate (verify the exact files, then ship) and distribution targets: every file whole or not at all.
         .target(name: "Distribution", dependencies: ["Attestation", "HallmarkSupport"]),
+
+        // Retiring builds by count and age: deprecate, then delete the store's and directory targets' copies it owns.
+        .target(name: "Lifecycle", dependencies: ["Catalog", "Distribution", "ImageStore", "HallmarkModel", "HallmarkSupport"]),
 
         // Image build: mmdebstrap parent cache, components in a chroot, raw/qcow2 disks.
         .target(name: "ImageBuild", dependencies: ["HallmarkModel", "HallmarkSupport", "ImageStore"]),
@@ -109,6 +112,9 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ImageStore", "HallmarkSupport", "HallmarkTestSupport"]),
         // Takes build numbers from the catalog in a process of its own, so that a test can race real processes.
         .executableTarget(name: "catalog-claimer", dependencies: ["Catalog", "HallmarkSupport"], path: "Tests/CatalogClaimer"),
+        .testTarget(
+            name: "LifecycleTests",
+            dependencies: ["Lifecycle", "Catalog", "Distribution", "ImageStore", "HallmarkSupport", "HallmarkTestSupport"]),
         .testTarget(name: "DistributionTests", dependencies: ["Distribution", "Attestation", "HallmarkSupport", "HallmarkTestSupport"]),
         .testTarget(name: "KeptMachineTests", dependencies: ["VirtualMachine", "HallmarkSupport"]),
         .testTarget(
@@ -127,9 +133,10 @@ let package = Package(
         .testTarget(
             name: "EvidenceTests",
             dependencies: ["Evidence", "Compliance", "HallmarkModel", "HallmarkSupport", "HallmarkTestSupport", "JUnitXML"]),
-        // The real binary without a VM or a built image: part of `make test-fast`.
+        // The real binary without a VM or a built image: part of `make test-fast`. Yams reads docs/ci's CI files.
         .testTarget(
-            name: "CommandLineTests", dependencies: ["HallmarkSupport", "HallmarkTestSupport", "Catalog", "Attestation", "ImageStore"]),
+            name: "CommandLineTests",
+            dependencies: ["HallmarkSupport", "HallmarkTestSupport", "Catalog", "Attestation", "ImageStore", "Yams"]),
         // Everything that builds an image or boots a VM, and nothing else: `make test-fast` skips this target.
         .testTarget(
             name: "EndToEndTests",

@@ -16,6 +16,8 @@ public struct Catalog: Sendable {
     public struct Housekeeping: Sendable, Equatable {
         public var imported: [String] = []
         public var interrupted: [String] = []
+        /// AVAILABLE builds whose re-distribution was killed: AVAILABLE again.
+        public var redistributionsInterrupted: [String] = []
     }
 
     /// Opens (creating and migrating when needed) the catalog of `home`, imports store builds it
@@ -92,6 +94,23 @@ public struct Catalog: Sendable {
                 throw HallmarkError(.internalError, "build \(build.reference) vanished from the catalog")
             }
             return updated
+        }
+    }
+
+    /// Moves a build to `state` only if it is still in one of `from`, in one transaction: nil when
+    /// another process moved it first. What lifecycle uses, so it never retires a build under a
+    /// distribution or a test that started meanwhile.
+    public func transition(_ build: CatalogBuild, from: Set<BuildState>, to state: BuildState, note: String?) async throws
+        -> CatalogBuild?
+    {
+        try await write { db in
+            guard let current = try Self.fetchBuild(db, id: build.id), from.contains(current.state) else { return nil }
+            let now = Date()
+            try db.execute(
+                sql: "UPDATE build SET state = ?, updatedAt = ?, ownerHost = NULL, ownerProcess = NULL, ownerStarted = NULL WHERE id = ?",
+                arguments: [state.rawValue, now, build.id])
+            try Self.insertStateChange(db, build: build.id, state: state, note: note, at: now)
+            return try Self.fetchBuild(db, id: build.id)
         }
     }
 
@@ -198,20 +217,37 @@ public struct Catalog: Sendable {
             var done = Housekeeping()
             let now = Date()
             let rows = try Row.fetchAll(
-                db, sql: "SELECT id, image, version, number, ownerHost, ownerProcess, ownerStarted FROM build WHERE state IN (?, ?, ?)",
+                db,
+                sql: "SELECT id, image, version, number, state, ownerHost, ownerProcess, ownerStarted FROM build WHERE state IN (?, ?, ?)",
                 arguments: [BuildState.building.rawValue, BuildState.testing.rawValue, BuildState.distributing.rawValue])
             for row in rows {
                 let owner = BuildOwner(
                     host: row["ownerHost"] ?? "", process: row["ownerProcess"] ?? 0, started: row["ownerStarted"] ?? "")
                 guard !owner.isAlive else { continue }
                 let id: Int64 = row["id"]
+                let reference = "\(row["image"] as String)@\(row["version"] as String)/\(row["number"] as Int)"
+                // A re-distribution of an AVAILABLE build that was killed leaves a build as good as before:
+                // it goes back to AVAILABLE (the targets show whole files or none) and a re-run completes it.
+                let before = try String.fetchOne(
+                    db, sql: "SELECT state FROM stateChange WHERE build = ? ORDER BY id DESC LIMIT 1 OFFSET 1", arguments: [id])
+                if row["state"] == BuildState.distributing.rawValue, before == BuildState.available.rawValue {
+                    try db.execute(
+                        sql:
+                            "UPDATE build SET state = ?, updatedAt = ?, ownerHost = NULL, ownerProcess = NULL, ownerStarted = NULL WHERE id = ?",
+                        arguments: [BuildState.available.rawValue, now, id])
+                    try Self.insertStateChange(
+                        db, build: id, state: .available,
+                        note: "distribution interrupted: its process \(owner.process) on \(owner.host) is gone; re-run distribute", at: now)
+                    done.redistributionsInterrupted.append(reference)
+                    continue
+                }
                 try db.execute(
                     sql:
                         "UPDATE build SET state = ?, updatedAt = ?, ownerHost = NULL, ownerProcess = NULL, ownerStarted = NULL WHERE id = ?",
                     arguments: [BuildState.failed.rawValue, now, id])
                 try Self.insertStateChange(
                     db, build: id, state: .failed, note: "interrupted: its process \(owner.process) on \(owner.host) is gone", at: now)
-                done.interrupted.append("\(row["image"] as String)@\(row["version"] as String)/\(row["number"] as Int)")
+                done.interrupted.append(reference)
             }
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: images)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
             for name in names {

@@ -21,7 +21,7 @@ public struct HallmarkCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, BuildCommand.self, TestCommand.self, ShellCommand.self, StopCommand.self, PolicyCommand.self,
             ComponentCommand.self, KeyCommand.self,
-            VerifyCommand.self, CacheCommand.self, ImagesCommand.self, PipelineCommand.self, DistributeCommand.self,
+            VerifyCommand.self, CacheCommand.self, ImagesCommand.self, PipelineCommand.self, DistributeCommand.self, LifecycleCommand.self,
         ])
 
     public init() {}

@@ -43,16 +43,26 @@ public struct PipelineDefinition: Sendable {
         public var suite: String
     }
 
+    /// How long builds are kept: `hallmark lifecycle apply` and `pipeline run` after a distribution.
     public struct Lifecycle: Sendable, Equatable {
         /// Keep this many newest builds; older ones are deprecated.
         public var keep: Int?
         /// Deprecate builds older than this many days.
         public var deprecateAfterDays: Int?
+        /// Delete retired builds (beyond `keep`, past `deprecate_after`, or DEPRECATED) older than this many days.
+        public var deleteAfterDays: Int?
         /// Never retire below this many AVAILABLE builds, whatever `keep` and the age say.
         public var retainAtLeast: Int
 
-        public init(keep: Int?, deprecateAfterDays: Int?, retainAtLeast: Int) {
-            (self.keep, self.deprecateAfterDays, self.retainAtLeast) = (keep, deprecateAfterDays, retainAtLeast)
+        public init(keep: Int?, deprecateAfterDays: Int?, deleteAfterDays: Int? = nil, retainAtLeast: Int) {
+            (self.keep, self.deprecateAfterDays, self.deleteAfterDays, self.retainAtLeast) =
+                (keep, deprecateAfterDays, deleteAfterDays, retainAtLeast)
+        }
+
+        /// `90d` as 90; nil for anything else. The one spelling of an age, in files and on the command line.
+        public static func days(_ text: String) -> Int? {
+            guard text.hasSuffix("d"), let count = Int(text.dropLast()), count > 0 else { return nil }
+            return count
         }
     }
 
@@ -138,17 +148,22 @@ public struct PipelineDefinition: Sendable {
     }
 
     static func parseLifecycle(_ input: YAMLInput) throws -> Lifecycle {
-        let fields = try input.mapping(allowed: ["keep", "deprecate_after", "retain_at_least"])
-        var days: Int?
-        if let ageInput = fields["deprecate_after"] {
+        let fields = try input.mapping(allowed: ["keep", "deprecate_after", "delete_after", "retain_at_least"])
+        func age(_ key: String) throws -> Int? {
+            guard let ageInput = fields[key] else { return nil }
             let text = try ageInput.string()
-            guard text.hasSuffix("d"), let count = Int(text.dropLast()), count > 0 else {
-                throw ageInput.error("deprecate_after must be a number of days such as 90d, got '\(text)'")
+            guard let days = Lifecycle.days(text) else {
+                throw ageInput.error("\(key) must be a number of days such as 90d, got '\(text)'")
             }
-            days = count
+            return days
+        }
+        let deprecateAfter = try age("deprecate_after")
+        let deleteAfter = try age("delete_after")
+        if let deleteAfter, let deprecateAfter, deleteAfter <= deprecateAfter, let deleteInput = fields["delete_after"] {
+            throw deleteInput.error("delete_after (\(deleteAfter)d) must be longer than deprecate_after (\(deprecateAfter)d)")
         }
         return Lifecycle(
-            keep: try fields["keep"]?.int(in: 1...10_000, "keep"), deprecateAfterDays: days,
+            keep: try fields["keep"]?.int(in: 1...10_000, "keep"), deprecateAfterDays: deprecateAfter, deleteAfterDays: deleteAfter,
             retainAtLeast: try fields["retain_at_least"]?.int(in: 1...10_000, "retain_at_least") ?? 1)
     }
 }

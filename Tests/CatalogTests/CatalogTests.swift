@@ -142,12 +142,7 @@ private func storeBuild(_ home: HallmarkHome, name: String, version: String, bui
     @Test func aKilledBuildIsMarkedFailedByTheNextOpen() async throws {
         let directory = try TemporaryDirectory(prefix: "hallmark-catalog")
         defer { directory.remove() }
-        let output = directory.file("out")
-        let child = try ChildProcess.spawn(HostCommand(Self.claimer, [directory.path, "base", "1.0.0", "hold"]), outputPath: output)
-        let deadline = ContinuousClock.now + .seconds(60)
-        while (try? String(contentsOfFile: output, encoding: .utf8))?.hasSuffix("\n") != true, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        let child = try await holdingClaimer(directory, "hold")
         // While its process runs, the build stays BUILDING.
         let (catalog, whileRunning) = try await Catalog.open(home: HallmarkHome(root: directory.path))
         #expect(whileRunning.interrupted.isEmpty)
@@ -159,5 +154,30 @@ private func storeBuild(_ home: HallmarkHome, name: String, version: String, bui
         let history = try await catalog.history(of: try await catalog.builds()[0])
         #expect(history.build.state == .failed)
         #expect(history.states.last?.note?.contains("interrupted") == true)
+    }
+
+    /// A claimer holding a build in `mode` (`hold`, `hold-distributing`), started and past its claim.
+    private func holdingClaimer(_ directory: TemporaryDirectory, _ mode: String) async throws -> ChildProcess {
+        let output = directory.file("out")
+        let child = try ChildProcess.spawn(HostCommand(Self.claimer, [directory.path, "base", "1.0.0", mode]), outputPath: output)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while (try? String(contentsOfFile: output, encoding: .utf8))?.hasSuffix("\n") != true, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return child
+    }
+
+    @Test func aKilledRedistributionLeavesTheBuildAvailable() async throws {
+        let directory = try TemporaryDirectory(prefix: "hallmark-catalog")
+        defer { directory.remove() }
+        let child = try await holdingClaimer(directory, "hold-distributing")
+        child.signalGroup(SIGKILL)
+        _ = await child.wait()
+        let (catalog, afterKill) = try await Catalog.open(home: HallmarkHome(root: directory.path))
+        #expect(afterKill.interrupted.isEmpty)
+        #expect(afterKill.redistributionsInterrupted == ["base@1.0.0/1"])
+        let history = try await catalog.history(of: try await catalog.builds()[0])
+        #expect(history.states.map(\.state) == [.building, .available, .distributing, .available])
+        #expect(history.states.last?.note?.contains("distribution interrupted") == true)
     }
 }

@@ -43,6 +43,14 @@ import Testing
         #expect(definition.lifecycle == .init(keep: 5, deprecateAfterDays: 90, retainAtLeast: 1))
     }
 
+    @Test func lifecycleTakesDeleteAfterAndRetainAtLeast() throws {
+        let (directory, path) = try pipeline(
+            "name: p\nrecipe: recipe.yaml\nlifecycle: {keep: 3, deprecate_after: 30d, delete_after: 180d, retain_at_least: 2}\n")
+        defer { directory.remove() }
+        let lifecycle = try PipelineDefinition.load(path: path).lifecycle
+        #expect(lifecycle == .init(keep: 3, deprecateAfterDays: 30, deleteAfterDays: 180, retainAtLeast: 2))
+    }
+
     @Test(arguments: [
         ("name: p\nrecipe: recipe.yaml\nsignin: {key: hallmark.key}\n", "pipeline.yaml:3:1", "signin"),
         ("name: p\nrecipe: recipe.yaml\ntests: {gate: medium, waiver: waivers.yaml}\n", "pipeline.yaml:3:23", "waiver"),
@@ -56,6 +64,8 @@ import Testing
         ("name: p\nrecipe: missing.yaml\n", "pipeline.yaml:2:9", "recipe file"),
         ("name: p\nrecipe: recipe.yaml\nupdates: {sources: [{url: ftp://x, suite: s}]}\n", "pipeline.yaml:3:27", "http://"),
         ("name: p\nrecipe: recipe.yaml\nlifecycle: {deprecate_after: 3 months}\n", "pipeline.yaml:3:30", "90d"),
+        ("name: p\nrecipe: recipe.yaml\nlifecycle: {keep: 2, delete_afte: 9d}\n", "pipeline.yaml:3:22", "delete_afte"),
+        ("name: p\nrecipe: recipe.yaml\nlifecycle: {deprecate_after: 30d, delete_after: 30d}\n", "pipeline.yaml:3:49", "longer than"),
         (
             "name: p\nrecipe: recipe.yaml\nsigning: {key: hallmark.key}\ndistribute:\n  - registry: Not A Reference\n",
             "pipeline.yaml:5:15",

@@ -19,6 +19,9 @@ func openCatalog(console: Console = Console(quiet: false)) async throws -> Catal
         )
     }
     for build in housekeeping.interrupted { console.warning("catalog: \(build) was interrupted (its process is gone); marked FAILED") }
+    for build in housekeeping.redistributionsInterrupted {
+        console.warning("catalog: the distribution of \(build) was interrupted (its process is gone); AVAILABLE again, re-run distribute")
+    }
     return catalog
 }
 

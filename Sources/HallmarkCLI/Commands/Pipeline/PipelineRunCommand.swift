@@ -6,6 +6,7 @@ import Evidence
 import Foundation
 import HallmarkModel
 import HallmarkSupport
+import Lifecycle
 import Pipeline
 
 extension PipelineCommand {
@@ -19,7 +20,9 @@ extension PipelineCommand {
                 failed target ends it FAILED, and nothing reaches a target unless the release gate verified \
                 the exact files with the public half of signing.key. With --if-updates nothing is built \
                 when `hallmark pipeline check` finds nothing new. Targets are directories, OCI layouts \
-                and OCI registries (the build as an artifact with its envelope and report as referrers).
+                and OCI registries (the build as an artifact with its envelope and report as referrers). After a \
+                distribution that reached every target, the pipeline's lifecycle: is applied (as \
+                `hallmark lifecycle apply FILE`) and what it did is printed.
 
                 Exit codes: 0 tested and shipped (or nothing to build); 1 the gate closed or the release \
                 gate refused; 2 controls not evaluated; 3 build, VM or target failure; 64 usage; 65 bad file.
@@ -78,8 +81,17 @@ extension PipelineCommand {
                     return .gateOpen
                 }
                 let candidate = releaseCandidate(image, reports: outcome.reportDirectory)
-                return try await shipThroughGate(
+                let shipped = try await shipThroughGate(
                     build, candidate: candidate, key: key, targets: definition.targets, catalog: catalog, otherwise: .failed)
+                // Retiring old builds only after this one is AVAILABLE everywhere: a failed run retires nothing.
+                if shipped == .gateOpen, let lifecycle = definition.lifecycle {
+                    let rules = LifecycleRules(lifecycle)
+                    print("\(definition.name): applying lifecycle: (as hallmark lifecycle apply \(definition.path))")
+                    printLifecycle(
+                        try await applyLifecycle(image: image.name, rules: rules, catalog: catalog, dryRun: false), image: image.name,
+                        dryRun: false)
+                }
+                return shipped
             }
         }
     }
