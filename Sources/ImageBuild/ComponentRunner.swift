@@ -56,6 +56,8 @@ extension StepExecutor {
 public struct ComponentStepFailure: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var location: SourceLocation
+    /// The phase's steps that ran, the failed one included, for detailedoutput.json.
+    public var records: [StepRecord] = []
 
     public var description: String { "\(location): \(message)" }
 }
@@ -143,12 +145,18 @@ public struct ComponentRunner: Sendable {
             var variables = base
             for (key, value) in outputs { variables[key] = value }
             let label = "[\(component.name)] \(phaseName)/\(step.name) (\(step.action.rawValue))"
-            let start = ContinuousClock.now
-            func record(_ attempts: Int, _ exitCode: Int32, _ outcome: String) {
+            let (start, startTime) = (ContinuousClock.now, Date())
+            func record(_ attempts: Int, _ exitCode: Int32, _ outcome: String, failure: String? = nil) {
+                let detail = StepDetail(
+                    startTime: startTime, endTime: Date(), timeoutSeconds: step.timeoutSeconds, onFailure: step.onFailure.rawValue,
+                    maxAttempts: step.maxAttempts, inputs: step.disableLogging ? nil : chained(phaseName, step, outputs, "inputs"),
+                    outputs: step.disableLogging ? nil : chained(phaseName, step, outputs, "outputs"), failureMessage: failure,
+                    loggingDisabled: step.disableLogging)
                 records.append(
                     StepRecord(
                         component: component.name, phase: phaseName, step: step.name, action: step.action.rawValue,
-                        attempts: attempts, exitCode: exitCode, outcome: outcome, seconds: (ContinuousClock.now - start).seconds))
+                        attempts: attempts, exitCode: exitCode, outcome: outcome, seconds: (ContinuousClock.now - start).seconds,
+                        detail: detail))
             }
             var failure: String?
             var attempts = 0
@@ -260,16 +268,30 @@ public struct ComponentRunner: Sendable {
                 record(attempts, exitCode, "success")
                 continue
             }
-            record(attempts, exitCode, step.onFailure == .ignore ? "ignored" : "failed")
+            record(attempts, exitCode, step.onFailure == .ignore ? "ignored" : "failed", failure: failure)
             let message = "component '\(component.name)' \(phaseName) step '\(step.name)' \(failure)"
             switch step.onFailure {
-            case .abort: throw ComponentStepFailure(message: message, location: step.location)
+            case .abort: throw ComponentStepFailure(message: message, location: step.location, records: records)
             case .continue: continuedFailure = continuedFailure ?? (message, step.location)
             case .ignore: log("[\(component.name)] ignoring: \(message)")
             }
         }
-        if let (message, location) = continuedFailure { throw ComponentStepFailure(message: message, location: location) }
+        if let (message, location) = continuedFailure {
+            throw ComponentStepFailure(message: message, location: location, records: records)
+        }
         return records
+    }
+
+    /// What the step left in `outputs` under `<phase>.<step>.<kind>`, named as in the document:
+    /// `stdout`, `content`, `[0].path`, `commands[1]`.
+    private func chained(_ phase: String, _ step: Component.Step, _ outputs: [String: String], _ kind: String) -> [String: String]? {
+        let prefix = "\(phase).\(step.name).\(kind)"
+        let entries = outputs.filter { $0.key.hasPrefix(prefix) }
+        guard !entries.isEmpty else { return nil }
+        return Dictionary(
+            uniqueKeysWithValues: entries.map { key, value in
+                (String(key.dropFirst(prefix.count).drop { $0 == "." }), value)
+            })
     }
 
     /// An ExecuteDocument step: the nested document's phases (those named, or all in its
@@ -293,6 +315,7 @@ public struct ComponentRunner: Sendable {
             do {
                 records += try await runner.run(phaseNamed: phase, on: executor, outputs: &outputs)
             } catch let failure as ComponentStepFailure {
+                records += failure.records
                 throw StepLoop.Failure(message: "ran '\(text)', which failed: \(failure.message)")
             }
         }

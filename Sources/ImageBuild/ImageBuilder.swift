@@ -125,6 +125,9 @@ public struct ImageBuilder: Sendable {
                 root: rootfs, scratch: scratch + "/step", network: recipe.build.network,
                 environment: recipe.build.environment)
             var records: [StepRecord] = reused?.steps ?? []
+            let detailed = DetailedOutput.Writer(
+                path: (logPath as NSString).deletingLastPathComponent + "/" + DetailedOutput.buildFileName, components: components,
+                fromLayerCache: records.count)
             for index in start..<components.count {
                 let (component, reference) = (components[index], recipe.components[index])
                 let runner = ComponentRunner(component: component, parameters: reference.parameters, log: log.write)
@@ -133,12 +136,14 @@ public struct ImageBuilder: Sendable {
                     records += try await runner.run(.build, on: executor, outputs: &outputs)
                     records += try await runner.run(.validate, on: executor, outputs: &outputs)
                 } catch let failure as ComponentStepFailure {
+                    detailed.write(records + failure.records, failure: failure.message, log: log.write)
                     throw HallmarkError(.buildFailed, "build failed: \(failure.message)", at: failure.location)
                 }
                 await storeLayer(
                     plan, index: index, in: layers, recipe: recipe, steps: records, sourceDateEpoch: sourceDateEpoch, rootfs: rootfs,
                     log: log)
             }
+            detailed.write(records, failure: nil, log: log.write)
             try await finishAfterComponents(
                 rootfs: rootfs, initramfs: recipe.build.initramfs, sourceDateEpoch: sourceDateEpoch, executor: executor, log: log)
             try MachineIdentity.clear(rootfs: rootfs)
@@ -192,7 +197,7 @@ public struct ImageBuilder: Sendable {
         var artifacts = ImageArtifacts(
             name: recipe.name, version: recipe.version.description, build: build, recipeDigest: recipe.digest,
             builtAt: Date(), kernelVersion: kernel, kernelCommandLine: Self.kernelCommandLine, files: files,
-            packages: try await installedPackages(rootfs: rootfs, scratch: scratch), steps: steps,
+            packages: try await installedPackages(rootfs: rootfs, scratch: scratch), steps: steps.map(\.summary),
             buildDigest: recipe.buildDigest(components: components))
         artifacts.fileDigests = Dictionary(uniqueKeysWithValues: fileDigests.map { ($0.path, $0.sha256) })
         artifacts.sourceDateEpoch = sourceDateEpoch
