@@ -128,6 +128,9 @@ public struct ImageBuilder: Sendable {
             let detailed = DetailedOutput.Writer(
                 path: (logPath as NSString).deletingLastPathComponent + "/" + DetailedOutput.buildFileName, components: components,
                 fromLayerCache: records.count)
+            if start < components.count {
+                try await PackageLists.refresh(on: executor, tree: TreeFiles(root: rootfs), network: recipe.build.network, log: log.write)
+            }
             for index in start..<components.count {
                 let (component, reference) = (components[index], recipe.components[index])
                 let runner = ComponentRunner(component: component, parameters: reference.parameters, log: log.write)
@@ -144,6 +147,7 @@ public struct ImageBuilder: Sendable {
                     log: log)
             }
             detailed.write(records, failure: nil, log: log.write)
+            if recipe.build.packageLists == .remove { try PackageLists.remove(from: TreeFiles(root: rootfs)) }
             try await finishAfterComponents(
                 rootfs: rootfs, initramfs: recipe.build.initramfs, sourceDateEpoch: sourceDateEpoch, executor: executor, log: log)
             try MachineIdentity.clear(rootfs: rootfs)

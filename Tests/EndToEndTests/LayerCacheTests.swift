@@ -132,3 +132,49 @@ extension EndToEndTests.LayerCache {
         #expect(layers?.contains { $0["recipe"] as? String == "e2e-failing-step" } == false, "\(listing.output)")
     }
 }
+
+extension EndToEndTests.LayerCache {
+    /// A component installs a package without updating apt first, as on an Image Builder build
+    /// instance; the image ships the package but not the lists fetched for it.
+    @Test func aComponentInstallsAPackageAndTheImageShipsNoLists() async throws {
+        let reports = Hallmark.scratchReports()
+        try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
+        try """
+        name: installs-tree
+        schemaVersion: 1.0
+        phases:
+          - name: build
+            steps:
+              - {name: Install, action: ExecuteBash, inputs: {commands: ['apt-get install -y --no-install-recommends tree']}}
+        """.write(toFile: reports + "/installs-tree.yaml", atomically: true, encoding: .utf8)
+        let recipe = Self.recipe(permitRootLogin: "no")
+            .replacingOccurrences(of: "name: e2e-layers", with: "name: e2e-apt-lists")
+            .replacingOccurrences(of: "  - path: \(Repository.root)/components/sysctl-hardening.yaml", with: "  - path: installs-tree.yaml")
+            .replacingOccurrences(of: "outputs: [raw]", with: "outputs: [raw, tar]")
+        try recipe.write(toFile: reports + "/apt.yaml", atomically: true, encoding: .utf8)
+
+        let run = try await Hallmark.run(["build", reports + "/apt.yaml"], reports: reports)
+        try #require(run.status == .exited(0), "\(run.output)")
+        print(run.output.split(separator: "\n").filter { $0.contains("done in") }.joined(separator: "\n"))
+        let line = try #require(run.output.split(separator: "\n").first { $0.hasPrefix("built e2e-apt-lists ") })
+        let directory = String(try #require(line.split(separator: ": ").last))
+        defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
+        let log = try String(
+            contentsOfFile: reports + "/e2e-apt-lists/\((directory as NSString).lastPathComponent)/build.log", encoding: .utf8)
+        #expect(log.contains("apt: package lists fetched for the components"), "\(log)")
+        let listing = try await HostCommand("tar", ["-tf", directory + "/rootfs.tar"]).output()
+        let entries = Set(listing.split(separator: "\n").map { String($0.drop { $0 == "." || $0 == "/" }) })
+        #expect(entries.contains("usr/bin/tree"), "the package the component installed is missing")
+        #expect(
+            entries.filter { $0.hasPrefix("var/lib/apt/lists/") }.sorted() == [
+                "var/lib/apt/lists/", "var/lib/apt/lists/lock", "var/lib/apt/lists/partial/",
+            ])
+        #expect(!entries.contains("var/cache/apt/pkgcache.bin"))
+        // The layer entries of this recipe are not for later runs.
+        let cache = try await Hallmark.run(["cache", "list", "--json"], reports: reports, passReports: false, separateErrors: true)
+        let layers = (try JSONSerialization.jsonObject(with: Data(cache.output.utf8)) as? [String: [[String: Any]]])?["layers"] ?? []
+        for layer in layers where layer["recipe"] as? String == "e2e-apt-lists" {
+            try? FileManager.default.removeItem(atPath: Hallmark.home + "/cache/layers/" + (layer["key"] as? String ?? "none"))
+        }
+    }
+}
