@@ -546,6 +546,9 @@ extension Component {
                         "each entry needs 'source', an absolute path inside the image ('*' allowed in its last name)",
                         entry["source"]?.location ?? entry.location)
                 }
+                if (path as NSString).deletingLastPathComponent.contains(where: { $0 == "*" || $0 == "?" }) {
+                    throw fail("source '\(path)' has a wildcard before its last name; TOE takes one only in the last name", source.location)
+                }
                 guard let destination = entry["destination"], let url = destination.string, url.contains("{{") || url.hasPrefix("s3://")
                 else {
                     throw fail(

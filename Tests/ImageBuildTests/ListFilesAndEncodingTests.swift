@@ -165,6 +165,7 @@ import Testing
             ),
             ("{name: U, action: S3Upload, inputs: [{source: /etc/x, destination: 's3://b/', overwrite: true}]}", "unknown key 'overwrite'"),
             ("{name: U, action: S3Upload, inputs: [{source: x, destination: 's3://b/'}]}", "each entry needs 'source', an absolute path"),
+            ("{name: U, action: S3Upload, inputs: [{source: '/var/*/x', destination: 's3://b/'}]}", "has a wildcard before its last name"),
         ] {
             #expect(throws: HallmarkError.self) { try loadComponent(ComponentStepTests.document("      - \(steps)\n")) }
             do {
