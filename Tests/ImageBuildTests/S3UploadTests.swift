@@ -124,6 +124,24 @@ extension S3DownloadTests {
                     "\(String(describing: failure))")
                 #expect(failure?.message.hasSuffix("is refused: \(why)") == true, "\(String(describing: failure))")
             }
+            // An upload the endpoint refuses fails the entry with what the CLI said.
+            let refused = try loadComponent(
+                ComponentStepTests.document(
+                    """
+                          - name: NoBucket
+                            action: S3Upload
+                            inputs:
+                              - {source: '\(data)/a.txt', destination: 's3://hallmark-no-such-bucket/a.txt'}
+
+                    """))
+            let failure = await #expect(throws: ComponentStepFailure.self) {
+                try await ComponentRunner(component: refused, parameters: [:], log: { _ in }).run(.build, on: TreeBash(), outputs: &outputs)
+            }
+            #expect(
+                failure?.message.hasPrefix(
+                    "component 'steps' build step 'NoBucket' entry 1 (source '\(data)/a.txt') could not be uploaded to s3://hallmark-no-such-bucket/a.txt: "
+                ) == true, "\(String(describing: failure))")
+            #expect(failure?.message.contains("NoSuchBucket") == true, "\(String(describing: failure))")
             let after = try await HostCommand("aws", ["s3", "ls", "--recursive", "s3://hallmark-test/"]).output()
             #expect(after.contains("first/a.txt"))
             #expect(!after.contains("failed/"), "\(after)")
