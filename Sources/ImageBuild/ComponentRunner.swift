@@ -209,21 +209,27 @@ public struct ComponentRunner: Sendable {
                             exitCode = -1
                             break
                         }
-                        if step.action == .webDownload || step.action == .s3Download {
+                        if [.webDownload, .s3Download, .s3Upload].contains(step.action) {
                             // A retry reruns the whole step, every entry again.
                             var lastFailure: StepLoop.Failure?
                             for _ in 0..<step.maxAttempts {
                                 attempts += 1
                                 log("\(label) attempt \(attempts)")
                                 do {
-                                    stdouts.append(
-                                        step.action == .webDownload
-                                            ? try await WebDownload.run(
-                                                step, resolve: { values[$0] }, on: executor,
-                                                scratch: FileManager.default.temporaryDirectory.path, log: log)
-                                            : try await S3Download.run(
-                                                step, resolve: { values[$0] }, on: executor,
-                                                scratch: FileManager.default.temporaryDirectory.path, log: log))
+                                    let scratch = FileManager.default.temporaryDirectory.path
+                                    switch step.action {
+                                    case .webDownload:
+                                        stdouts.append(
+                                            try await WebDownload.run(
+                                                step, resolve: { values[$0] }, on: executor, scratch: scratch, log: log))
+                                    case .s3Download:
+                                        stdouts.append(
+                                            try await S3Download.run(
+                                                step, resolve: { values[$0] }, on: executor, scratch: scratch, log: log))
+                                    default:
+                                        stdouts.append(
+                                            try await S3Upload.run(step, resolve: { values[$0] }, on: executor, scratch: scratch, log: log))
+                                    }
                                     lastFailure = nil
                                     break
                                 } catch let failed as StepLoop.Failure {
@@ -254,6 +260,11 @@ public struct ComponentRunner: Sendable {
                     // TOE joins a loop's iteration outputs with newlines.
                     outputs[Self.outputName(phaseName, step)] = stdouts.joined(separator: "\n")
                     if step.action == .readFile { outputs["\(phaseName).\(step.name).outputs.content"] = stdouts.joined(separator: "\n") }
+                    // TOE's ListFiles output: the paths, comma-separated.
+                    if step.action == .listFiles {
+                        outputs["\(phaseName).\(step.name).outputs.files"] = stdouts.flatMap { $0.split(separator: "\n") }.joined(
+                            separator: ",")
+                    }
                     for (key, value) in StepScript.renderedInputs(
                         of: step, variables: iterations.last.map { variables.merging($0) { $1 } } ?? variables)
                     {
@@ -379,7 +390,8 @@ enum StepScript {
     static func refusedEntry(of step: Component.Step, resolve: (String) -> String?, on executor: some StepExecutor) -> String? {
         guard ![.executeBash, .executeBinary, .assert].contains(step.action), let inputs = step.inputs else { return nil }
         // A web address is not a path in the image.
-        let hostSide: Set<String> = [.webDownload, .s3Download].contains(step.action) ? ["source"] : []
+        let hostSide: Set<String> =
+            [.webDownload, .s3Download].contains(step.action) ? ["source"] : step.action == .s3Upload ? ["destination"] : []
         let entries = inputs.list ?? [inputs]
         for (index, entry) in entries.enumerated() {
             // A symbolic link's target is text the link holds, not a path written through.
@@ -548,7 +560,11 @@ enum StepScript {
             return (directory.map { "cd -- \(shellQuoted($0)) || exit 1\n" } ?? "") + ([program] + arguments).joined(separator: " ") + "\n"
         case .readFile:
             return "cat -- \(shellQuoted(try substitute(step.inputs!["path"]!)))\n"
-        case .assert, .webDownload, .s3Download:
+        case .listFiles:
+            return try listFilesScript(step.inputs?.list ?? [], substitute: substitute)
+        case .setFileEncoding:
+            return try setFileEncodingScript(step.inputs?.list ?? [], substitute: substitute)
+        case .assert, .webDownload, .s3Download, .s3Upload:
             // Asserted, or downloaded on the host, by the runner; no script of its own.
             return ""
         case .setFilePermissions:
