@@ -73,10 +73,17 @@ public struct ComponentRunner: Sendable {
     public var component: Component
     public var parameters: [String: String]
     public var log: @Sendable (String) -> Void
+    /// A host directory for what the transfer actions stage (a download before it is placed, a
+    /// file on its way to S3): the build's or the command's scratch under `$HALLMARK_HOME`.
+    public var scratch: String
 
-    public init(component: Component, parameters: [String: String], log: @escaping @Sendable (String) -> Void) {
+    public init(
+        component: Component, parameters: [String: String], scratch: String = FileManager.default.temporaryDirectory.path,
+        log: @escaping @Sendable (String) -> Void
+    ) {
         self.component = component
         self.parameters = parameters
+        self.scratch = scratch
         self.log = log
     }
 
@@ -216,7 +223,6 @@ public struct ComponentRunner: Sendable {
                                 attempts += 1
                                 log("\(label) attempt \(attempts)")
                                 do {
-                                    let scratch = FileManager.default.temporaryDirectory.path
                                     switch step.action {
                                     case .webDownload:
                                         stdouts.append(
@@ -320,7 +326,7 @@ public struct ComponentRunner: Sendable {
         }
         let named = try step.inputs?["phases"].map { try StepScript.render($0) { values[$0] } }
         let phases = named.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? nested.phases.map(\.name)
-        let runner = ComponentRunner(component: nested, parameters: parameters, log: log)
+        let runner = ComponentRunner(component: nested, parameters: parameters, scratch: scratch, log: log)
         var outputs: [String: String] = [:]
         for phase in phases {
             do {

@@ -133,7 +133,8 @@ public struct ImageBuilder: Sendable {
             }
             for index in start..<components.count {
                 let (component, reference) = (components[index], recipe.components[index])
-                let runner = ComponentRunner(component: component, parameters: reference.parameters, log: log.write)
+                let runner = ComponentRunner(
+                    component: component, parameters: reference.parameters, scratch: scratch + "/transfers", log: log.write)
                 var outputs: [String: String] = [:]
                 do {
                     records += try await runner.run(.build, on: executor, outputs: &outputs)

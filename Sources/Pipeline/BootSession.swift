@@ -129,7 +129,8 @@ struct BootSession: Sendable {
         let (componentTests, testPhaseTime) = try await console.step("run components' test phases in the guest") {
             try await runTestPhases(
                 in: machine, rebootTimeout: agentTimeout,
-                detailedOutput: (configuration.consoleLog as NSString).deletingLastPathComponent + "/" + DetailedOutput.testFileName)
+                detailedOutput: (configuration.consoleLog as NSString).deletingLastPathComponent + "/" + DetailedOutput.testFileName,
+                scratch: configuration.runDirectory + "/transfers")
         }
         timings.componentTests = testPhaseTime.seconds
 
@@ -186,7 +187,7 @@ struct BootSession: Sendable {
 
     /// Runs each component's test phase in the guest; a failing step fails that component's result.
     /// Every step's record goes to `detailedOutput`, as a build's go to detailedoutput.json.
-    private func runTestPhases(in machine: VirtualMachine, rebootTimeout: Duration, detailedOutput: String) async throws
+    private func runTestPhases(in machine: VirtualMachine, rebootTimeout: Duration, detailedOutput: String, scratch: String) async throws
         -> [ControlResult]
     {
         let executor = GuestExecutor(machine: machine, rebootTimeout: rebootTimeout)
@@ -200,8 +201,10 @@ struct BootSession: Sendable {
             var outputs: [String: String] = [:]
             var failure: String?
             do {
-                records += try await ComponentRunner(component: component, parameters: reference.parameters, log: { _ in })
-                    .run(.test, on: executor, outputs: &outputs)
+                records += try await ComponentRunner(
+                    component: component, parameters: reference.parameters, scratch: scratch, log: { _ in }
+                )
+                .run(.test, on: executor, outputs: &outputs)
             } catch let error as ComponentStepFailure {
                 records += error.records
                 failure = error.message
