@@ -4,7 +4,7 @@ import HallmarkSupport
 /// The `{{ }}` references of a document, checked when it is loaded as `awstoe validate` checks
 /// them: each names a parameter or constant, the step's own loop, or an input or output of a
 /// step the document has (`{{ build.Download.outputs.stdout }}`, `{{ build.Make.inputs[0].path }}`).
-enum ComponentReferences {
+public enum ComponentReferences {
     static func problems(in component: Component, parameterNames: [String]) -> [HallmarkError] {
         var problems: [HallmarkError] = []
         let steps = Set(component.phases.flatMap { phase in phase.steps.map { "\(phase.name).\($0.name)" } })
@@ -53,8 +53,10 @@ enum ComponentReferences {
         -> String?
     {
         if names.contains(name) { return nil }
+        // Resolved when the component runs, from the recipe's secrets: or Parameter Store.
+        if SecretReference.parameterName(name) != nil { return nil }
         if name.hasPrefix("aws:") {
-            return "step '\(step)': dynamic reference '{{ \(name) }}' is not supported by Hallmark yet"
+            return "step '\(step)': dynamic reference '{{ \(name) }}' is not supported; Hallmark resolves aws:ssm:resolve(NAME)"
         }
         // phase.step.outputs.key or phase.step.inputs[index].key / phase.step.inputs.key
         let parts = name.split(separator: ".", maxSplits: 2).map(String.init)
@@ -79,7 +81,7 @@ enum ComponentReferences {
     }
 
     /// Every string of a value tree with where it is.
-    static func strings(_ value: InputValue) -> [(String, SourceLocation)] {
+    public static func strings(_ value: InputValue) -> [(String, SourceLocation)] {
         switch value {
         case .string(let text, let location): [(text, location)]
         case .list(let items, _): items.flatMap(strings)

@@ -13,6 +13,8 @@ public struct Recipe: Sendable {
     public var disk: DiskSettings
     public var evidence: EvidenceSettings
     public var build: BuildSettings
+    /// `secrets:`: where each `{{ aws:ssm:resolve(NAME) }}` value comes from on the build host.
+    public var secrets: [String: SecretSource] = [:]
     /// Absolute path of the recipe file.
     public var path: String
     /// sha256 of the recipe file's bytes.
@@ -194,7 +196,7 @@ extension Recipe {
         let absolute = absolutePath(path)
         let input = try YAMLInput.load(path: absolute, context: "recipe")
         let root = try input.mapping(allowed: [
-            "name", "version", "description", "parent", "components", "build", "tests", "outputs", "disk", "evidence",
+            "name", "version", "description", "parent", "components", "build", "tests", "outputs", "disk", "evidence", "secrets",
         ])
         let directory = (absolute as NSString).deletingLastPathComponent
 
@@ -228,7 +230,7 @@ extension Recipe {
             } ?? []
 
         let data = try Data(contentsOf: URL(fileURLWithPath: absolute))
-        return Recipe(
+        var recipe = Recipe(
             name: name,
             version: version,
             description: try root["description"]?.string(),
@@ -241,6 +243,8 @@ extension Recipe {
             build: try parseBuild(root["build"]),
             path: absolute,
             digest: Digest.sha256(data))
+        recipe.secrets = try parseSecrets(root["secrets"], directory: directory)
+        return recipe
     }
 
     private static func parseParent(_ input: YAMLInput, directory: String) throws -> Parent {

@@ -76,14 +76,18 @@ public struct ComponentRunner: Sendable {
     /// A host directory for what the transfer actions stage (a download before it is placed, a
     /// file on its way to S3): the build's or the command's scratch under `$HALLMARK_HOME`.
     public var scratch: String
+    /// The `{{ aws:ssm:resolve(NAME) }}` values, resolved before the run; `log` gets lines already
+    /// redacted by whoever made it, the records are redacted by the caller.
+    public var secrets: SecretValues
 
     public init(
         component: Component, parameters: [String: String], scratch: String = FileManager.default.temporaryDirectory.path,
-        log: @escaping @Sendable (String) -> Void
+        secrets: SecretValues = SecretValues(), log: @escaping @Sendable (String) -> Void
     ) {
         self.component = component
         self.parameters = parameters
         self.scratch = scratch
+        self.secrets = secrets
         self.log = log
     }
 
@@ -103,6 +107,7 @@ public struct ComponentRunner: Sendable {
                 "component '\(component.name)' has no parameter '\(unknown)'; it takes: \(component.parameters.map(\.name).joined(separator: ", "))"
             )
         }
+        values.merge(secrets.values) { $1 }
         return values
     }
 
@@ -326,7 +331,7 @@ public struct ComponentRunner: Sendable {
         }
         let named = try step.inputs?["phases"].map { try StepScript.render($0) { values[$0] } }
         let phases = named.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? nested.phases.map(\.name)
-        let runner = ComponentRunner(component: nested, parameters: parameters, scratch: scratch, log: log)
+        let runner = ComponentRunner(component: nested, parameters: parameters, scratch: scratch, secrets: secrets, log: log)
         var outputs: [String: String] = [:]
         for phase in phases {
             do {

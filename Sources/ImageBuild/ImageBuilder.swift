@@ -52,6 +52,11 @@ public struct ImageBuilder: Sendable {
         for tool in [HostTool.mmdebstrap, .mkfsExt4, .qemuImg, .unshare, .tar, .rsync] { _ = try tool.resolve() }
         var timings = BuildTimings()
         let log = BuildLog(path: logPath)
+        // Before anything is built, so a secret that cannot be had stops the build at once.
+        let secrets = try await SecretValues.resolve(for: components, sources: recipe.secrets)
+        if !secrets.values.isEmpty {
+            log.write("secrets: \(secrets.values.keys.sorted().joined(separator: ", ")) resolved (values redacted as ***)")
+        }
         let store = ImageStore(home: home)
         let destination = store.directory(name: recipe.name, version: recipe.version.description, build: build)
         guard !FileManager.default.fileExists(atPath: destination) else {
@@ -134,14 +139,16 @@ public struct ImageBuilder: Sendable {
             for index in start..<components.count {
                 let (component, reference) = (components[index], recipe.components[index])
                 let runner = ComponentRunner(
-                    component: component, parameters: reference.parameters, scratch: scratch + "/transfers", log: log.write)
+                    component: component, parameters: reference.parameters, scratch: scratch + "/transfers", secrets: secrets,
+                    log: { log.write(secrets.redact($0)) })
                 var outputs: [String: String] = [:]
                 do {
-                    records += try await runner.run(.build, on: executor, outputs: &outputs)
-                    records += try await runner.run(.validate, on: executor, outputs: &outputs)
+                    records += secrets.redact(try await runner.run(.build, on: executor, outputs: &outputs))
+                    records += secrets.redact(try await runner.run(.validate, on: executor, outputs: &outputs))
                 } catch let failure as ComponentStepFailure {
-                    detailed.write(records + failure.records, failure: failure.message, log: log.write)
-                    throw HallmarkError(.buildFailed, "build failed: \(failure.message)", at: failure.location)
+                    let message = secrets.redact(failure.message)
+                    detailed.write(records + secrets.redact(failure.records), failure: message, log: log.write)
+                    throw HallmarkError(.buildFailed, "build failed: \(message)", at: failure.location)
                 }
                 await storeLayer(
                     plan, index: index, in: layers, recipe: recipe, steps: records, sourceDateEpoch: sourceDateEpoch, rootfs: rootfs,

@@ -194,6 +194,7 @@ struct BootSession: Sendable {
         let tested = zip(loaded.components, loaded.recipe.components).filter { $0.0.phase(.test) != nil }
         guard !tested.isEmpty else { return [] }
         let writer = DetailedOutput.Writer(path: detailedOutput, components: tested.map(\.0))
+        let secrets = try await SecretValues.resolve(for: tested.map(\.0), sources: loaded.recipe.secrets)
         var results: [ControlResult] = []
         var records: [StepRecord] = []
         var failures: [String] = []
@@ -201,14 +202,13 @@ struct BootSession: Sendable {
             var outputs: [String: String] = [:]
             var failure: String?
             do {
-                records += try await ComponentRunner(
-                    component: component, parameters: reference.parameters, scratch: scratch, log: { _ in }
-                )
-                .run(.test, on: executor, outputs: &outputs)
+                let runner = ComponentRunner(
+                    component: component, parameters: reference.parameters, scratch: scratch, secrets: secrets, log: { _ in })
+                records += secrets.redact(try await runner.run(.test, on: executor, outputs: &outputs))
             } catch let error as ComponentStepFailure {
-                records += error.records
-                failure = error.message
-                failures.append(error.message)
+                records += secrets.redact(error.records)
+                failure = secrets.redact(error.message)
+                failures.append(secrets.redact(error.message))
             }
             results.append(Evaluator.componentTestResult(component: component.name, path: component.path, failure: failure))
         }

@@ -20,6 +20,12 @@ struct ComponentRunCommand: AsyncParsableCommand {
     @Option(help: "Phases to run, comma-separated, in this order (default: build,validate, as a build runs them).")
     var phase: String = "build,validate"
     @Option(name: .customLong("parameter"), help: "A document parameter, Name=value (repeatable).") var parameters: [String] = []
+    @Option(
+        name: .customLong("secret"),
+        help:
+            "Where {{ aws:ssm:resolve(NAME) }} comes from, as a recipe's secrets: says it: NAME=env:VARIABLE or NAME=file:PATH (repeatable); unlisted names are read from Parameter Store when AWS settings are present."
+    )
+    var secrets: [String] = []
     @Flag(help: "Run the steps without network, as `build: {network: false}`.") var noNetwork = false
     @OptionGroup var output: JSONOutputOption
 
@@ -37,6 +43,22 @@ struct ComponentRunCommand: AsyncParsableCommand {
         for parameter in parameters where !parameter.contains("=") {
             throw ValidationError("--parameter takes Name=value, got '\(parameter)'")
         }
+        _ = try secretSources()
+    }
+
+    func secretSources() throws -> [String: SecretSource] {
+        var sources: [String: SecretSource] = [:]
+        for secret in secrets {
+            let (name, source) = secret.split(separator: "=", maxSplits: 1).map(String.init).pair
+            if source.hasPrefix("env:") {
+                sources[name] = .environment(String(source.dropFirst(4)))
+            } else if source.hasPrefix("file:") {
+                sources[name] = .file(absolutePath(String(source.dropFirst(5))))
+            } else {
+                throw ValidationError("--secret takes NAME=env:VARIABLE or NAME=file:PATH, got '\(secret)'")
+            }
+        }
+        return sources
     }
 
     func run() async throws {
@@ -61,8 +83,10 @@ struct ComponentRunCommand: AsyncParsableCommand {
             let home = HallmarkHome.fromEnvironment()
             let scratch = try home.makeScratchDirectory(under: home.work, prefix: "component-run-")
             defer { try? FileManager.default.removeItem(atPath: scratch) }
-            let runner = ComponentRunner(component: component, parameters: values, scratch: scratch + "/transfers") { line in
-                if !output.json { print(line) }
+            let secretValues = try await SecretValues.resolve(for: [component], sources: try secretSources())
+            let runner = ComponentRunner(component: component, parameters: values, scratch: scratch + "/transfers", secrets: secretValues) {
+                line in
+                if !output.json { print(secretValues.redact(line)) }
             }
             try runner.validate()
             let executor = ChrootExecutor(root: absolutePath(rootfs), scratch: scratch, network: !noNetwork)
@@ -71,9 +95,13 @@ struct ComponentRunCommand: AsyncParsableCommand {
             var records: [StepRecord] = []
             var failure: ComponentStepFailure?
             do {
-                for name in phases { records += try await runner.run(phaseNamed: name, on: executor, outputs: &outputs) }
+                for name in phases {
+                    records += secretValues.redact(try await runner.run(phaseNamed: name, on: executor, outputs: &outputs))
+                }
             } catch let error as ComponentStepFailure {
+                records += secretValues.redact(error.records)
                 failure = error
+                failure?.message = secretValues.redact(error.message)
             }
             let seconds = (ContinuousClock.now - start).seconds
             let status = failure != nil ? "Failed" : records.contains { $0.outcome == "ignored" } ? "SuccessWithIgnoredFailure" : "Success"
