@@ -10,6 +10,8 @@ public enum ResourceKind: String, CaseIterable, Sendable {
     case shellSession = "shell_session"
     case bootTime = "boot_time"
     case pamModule = "pam_module"
+    case timesyncd
+    case logFiles = "log_files"
 
     public var resource: any Resource.Type {
         switch self {
@@ -34,6 +36,8 @@ public enum ResourceKind: String, CaseIterable, Sendable {
         case .shellSession: ShellSessionCheck.self
         case .bootTime: BootTimeCheck.self
         case .pamModule: PamModuleCheck.self
+        case .timesyncd: TimesyncdCheck.self
+        case .logFiles: LogFilesCheck.self
         }
     }
 }

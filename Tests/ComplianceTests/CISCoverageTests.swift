@@ -1,0 +1,203 @@
+import Foundation
+import HallmarkModel
+import HallmarkSupport
+import HallmarkTestSupport
+import Testing
+
+@testable import Compliance
+
+/// The CIS controls for sshd's access lists and X11 forwarding, timesyncd's servers and /var/log's
+/// files, through the shipped policy's own controls, on what Debian 12 prints and ships
+/// (Tests/Fixtures/debian12-etc: sshd -T of Debian's sshd, timesyncd.conf, the parent tree's /var/log).
+@Suite struct CISCoverageTests {
+    static func debian(_ name: String) throws -> String {
+        try String(contentsOfFile: Repository.fixture("debian12-etc/" + name), encoding: .utf8)
+    }
+
+    static let cis = Result { try Policy.load(path: Repository.root + "/policies/cis-debian12-level1.yaml") }
+
+    /// One control of the shipped CIS policy on these facts (its only_if left out: each test gives
+    /// the probes of the check alone).
+    static func evaluate(_ id: String, _ probes: [ProbeKey: (Int32, String)]) throws -> ControlResult {
+        var found = try #require(try cis.get().controls.first { $0.id == id }, "no control \(id)")
+        found.onlyIf = nil
+        return Evaluator.evaluate(policy([found]), facts: facts(probes))[0]
+    }
+
+    // MARK: sshd (5.1.4, 5.1.8)
+
+    @Test(arguments: [
+        // Debian's sshd_config names nobody: every account may log in.
+        ("shipped.txt", ResultStatus.fail, "prints none of allowusers"),
+        ("cis.txt", .pass, "allowgroups sudo"),
+        // Lists from several drop-ins add up, one sshd -T line per entry.
+        ("access-lists.txt", .pass, "allowusers alice; allowusers bob; allowusers carol; denygroups nossh"),
+        ("violated.txt", .fail, "every account may log in"),
+    ])
+    func sshdAccessNeedsOneOfTheFourLists(output: String, expected: ResultStatus, fragment: String) throws {
+        let result = try Self.evaluate("cis-ssh-access", ["sshd": (0, try Self.debian("sshd-T/" + output))])
+        #expect(result.status == expected, "\(result.message)")
+        #expect(result.message.contains(fragment), "\(result.message)")
+    }
+
+    @Test(arguments: [
+        // Debian's sshd_config sets X11Forwarding yes after its Include.
+        ("shipped.txt", ResultStatus.fail),
+        ("cis.txt", .pass),
+        // 05-violate.conf is read before 20-cis.conf, and sshd keeps the first value: yes, although
+        // DisableForwarding yes (also in effect) would stop the forwarding itself.
+        ("violated.txt", .fail),
+    ])
+    func x11ForwardingIsTheValueSshdUses(output: String, expected: ResultStatus) throws {
+        let stdout = try Self.debian("sshd-T/" + output)
+        let result = try Self.evaluate("cis-ssh-x11-forwarding", ["sshd": (0, stdout)])
+        #expect(result.status == expected, "\(result.message)")
+        #expect(result.evidence.hasPrefix("x11forwarding "), "\(result.evidence)")
+    }
+
+    @Test func anySetIsReadFromYAMLAndExcludesSetting() throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let header = "id: p\ntitle: P\ncontrols:\n  - id: c\n    title: c\n    severity: low\n    check: {sshd: "
+        let good = try scratch.write("good.yaml", header + "{any_set: [AllowUsers, DenyGroups]}}\n")
+        let check = try #require(try Policy.load(path: good).controls[0].check.as(SshdCheck.self))
+        #expect(check.anySet == ["allowusers", "denygroups"])
+        let both = try scratch.write("both.yaml", header + "{any_set: [AllowUsers], setting: X11Forwarding, value: \"no\"}}\n")
+        #expect(throws: HallmarkError.self) { try Policy.load(path: both) }
+        let empty = try scratch.write("empty.yaml", header + "{any_set: []}}\n")
+        #expect(throws: HallmarkError.self) { try Policy.load(path: empty) }
+    }
+
+    // MARK: timesyncd (2.3.2.1)
+
+    static func timesyncd(_ dropIns: [(String, String)]) throws -> String {
+        EffectiveConfigTests.dump([("/etc/systemd/timesyncd.conf", try debian("systemd/timesyncd.conf"))] + dropIns)
+    }
+
+    /// What components/cis-time.yaml writes, with its default servers.
+    static let cisTime =
+        "# CIS 2.3.2.1 (managed by the cis-time component)\n[Time]\nNTP=0.debian.pool.ntp.org 1.debian.pool.ntp.org\nFallbackNTP=2.debian.pool.ntp.org 3.debian.pool.ntp.org\n"
+
+    @Test func debiansTimesyncdConfNamesNoServer() throws {
+        let shipped = try Self.timesyncd([])
+        let ntp = try Self.evaluate("cis-timesyncd-ntp", ["timesyncd-conf": (0, shipped)])
+        #expect(ntp.status == .fail && ntp.message.contains("NTP is not set"), "\(ntp.message)")
+        // Unset, FallbackNTP is Debian's compiled-in pool: in effect, but not the site's choice.
+        let fallback = try Self.evaluate("cis-timesyncd-fallback-ntp", ["timesyncd-conf": (0, shipped)])
+        #expect(fallback.status == .fail, "\(fallback.message)")
+        #expect(fallback.message.contains("'0.debian.pool.ntp.org 1.debian.pool.ntp.org 2.debian.pool.ntp.org 3.debian.pool.ntp.org'"))
+        let inEffect = Evaluator.evaluate(
+            policy([control("c", Check(TimesyncdCheck(setting: .fallbackNTP, value: .matches("^0\\.debian\\.pool"))))]),
+            facts: facts(["timesyncd-conf": (0, shipped)]))[0]
+        #expect(inEffect.status == .pass && inEffect.message.contains("(the default)"), "\(inEffect.message)")
+    }
+
+    @Test(arguments: [
+        ([("/etc/systemd/timesyncd.conf.d/60-cis.conf", cisTime)], ResultStatus.pass, "NTP=0.debian.pool.ntp.org 1.debian.pool.ntp.org"),
+        // A later drop-in's empty NTP= clears the list.
+        (
+            [
+                ("/etc/systemd/timesyncd.conf.d/60-cis.conf", cisTime),
+                ("/usr/lib/systemd/timesyncd.conf.d/70-vendor.conf", "[Time]\nNTP=\n"),
+            ],
+            .fail, "NTP is not set"
+        ),
+        // A drop-in in /etc hides the same name in /usr/lib; assignments add up across files.
+        (
+            [
+                ("/etc/systemd/timesyncd.conf.d/60-cis.conf", "[Time]\nNTP=ntp1.example.org\n"),
+                ("/usr/lib/systemd/timesyncd.conf.d/60-cis.conf", "[Time]\nNTP=\n"),
+                ("/usr/lib/systemd/timesyncd.conf.d/80-more.conf", "[Time]\nNTP=ntp2.example.org ntp1.example.org\n"),
+            ], .pass, "NTP=ntp1.example.org ntp2.example.org"
+        ),
+        // Outside [Time] it is not timesyncd's setting; a commented line is not one either.
+        (
+            [("/etc/systemd/timesyncd.conf.d/60-cis.conf", "[Other]\nNTP=ntp1.example.org\n[Time]\n#NTP=ntp2.example.org\n")], .fail,
+            "NTP is not set"
+        ),
+    ])
+    func timesyncdServersAreReadInTimesyncdsOrder(dropIns: [(String, String)], expected: ResultStatus, fragment: String) throws {
+        let result = try Self.evaluate("cis-timesyncd-ntp", ["timesyncd-conf": (0, try Self.timesyncd(dropIns))])
+        #expect(result.status == expected, "\(result.message)")
+        #expect(result.message.contains(fragment), "\(result.message)")
+    }
+
+    @Test func cisTimeSetsTheFallbackToo() throws {
+        let stdout = try Self.timesyncd([("/etc/systemd/timesyncd.conf.d/60-cis.conf", Self.cisTime)])
+        let result = try Self.evaluate("cis-timesyncd-fallback-ntp", ["timesyncd-conf": (0, stdout)])
+        #expect(result.status == .pass && result.message.contains("60-cis.conf:4"), "\(result.message)")
+        #expect(try Self.evaluate("cis-timesyncd-ntp", ["timesyncd-conf": (1, "cannot read x")]).status == .error)
+    }
+
+    // MARK: /var/log (6.1.4.1)
+
+    /// The parent tree's listing with `changes` (mode owner group path) replacing or adding files, as
+    /// the probe prints it (NUL after each file).
+    static func varLog(_ changes: [String] = []) throws -> String {
+        var entries = try debian("var-log.txt").split(separator: "\n").map(String.init)
+        for change in changes {
+            let path = change.split(separator: " ", maxSplits: 3).last.map(String.init) ?? change
+            entries.removeAll { $0.hasSuffix(" " + path) }
+            entries.append(change)
+        }
+        return entries.map { $0 + "\0" }.joined()
+    }
+
+    @Test(arguments: [
+        // Debian creates /var/log/faillog 0644; CIS allows every file but the login records 0640.
+        ([String](), ResultStatus.fail, "/var/log/faillog: mode 644 (at most 640)"),
+        (["640 root root /var/log/faillog"], .pass, "4 files"),
+        // dpkg and apt write their logs 0644; term.log is 0640 root:adm.
+        (
+            ["640 root root /var/log/faillog", "644 root root /var/log/dpkg.log", "640 root adm /var/log/apt/term.log"], .fail,
+            "dpkg.log: mode 644"
+        ),
+        // Login records and their rotations may be group-writable by utmp, not by others.
+        (["640 root root /var/log/faillog", "664 root utmp /var/log/wtmp.1", "660 root utmp /var/log/btmp-20261201"], .pass, "6 files"),
+        (["640 root root /var/log/faillog", "666 root utmp /var/log/wtmp"], .fail, "wtmp: mode 666 (at most 664)"),
+        (["640 root root /var/log/faillog", "664 root adm /var/log/lastlog"], .fail, "lastlog: group adm (root or utmp)"),
+        // Journal files: systemd-journal's, 0640.
+        (
+            [
+                "640 root root /var/log/faillog", "640 root systemd-journal /var/log/journal/0123/system.journal",
+                "640 root systemd-journal /var/log/journal/0123/user-1000@0006-0001.journal~",
+            ], .pass, "6 files"
+        ),
+        (
+            ["640 root root /var/log/faillog", "640 root adm /var/log/journal/0123/system.journal"], .fail,
+            "group adm (root or systemd-journal)"
+        ),
+        // Authentication logs: rsyslog's syslog user and adm group are allowed.
+        (["640 root root /var/log/faillog", "640 syslog adm /var/log/auth.log"], .pass, "5 files"),
+        (["640 root root /var/log/faillog", "640 _apt adm /var/log/auth.log"], .fail, "owner _apt (root or syslog)"),
+        // A name holding a space is one file.
+        (["640 root root /var/log/faillog", "600 root root /var/log/a b.log"], .pass, "5 files"),
+    ])
+    func logFilesHaveTheirKindsModeOwnerAndGroup(changes: [String], expected: ResultStatus, fragment: String) throws {
+        let result = try Self.evaluate("cis-log-files", ["log-files:/var/log": (0, try Self.varLog(changes))])
+        #expect(result.status == expected, "\(result.message)")
+        #expect(result.message.contains(fragment), "\(result.message)")
+    }
+
+    @Test func logFilesOutputThatIsNotAListingIsAnError() throws {
+        #expect(try Self.evaluate("cis-log-files", ["log-files:/var/log": (0, "garbage\0")]).status == .error)
+        #expect(try Self.evaluate("cis-log-files", ["log-files:/var/log": (1, "find: permission denied")]).status == .error)
+        // No /var/log at all (the probe prints nothing): nothing to protect.
+        #expect(try Self.evaluate("cis-log-files", ["log-files:/var/log": (0, "")]).status == .pass)
+    }
+
+    /// The probe itself, on a scratch directory: find's -printf gives what the parser reads.
+    @Test func theLogFilesProbeListsModeOwnerGroupAndPath() async throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let file = try scratch.write("sub/x y.log", "line\n")
+        _ = try await HostCommand("/bin/chmod", ["0644", file]).output()
+        let check = LogFilesCheck(directory: scratch.path)
+        let stdout = try await HostCommand("/bin/sh", ["-c", check.probes[0].script]).output()
+        let owner = try await HostCommand("/usr/bin/id", ["-un"]).output().trimmingCharacters(in: .whitespacesAndNewlines)
+        let group = try await HostCommand("/usr/bin/id", ["-gn"]).output().trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(stdout == "644 \(owner) \(group) \(file)\0")
+        let result = check.evaluate(facts([check.probes[0].key: (0, stdout)]))
+        #expect(result.status == .fail && result.message.contains("x y.log: mode 644"), "\(result.message)")
+    }
+}
