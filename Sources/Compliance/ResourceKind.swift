@@ -12,6 +12,7 @@ public enum ResourceKind: String, CaseIterable, Sendable {
     case pamModule = "pam_module"
     case timesyncd
     case logFiles = "log_files"
+    case rootPath = "root_path"
 
     public var resource: any Resource.Type {
         switch self {
@@ -38,6 +39,7 @@ public enum ResourceKind: String, CaseIterable, Sendable {
         case .pamModule: PamModuleCheck.self
         case .timesyncd: TimesyncdCheck.self
         case .logFiles: LogFilesCheck.self
+        case .rootPath: RootPathCheck.self
         }
     }
 }

@@ -200,4 +200,177 @@ import Testing
         let result = check.evaluate(facts([check.probes[0].key: (0, stdout)]))
         #expect(result.status == .fail && result.message.contains("x y.log: mode 644"), "\(result.message)")
     }
+
+    // MARK: root's PATH (5.4.2.5)
+
+    /// The PATH Debian's /etc/profile gives root (uid 0).
+    static func debiansRootPath() throws -> String {
+        let line = try #require(try debian("profile").split(separator: "\n").first { $0.contains("PATH=\"/usr/local/sbin") })
+        return String(line.split(separator: "\"")[1])
+    }
+
+    /// The probe's output for `path`, each absolute entry a directory with `modes[entry]` (755 by
+    /// default) owned by `owners[entry]` (root), or not a directory when listed in `missing`.
+    static func rootPath(_ path: String, modes: [String: String] = [:], owners: [String: String] = [:], missing: Set<String> = [])
+        -> String
+    {
+        var out = "path=\(path)\n"
+        for entry in path.split(separator: ":").map(String.init) {
+            if missing.contains(entry) || !entry.hasPrefix("/") {
+                out += "notdir \(entry)\n"
+            } else {
+                out += "dir \(modes[entry] ?? "755") \(owners[entry] ?? "root") \(entry)\n"
+            }
+        }
+        return out
+    }
+
+    @Test func debiansRootPathPasses() throws {
+        let path = try Self.debiansRootPath()
+        #expect(path == "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        let result = try Self.evaluate("cis-root-path", ["root-path": (0, Self.rootPath(path))])
+        #expect(result.status == .pass, "\(result.message)")
+    }
+
+    /// A weak root PATH: the PATH, the entries that are not as Debian ships them, what the failure names.
+    struct WeakPath: Sendable, CustomStringConvertible {
+        var path: String
+        var modes: [String: String] = [:]
+        var owners: [String: String] = [:]
+        var missing: Set<String> = []
+        var fragment: String
+        var description: String { path }
+    }
+
+    static let weakPaths: [WeakPath] = [
+        WeakPath(path: ":/usr/sbin:/usr/bin", fragment: "an empty entry"),
+        WeakPath(path: "/usr/sbin::/usr/bin", fragment: "an empty entry"),
+        WeakPath(path: "/usr/sbin:/usr/bin:", fragment: "an empty entry"),
+        WeakPath(path: "/usr/sbin:.:/usr/bin", fragment: "'.' is relative"),
+        WeakPath(path: "/usr/sbin:bin", fragment: "'bin' is relative"),
+        WeakPath(path: "/usr/sbin:/opt/tools/bin", modes: ["/opt/tools/bin": "775"], fragment: "/opt/tools/bin is mode 775"),
+        WeakPath(path: "/usr/sbin:/tmp", modes: ["/tmp": "1777"], fragment: "/tmp is mode 1777"),
+        WeakPath(path: "/usr/sbin:/home/admin/bin", owners: ["/home/admin/bin": "admin"], fragment: "/home/admin/bin is owned by admin"),
+        WeakPath(path: "/usr/sbin:/snap/bin", missing: ["/snap/bin"], fragment: "/snap/bin is not a directory"),
+    ]
+
+    @Test(arguments: weakPaths)
+    func rootPathFailsOnEachWeakEntry(weak: WeakPath) throws {
+        let stdout = Self.rootPath(weak.path, modes: weak.modes, owners: weak.owners, missing: weak.missing)
+        let result = try Self.evaluate("cis-root-path", ["root-path": (0, stdout)])
+        #expect(result.status == .fail, "\(result.message)")
+        #expect(result.message.contains(weak.fragment), "\(result.message)")
+    }
+
+    @Test func rootPathIsRuntimeOnlyAndItsProbeRunsOnDebian() async throws {
+        #expect(RootPathCheck.probe.runtime)
+        #expect(try Self.evaluate("cis-root-path", ["root-path": (0, "unexpected\n")]).status == .error)
+        // This host is Debian 12: a clean login shell as root reads its /etc/profile.
+        guard getuid() == 0, FileManager.default.fileExists(atPath: "/bin/bash") else { return }
+        let stdout = try await HostCommand("/bin/sh", ["-c", RootPathCheck.probe.script]).output()
+        let result = RootPathCheck().evaluate(facts(["root-path": (0, stdout)]))
+        #expect(stdout.hasPrefix("path=/"), "\(stdout)")
+        #expect(result.status != .error, "\(result.message)")
+    }
+
+    // MARK: runtime controls of the booted guest (MTA, AppArmor, wireless, AIDE, time service)
+
+    /// A control whose check reads one probe, on that probe's `stdout`.
+    static func evaluateOne(_ id: String, _ stdout: String, exitCode: Int32 = 0) throws -> ControlResult {
+        let found = try #require(try cis.get().controls.first { $0.id == id }, "no control \(id)")
+        let probes = found.check.probes
+        try #require(probes.count == 1, "\(id) reads \(probes.count) probes")
+        return try evaluate(id, [probes[0].key: (exitCode, stdout)])
+    }
+
+    /// /proc/net tables as the sockets probe prints them, with one TCP listener row per address:port.
+    static func sockets(tcp: [String] = [], tcp6: [String] = []) -> String {
+        let heading = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        func rows(_ addresses: [String], zero: String) -> String {
+            addresses.enumerated().map { index, address in
+                "   \(index): \(address) \(zero):0000 0A 00000000:00000000 00:00000000 00000000     0        0 1234 1\n"
+            }.joined()
+        }
+        return "== tcp\n" + heading + rows(["00000000:0016"] + tcp, zero: "00000000") + "== tcp6\n" + heading
+            + rows(tcp6, zero: String(repeating: "0", count: 32)) + "== udp\n" + heading + "== udp6\n" + heading
+    }
+
+    @Test(arguments: [
+        // sshd alone.
+        (CISCoverageTests.sockets(), ResultStatus.pass),
+        // postfix with inet_interfaces = loopback-only: 127.0.0.1:25 and [::1]:25.
+        (CISCoverageTests.sockets(tcp: ["0100007F:0019"], tcp6: ["00000000000000000000000001000000:0019"]), .pass),
+        // postfix's default, inet_interfaces = all.
+        (CISCoverageTests.sockets(tcp: ["00000000:0019"]), .fail),
+        (CISCoverageTests.sockets(tcp6: ["00000000000000000000000000000000:0019"]), .fail),
+        // A public address, and an IPv4-mapped loopback one.
+        (CISCoverageTests.sockets(tcp: ["0F02000A:0019"]), .fail),
+        (CISCoverageTests.sockets(tcp6: ["0000000000000000FFFF00000100007F:0019"]), .pass),
+    ])
+    func mtaListensOnLoopbackAtMost(sockets: String, expected: ResultStatus) throws {
+        let result = try Self.evaluateOne("cis-mta-local-only-smtp", sockets)
+        #expect(result.status == expected, "\(result.message) \(result.evidence)")
+    }
+
+    @Test func exceptLoopbackOnlyWithListeningFalse() throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let bad = try scratch.write(
+            "p.yaml",
+            "id: p\ntitle: P\ncontrols:\n  - id: c\n    title: c\n    severity: low\n    check: {port: {port: 25, listening: true, except_loopback: true}}\n"
+        )
+        #expect(throws: HallmarkError.self) { try Policy.load(path: bad) }
+        // Other ports are not affected: submission on 0.0.0.0:587 fails its own control only.
+        let submission = Self.sockets(tcp: ["00000000:024B"])
+        #expect(try Self.evaluateOne("cis-mta-local-only-submission", submission).status == .fail)
+        #expect(try Self.evaluateOne("cis-mta-local-only-smtp", submission).status == .pass)
+    }
+
+    @Test(arguments: [
+        // Debian 12's kernel: AppArmor enabled and in the LSM list.
+        ("cis-apparmor-enabled", "enabled=Y lsm=apparmor", Int32(0), ResultStatus.pass),
+        ("cis-apparmor-enabled", "enabled=N lsm=lockdown,capability,landlock,yama,bpf", 0, .fail),
+        // Debian's apparmor package loads lsb_release and nvidia_modprobe in enforce mode.
+        ("cis-apparmor-profiles-mode", "loaded=2", 0, .pass),
+        ("cis-apparmor-profiles-mode", "loaded=0", 0, .fail),
+        ("cis-apparmor-profiles-mode", "loaded=3\n/usr/sbin/tcpdump (kill)", 0, .fail),
+        ("cis-apparmor-profiles-mode", "AppArmor is not enabled", 1, .fail),
+        ("cis-no-wireless", "", 0, .pass),
+        ("cis-no-wireless", "wlan0", 0, .fail),
+        ("cis-single-time-service", "1", 0, .pass),
+        // timesyncd and chrony both running, or neither.
+        ("cis-single-time-service", "2", 0, .fail),
+        ("cis-single-time-service", "0", 0, .fail),
+        ("cis-chrony-user", "_chrony", 0, .pass),
+        ("cis-chrony-user", "root", 0, .fail),
+        ("cis-aide-timer", "enabled=enabled\nactive=active\n", 0, .pass),
+        ("cis-aide-timer", "enabled=disabled\nactive=inactive\n", 0, .fail),
+        // aideinit writes the database 0600 root:root; aide-common alone writes none.
+        ("cis-aide-database", "regular file|root|root|600\n", 0, .pass),
+        ("cis-aide-database", "stat: cannot statx '/var/lib/aide/aide.db': No such file or directory\n", 1, .fail),
+    ])
+    func guestControls(id: String, stdout: String, exitCode: Int32, expected: ResultStatus) throws {
+        let result = try Self.evaluateOne(id, stdout, exitCode: exitCode)
+        #expect(result.status == expected, "\(id): \(result.message)")
+    }
+
+    @Test func theNewGuestControlsAreRuntimeOnly() throws {
+        let runtime = [
+            "cis-apparmor-enabled", "cis-apparmor-profiles-mode", "cis-no-wireless", "cis-single-time-service", "cis-chrony-user",
+            "cis-aide-timer", "cis-mta-local-only-smtp", "cis-root-path",
+        ]
+        for id in runtime {
+            let found = try #require(try Self.cis.get().controls.first { $0.id == id })
+            let runtime = found.check.probes.allSatisfy(\.runtime)
+            #expect(runtime, "\(id)")
+        }
+        let staticIDs = [
+            "cis-ssh-access", "cis-ssh-x11-forwarding", "cis-timesyncd-ntp", "cis-log-files", "cis-aide-database", "cis-chrony-servers",
+        ]
+        for id in staticIDs {
+            let found = try #require(try Self.cis.get().controls.first { $0.id == id })
+            let anyRuntime = found.check.probes.contains(where: \.runtime)
+            #expect(!anyRuntime, "\(id)")
+        }
+    }
 }

@@ -57,6 +57,7 @@ import Testing
         Check(TimesyncdCheck(setting: .ntp, value: .matches("[^ ]"), explicit: true)),
         Check(TimesyncdCheck(setting: .fallbackNTP, value: .matches("debian"))),
         Check(LogFilesCheck()),
+        Check(RootPathCheck()),
         Check(PwqualityCheck(setting: "minlen", value: .compare(.ge, 14))),
         Check(PamModuleCheck(module: .faillock, setting: "deny", value: .matches("^[1-5]$"))),
         Check(PamModuleCheck(module: .pwhistory, setting: "use_authtok", value: .equals("yes"))),
@@ -131,6 +132,7 @@ import Testing
         "timesyncd-conf":
             "\u{1}file /etc/systemd/timesyncd.conf\n[Time]\nNTP=a b\n\u{1}file /etc/systemd/timesyncd.conf.d/60.conf\n[Time]\nNTP=\nFallbackNTP=c\n",
         "log-files:/var/log": "640 root adm /var/log/syslog\0664 root utmp /var/log/wtmp\0644 root root /var/log/a b\0",
+        "root-path": "path=/usr/sbin::/usr/bin:.\ndir 755 root /usr/sbin\ndir 1777 root /usr/bin\nnotdir .\n",
         "package-provides": "inetutils-telnetd\tii \ttelnet-server\nopenssh-server\tii \tssh-server\n",
     ]
 
