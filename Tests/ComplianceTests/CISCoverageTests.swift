@@ -373,4 +373,52 @@ import Testing
             #expect(!anyRuntime, "\(id)")
         }
     }
+
+    // MARK: chrony's sources (2.3.3.1)
+
+    /// cis-chrony-servers' own command, run on this host over a scratch copy of /etc/chrony (the
+    /// paths in the command and in chrony.conf moved there): Debian's chrony.conf, changed by `edit`,
+    /// and `files` (path under etc/chrony, content).
+    static func chronyServers(edit: (String) -> String = { $0 }, files: [(String, String)] = []) async throws -> ControlResult {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let root = scratch.path
+        let conf = edit(try debian("chrony/chrony.conf")).replacingOccurrences(of: " /etc/chrony/", with: " \(root)/etc/chrony/")
+            .replacingOccurrences(of: " /run/", with: " \(root)/run/")
+        try scratch.write("etc/chrony/chrony.conf", conf)
+        for (path, content) in files { try scratch.write("etc/chrony/" + path, content) }
+        var found = try #require(try cis.get().controls.first { $0.id == "cis-chrony-servers" })
+        found.onlyIf = nil
+        let command = try #require(found.check.as(CommandCheck.self))
+        let run = command.run.replacingOccurrences(of: "/etc/chrony/chrony.conf", with: root + "/etc/chrony/chrony.conf")
+        // The command ends with true: output() throws on any other exit.
+        let stdout = try await HostCommand("/bin/sh", ["-c", run]).output()
+        let moved = CommandCheck(run: run, exitCode: command.exitCode, stdout: command.stdout)
+        return Evaluator.evaluate(policy([control("c", Check(moved))]), facts: facts([ProbeKey("command", run): (0, stdout)]))[0]
+    }
+
+    static func noPool(_ conf: String) -> String {
+        conf.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("pool ") }.joined(separator: "\n")
+    }
+
+    @Test func chronysSourcesAreReadWhereChronydReadsThem() async throws {
+        // Debian's chrony.conf has "pool 2.debian.pool.ntp.org iburst".
+        let shipped = try await Self.chronyServers()
+        #expect(shipped.status == .pass && shipped.evidence.contains("pool 2.debian.pool.ntp.org"), "\(shipped.evidence)")
+        let none = try await Self.chronyServers(edit: Self.noPool)
+        #expect(none.status == .fail, "\(none.evidence)")
+        // sourcedir /etc/chrony/sources.d: *.sources files only.
+        let sources = try await Self.chronyServers(
+            edit: Self.noPool, files: [("sources.d/site.sources", "server ntp1.example.org iburst\n")])
+        #expect(sources.status == .pass && sources.evidence.contains("server ntp1.example.org"), "\(sources.evidence)")
+        let wrongSuffix = try await Self.chronyServers(
+            edit: Self.noPool, files: [("sources.d/site.conf", "server ntp1.example.org iburst\n")])
+        #expect(wrongSuffix.status == .fail, "\(wrongSuffix.evidence)")
+        // confdir /etc/chrony/conf.d: *.conf files.
+        let confdir = try await Self.chronyServers(edit: Self.noPool, files: [("conf.d/site.conf", "pool pool.example.org iburst\n")])
+        #expect(confdir.status == .pass, "\(confdir.evidence)")
+        // A commented pool is none.
+        let commented = try await Self.chronyServers(edit: { Self.noPool($0) + "\n# pool 2.debian.pool.ntp.org iburst\n" })
+        #expect(commented.status == .fail, "\(commented.evidence)")
+    }
 }
