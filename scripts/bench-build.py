@@ -32,6 +32,10 @@ def timed(argv, **kwargs):
     seconds = time.monotonic() - started
     if result.returncode != 0:
         sys.exit(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    # Where a build's time went: its progress lines ("hallmark: <step>: done in 4.2s").
+    for line in (result.stdout + result.stderr).splitlines():
+        if ": done in " in line:
+            print("    " + line.removeprefix("hallmark: "), flush=True)
     return seconds
 
 
@@ -77,13 +81,13 @@ def main():
         print(f"  {bare:.1f} s", flush=True)
 
         print("cold: hallmark build (fresh home)…", flush=True)
-        cold = timed([args.hallmark, "build", recipe, "--reports", reports, "--quiet"], env=env)
+        cold = timed([args.hallmark, "build", recipe, "--reports", reports], env=env)
         print(f"  {cold:.1f} s", flush=True)
 
         with open(edited, "a") as handle:
             handle.write("# edited by bench-build\n")
         print("warm: hallmark build after editing only the last component…", flush=True)
-        warm = timed([args.hallmark, "build", recipe, "--reports", reports, "--quiet"], env=env)
+        warm = timed([args.hallmark, "build", recipe, "--reports", reports], env=env)
         print(f"  {warm:.1f} s", flush=True)
 
         print(f"\nbare mmdebstrap {bare:.1f} s | cold build {cold:.1f} s ({cold / bare:.2f} x bare; goal <= 1.2) | "

@@ -530,6 +530,77 @@ extension Component {
                         entry["destination"]?.location ?? entry.location)
                 }
             }
+        case .s3Upload:
+            guard let entries = inputs?.list, !entries.isEmpty else {
+                throw fail(
+                    "inputs must be a list of entries with 'source' (a path inside the image, '*' allowed in its last name) and 'destination' (s3://bucket/key or a prefix)"
+                )
+            }
+            let allowed = ["source", "destination", "recurse", "expectedBucketOwner"]
+            for entry in entries {
+                if let unknown = entry.keys.first(where: { !allowed.contains($0) }) {
+                    throw fail("unknown key '\(unknown)'; expected one of: \(allowed.joined(separator: ", "))", entry.location)
+                }
+                guard let source = entry["source"], let path = source.string, path.hasPrefix("/") || path.contains("{{") else {
+                    throw fail(
+                        "each entry needs 'source', an absolute path inside the image ('*' allowed in its last name)",
+                        entry["source"]?.location ?? entry.location)
+                }
+                if (path as NSString).deletingLastPathComponent.contains(where: { $0 == "*" || $0 == "?" }) {
+                    throw fail("source '\(path)' has a wildcard before its last name; TOE takes one only in the last name", source.location)
+                }
+                guard let destination = entry["destination"], let url = destination.string, url.contains("{{") || url.hasPrefix("s3://")
+                else {
+                    throw fail(
+                        "each entry needs 'destination', s3://bucket/key or a key prefix ending in '/'",
+                        entry["destination"]?.location ?? entry.location)
+                }
+                if let recurse = entry["recurse"], let text = recurse.string, !text.contains("{{"),
+                    !["true", "false"].contains(text.lowercased())
+                {
+                    throw fail("recurse must be true or false, got '\(text)'", recurse.location)
+                }
+            }
+        case .listFiles:
+            guard let entries = inputs?.list, !entries.isEmpty else {
+                throw fail("inputs must be a list of entries with 'path', a folder inside the image")
+            }
+            let allowed = ["path", "fileNamePattern", "recursive"]
+            for entry in entries {
+                if let unknown = entry.keys.first(where: { !allowed.contains($0) }) {
+                    throw fail("unknown key '\(unknown)'; expected one of: \(allowed.joined(separator: ", "))", entry.location)
+                }
+                guard let path = entry["path"], let text = path.string, text.hasPrefix("/") || text.contains("{{") else {
+                    throw fail(
+                        "each entry needs 'path', an absolute folder path inside the image", entry["path"]?.location ?? entry.location)
+                }
+                if let pattern = entry["fileNamePattern"], pattern.string?.contains("/") != false {
+                    throw fail("fileNamePattern is a file name pattern such as '*log', without '/'", pattern.location)
+                }
+                if let recursive = entry["recursive"], let text = recursive.string, !text.contains("{{"),
+                    !["true", "false"].contains(text.lowercased())
+                {
+                    throw fail("recursive must be true or false, got '\(text)'", recursive.location)
+                }
+            }
+        case .setFileEncoding:
+            guard let entries = inputs?.list, !entries.isEmpty else {
+                throw fail("inputs must be a list of entries with 'path' and 'encoding'")
+            }
+            for entry in entries {
+                if let unknown = entry.keys.first(where: { !["path", "encoding"].contains($0) }) {
+                    throw fail("unknown key '\(unknown)'; expected one of: path, encoding", entry.location)
+                }
+                guard let path = entry["path"], let text = path.string, text.hasPrefix("/") || text.contains("{{") else {
+                    throw fail("each entry needs 'path', an absolute file path inside the image", entry["path"]?.location ?? entry.location)
+                }
+                if let encoding = entry["encoding"], let name = encoding.string, !name.contains("{{"), TextEncoding(toeName: name) == nil {
+                    throw fail("encoding '\(name)' is not one of: \(TextEncoding.toeNames)", encoding.location)
+                }
+                if let encoding = entry["encoding"], encoding.string == nil {
+                    throw fail("encoding is a name such as utf16", encoding.location)
+                }
+            }
         case .copyFile, .copyFolder, .moveFile, .moveFolder, .createSymlink:
             guard let entries = inputs?.list, !entries.isEmpty else {
                 throw fail("inputs must be a list of entries with 'source' and 'destination'")
@@ -582,8 +653,6 @@ extension Component {
                     throw fail("encoding '\(encoding.string ?? "")' is not supported; Hallmark writes utf8", encoding.location)
                 }
             }
-        default:
-            throw fail("not supported")
         }
     }
 }

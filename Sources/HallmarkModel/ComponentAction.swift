@@ -36,8 +36,9 @@ extension Component {
         public static let supported: [Action] = [
             .executeBash, .executeBinary, .executeDocument, .assert, .createFile, .appendFile, .copyFile, .copyFolder, .moveFile,
             .moveFolder,
-            .deleteFile, .deleteFolder, .createFolder, .createSymlink, .readFile, .setFileOwner, .setFolderOwner,
-            .setFilePermissions, .setFolderPermissions, .webDownload, .s3Download, .updateOS, .reboot,
+            .deleteFile, .deleteFolder, .createFolder, .createSymlink, .readFile, .listFiles, .setFileEncoding, .setFileOwner,
+            .setFolderOwner,
+            .setFilePermissions, .setFolderPermissions, .webDownload, .s3Download, .s3Upload, .updateOS, .reboot,
         ]
 
         public var isSupported: Bool { Self.supported.contains(self) }

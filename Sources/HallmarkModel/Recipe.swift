@@ -103,6 +103,15 @@ public struct Recipe: Sendable {
         public var sourceDateEpoch: Int?
         /// Which kernel modules the image's initrd carries (`build.initramfs`).
         public var initramfs: InitramfsModules = .virtio
+        /// `build.package_lists`: whether the apt lists fetched for the components stay in the image.
+        public var packageLists: PackageListsPolicy = .remove
+    }
+
+    /// `remove` (the default) seals the image without the apt lists fetched for its components, as
+    /// a parent comes from mmdebstrap; `keep` ships them, for checks that judge them in the guest
+    /// (patch-currency) at the cost of about 80 MB and a tree that depends on when it was built.
+    public enum PackageListsPolicy: String, Sendable, CaseIterable {
+        case remove, keep
     }
 
     /// `virtio` (the default) packs only what a QEMU/KVM guest needs to find its root disk, so the
@@ -352,7 +361,7 @@ extension Recipe {
 
     private static func parseBuild(_ input: YAMLInput?) throws -> BuildSettings {
         guard let input else { return BuildSettings() }
-        let build = try input.mapping(allowed: ["network", "environment", "source_date_epoch", "initramfs"])
+        let build = try input.mapping(allowed: ["network", "environment", "source_date_epoch", "initramfs", "package_lists"])
         var settings = BuildSettings()
         settings.network = try build["network"]?.bool() ?? true
         if let epochInput = build["source_date_epoch"] {
@@ -369,6 +378,14 @@ extension Recipe {
                     "initramfs must be one of: \(InitramfsModules.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
             }
             settings.initramfs = modules
+        }
+        if let listsInput = build["package_lists"] {
+            let text = try listsInput.string()
+            guard let policy = PackageListsPolicy(rawValue: text) else {
+                throw listsInput.error(
+                    "package_lists must be one of: \(PackageListsPolicy.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+            }
+            settings.packageLists = policy
         }
         for (name, value) in try build["environment"]?.freeMapping() ?? [] {
             guard name.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) != nil else {
@@ -492,6 +509,7 @@ extension Recipe {
             var environment: [String: String]
             var initramfs: String
             var parent: String?
+            var packageLists: String?
         }
         struct ComponentInputs: Encodable {
             var sha256: String
@@ -512,7 +530,8 @@ extension Recipe {
             components: zip(components, self.components).map { ComponentInputs(sha256: $0.digest, parameters: $1.parameters) },
             outputs: outputs.map(\.rawValue), diskBytes: disk.sizeBytes, compress: disk.compress ? true : nil,
             sourceDateEpoch: build.sourceDateEpoch, network: build.network, environment: build.environment,
-            initramfs: build.initramfs.rawValue, parent: otherParent)
+            initramfs: build.initramfs.rawValue, parent: otherParent,
+            packageLists: build.packageLists == .remove ? nil : build.packageLists.rawValue)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         // Encoding strings, numbers and dictionaries of strings cannot fail.

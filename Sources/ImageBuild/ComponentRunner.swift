@@ -56,6 +56,8 @@ extension StepExecutor {
 public struct ComponentStepFailure: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var location: SourceLocation
+    /// The phase's steps that ran, the failed one included, for detailedoutput.json.
+    public var records: [StepRecord] = []
 
     public var description: String { "\(location): \(message)" }
 }
@@ -71,10 +73,17 @@ public struct ComponentRunner: Sendable {
     public var component: Component
     public var parameters: [String: String]
     public var log: @Sendable (String) -> Void
+    /// A host directory for what the transfer actions stage (a download before it is placed, a
+    /// file on its way to S3): the build's or the command's scratch under `$HALLMARK_HOME`.
+    public var scratch: String
 
-    public init(component: Component, parameters: [String: String], log: @escaping @Sendable (String) -> Void) {
+    public init(
+        component: Component, parameters: [String: String], scratch: String = FileManager.default.temporaryDirectory.path,
+        log: @escaping @Sendable (String) -> Void
+    ) {
         self.component = component
         self.parameters = parameters
+        self.scratch = scratch
         self.log = log
     }
 
@@ -143,12 +152,18 @@ public struct ComponentRunner: Sendable {
             var variables = base
             for (key, value) in outputs { variables[key] = value }
             let label = "[\(component.name)] \(phaseName)/\(step.name) (\(step.action.rawValue))"
-            let start = ContinuousClock.now
-            func record(_ attempts: Int, _ exitCode: Int32, _ outcome: String) {
+            let (start, startTime) = (ContinuousClock.now, Date())
+            func record(_ attempts: Int, _ exitCode: Int32, _ outcome: String, failure: String? = nil) {
+                let detail = StepDetail(
+                    startTime: startTime, endTime: Date(), timeoutSeconds: step.timeoutSeconds, onFailure: step.onFailure.rawValue,
+                    maxAttempts: step.maxAttempts, inputs: step.disableLogging ? nil : chained(phaseName, step, outputs, "inputs"),
+                    outputs: step.disableLogging ? nil : chained(phaseName, step, outputs, "outputs"), failureMessage: failure,
+                    loggingDisabled: step.disableLogging)
                 records.append(
                     StepRecord(
                         component: component.name, phase: phaseName, step: step.name, action: step.action.rawValue,
-                        attempts: attempts, exitCode: exitCode, outcome: outcome, seconds: (ContinuousClock.now - start).seconds))
+                        attempts: attempts, exitCode: exitCode, outcome: outcome, seconds: (ContinuousClock.now - start).seconds,
+                        detail: detail))
             }
             var failure: String?
             var attempts = 0
@@ -201,21 +216,26 @@ public struct ComponentRunner: Sendable {
                             exitCode = -1
                             break
                         }
-                        if step.action == .webDownload || step.action == .s3Download {
+                        if [.webDownload, .s3Download, .s3Upload].contains(step.action) {
                             // A retry reruns the whole step, every entry again.
                             var lastFailure: StepLoop.Failure?
                             for _ in 0..<step.maxAttempts {
                                 attempts += 1
                                 log("\(label) attempt \(attempts)")
                                 do {
-                                    stdouts.append(
-                                        step.action == .webDownload
-                                            ? try await WebDownload.run(
-                                                step, resolve: { values[$0] }, on: executor,
-                                                scratch: FileManager.default.temporaryDirectory.path, log: log)
-                                            : try await S3Download.run(
-                                                step, resolve: { values[$0] }, on: executor,
-                                                scratch: FileManager.default.temporaryDirectory.path, log: log))
+                                    switch step.action {
+                                    case .webDownload:
+                                        stdouts.append(
+                                            try await WebDownload.run(
+                                                step, resolve: { values[$0] }, on: executor, scratch: scratch, log: log))
+                                    case .s3Download:
+                                        stdouts.append(
+                                            try await S3Download.run(
+                                                step, resolve: { values[$0] }, on: executor, scratch: scratch, log: log))
+                                    default:
+                                        stdouts.append(
+                                            try await S3Upload.run(step, resolve: { values[$0] }, on: executor, scratch: scratch, log: log))
+                                    }
                                     lastFailure = nil
                                     break
                                 } catch let failed as StepLoop.Failure {
@@ -246,6 +266,11 @@ public struct ComponentRunner: Sendable {
                     // TOE joins a loop's iteration outputs with newlines.
                     outputs[Self.outputName(phaseName, step)] = stdouts.joined(separator: "\n")
                     if step.action == .readFile { outputs["\(phaseName).\(step.name).outputs.content"] = stdouts.joined(separator: "\n") }
+                    // TOE's ListFiles output: the paths, comma-separated.
+                    if step.action == .listFiles {
+                        outputs["\(phaseName).\(step.name).outputs.files"] = stdouts.flatMap { $0.split(separator: "\n") }.joined(
+                            separator: ",")
+                    }
                     for (key, value) in StepScript.renderedInputs(
                         of: step, variables: iterations.last.map { variables.merging($0) { $1 } } ?? variables)
                     {
@@ -260,16 +285,30 @@ public struct ComponentRunner: Sendable {
                 record(attempts, exitCode, "success")
                 continue
             }
-            record(attempts, exitCode, step.onFailure == .ignore ? "ignored" : "failed")
+            record(attempts, exitCode, step.onFailure == .ignore ? "ignored" : "failed", failure: failure)
             let message = "component '\(component.name)' \(phaseName) step '\(step.name)' \(failure)"
             switch step.onFailure {
-            case .abort: throw ComponentStepFailure(message: message, location: step.location)
+            case .abort: throw ComponentStepFailure(message: message, location: step.location, records: records)
             case .continue: continuedFailure = continuedFailure ?? (message, step.location)
             case .ignore: log("[\(component.name)] ignoring: \(message)")
             }
         }
-        if let (message, location) = continuedFailure { throw ComponentStepFailure(message: message, location: location) }
+        if let (message, location) = continuedFailure {
+            throw ComponentStepFailure(message: message, location: location, records: records)
+        }
         return records
+    }
+
+    /// What the step left in `outputs` under `<phase>.<step>.<kind>`, named as in the document:
+    /// `stdout`, `content`, `[0].path`, `commands[1]`.
+    private func chained(_ phase: String, _ step: Component.Step, _ outputs: [String: String], _ kind: String) -> [String: String]? {
+        let prefix = "\(phase).\(step.name).\(kind)"
+        let entries = outputs.filter { $0.key.hasPrefix(prefix) }
+        guard !entries.isEmpty else { return nil }
+        return Dictionary(
+            uniqueKeysWithValues: entries.map { key, value in
+                (String(key.dropFirst(prefix.count).drop { $0 == "." }), value)
+            })
     }
 
     /// An ExecuteDocument step: the nested document's phases (those named, or all in its
@@ -287,12 +326,13 @@ public struct ComponentRunner: Sendable {
         }
         let named = try step.inputs?["phases"].map { try StepScript.render($0) { values[$0] } }
         let phases = named.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? nested.phases.map(\.name)
-        let runner = ComponentRunner(component: nested, parameters: parameters, log: log)
+        let runner = ComponentRunner(component: nested, parameters: parameters, scratch: scratch, log: log)
         var outputs: [String: String] = [:]
         for phase in phases {
             do {
                 records += try await runner.run(phaseNamed: phase, on: executor, outputs: &outputs)
             } catch let failure as ComponentStepFailure {
+                records += failure.records
                 throw StepLoop.Failure(message: "ran '\(text)', which failed: \(failure.message)")
             }
         }
@@ -356,7 +396,8 @@ enum StepScript {
     static func refusedEntry(of step: Component.Step, resolve: (String) -> String?, on executor: some StepExecutor) -> String? {
         guard ![.executeBash, .executeBinary, .assert].contains(step.action), let inputs = step.inputs else { return nil }
         // A web address is not a path in the image.
-        let hostSide: Set<String> = [.webDownload, .s3Download].contains(step.action) ? ["source"] : []
+        let hostSide: Set<String> =
+            [.webDownload, .s3Download].contains(step.action) ? ["source"] : step.action == .s3Upload ? ["destination"] : []
         let entries = inputs.list ?? [inputs]
         for (index, entry) in entries.enumerated() {
             // A symbolic link's target is text the link holds, not a path written through.
@@ -525,7 +566,11 @@ enum StepScript {
             return (directory.map { "cd -- \(shellQuoted($0)) || exit 1\n" } ?? "") + ([program] + arguments).joined(separator: " ") + "\n"
         case .readFile:
             return "cat -- \(shellQuoted(try substitute(step.inputs!["path"]!)))\n"
-        case .assert, .webDownload, .s3Download:
+        case .listFiles:
+            return try listFilesScript(step.inputs?.list ?? [], substitute: substitute)
+        case .setFileEncoding:
+            return try setFileEncodingScript(step.inputs?.list ?? [], substitute: substitute)
+        case .assert, .webDownload, .s3Download, .s3Upload:
             // Asserted, or downloaded on the host, by the runner; no script of its own.
             return ""
         case .setFilePermissions:

@@ -125,20 +125,30 @@ public struct ImageBuilder: Sendable {
                 root: rootfs, scratch: scratch + "/step", network: recipe.build.network,
                 environment: recipe.build.environment)
             var records: [StepRecord] = reused?.steps ?? []
+            let detailed = DetailedOutput.Writer(
+                path: (logPath as NSString).deletingLastPathComponent + "/" + DetailedOutput.buildFileName, components: components,
+                fromLayerCache: records.count)
+            if start < components.count {
+                try await PackageLists.refresh(on: executor, tree: TreeFiles(root: rootfs), network: recipe.build.network, log: log.write)
+            }
             for index in start..<components.count {
                 let (component, reference) = (components[index], recipe.components[index])
-                let runner = ComponentRunner(component: component, parameters: reference.parameters, log: log.write)
+                let runner = ComponentRunner(
+                    component: component, parameters: reference.parameters, scratch: scratch + "/transfers", log: log.write)
                 var outputs: [String: String] = [:]
                 do {
                     records += try await runner.run(.build, on: executor, outputs: &outputs)
                     records += try await runner.run(.validate, on: executor, outputs: &outputs)
                 } catch let failure as ComponentStepFailure {
+                    detailed.write(records + failure.records, failure: failure.message, log: log.write)
                     throw HallmarkError(.buildFailed, "build failed: \(failure.message)", at: failure.location)
                 }
                 await storeLayer(
                     plan, index: index, in: layers, recipe: recipe, steps: records, sourceDateEpoch: sourceDateEpoch, rootfs: rootfs,
                     log: log)
             }
+            detailed.write(records, failure: nil, log: log.write)
+            if recipe.build.packageLists == .remove { try PackageLists.remove(from: TreeFiles(root: rootfs)) }
             try await finishAfterComponents(
                 rootfs: rootfs, initramfs: recipe.build.initramfs, sourceDateEpoch: sourceDateEpoch, executor: executor, log: log)
             try MachineIdentity.clear(rootfs: rootfs)
@@ -192,7 +202,7 @@ public struct ImageBuilder: Sendable {
         var artifacts = ImageArtifacts(
             name: recipe.name, version: recipe.version.description, build: build, recipeDigest: recipe.digest,
             builtAt: Date(), kernelVersion: kernel, kernelCommandLine: Self.kernelCommandLine, files: files,
-            packages: try await installedPackages(rootfs: rootfs, scratch: scratch), steps: steps,
+            packages: try await installedPackages(rootfs: rootfs, scratch: scratch), steps: steps.map(\.summary),
             buildDigest: recipe.buildDigest(components: components))
         artifacts.fileDigests = Dictionary(uniqueKeysWithValues: fileDigests.map { ($0.path, $0.sha256) })
         artifacts.sourceDateEpoch = sourceDateEpoch

@@ -93,9 +93,12 @@ public struct LayerCache: Sendable {
             environment: ["LC_ALL": "C"])
     }
 
-    /// Restores the tree of an entry into `rootfs` as copies, so the next component cannot change the cache.
+    /// Restores the tree of an entry into `rootfs` as copies, so the next component cannot change the
+    /// cache. `cp -a` keeps what rsync's flags above keep (owners as numbers, modes, times, hard
+    /// links, xattrs and so ACLs) and has nothing to compare: measured on the 15,790 files of a
+    /// bookworm tree, 1.5 s against rsync's 3.8–7.0 s.
     public func restoreCommand(_ key: String, into rootfs: String) -> HostCommand {
-        Self.copyCommand(tree: treePath(key), into: rootfs)
+        HostCommand("cp", ["--archive", "--", treePath(key) + "/.", rootfs])
     }
 
     /// "Total transferred file size: 1,234 bytes" from rsync's `--stats`: what was copied, not linked.

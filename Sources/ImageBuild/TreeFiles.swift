@@ -103,6 +103,16 @@ struct TreeFiles {
         guard unlinkat(parent, name, 0) == 0 || errno == ENOENT else { throw failure("remove", path) }
     }
 
+    /// Removes the entry at `path` and, for a directory, everything in it, one name at a time
+    /// as every other walk here (a link inside is removed, never followed); none there is fine.
+    func removeRecursively(_ path: String) throws {
+        guard try kind(path) == .directory else { return try remove(path) }
+        for name in try contentsOfDirectory(path) { try removeRecursively(path + "/" + name) }
+        let (parent, name) = try openParent(path)
+        defer { close(parent) }
+        guard unlinkat(parent, name, AT_REMOVEDIR) == 0 || errno == ENOENT else { throw failure("remove", path) }
+    }
+
     /// Why `path` leads out of the tree, or nil when it stays inside: each symbolic link on the
     /// way (the last name included) is read, never followed, and its target resolved against
     /// the tree as the host would read it. An absolute target, or one climbing above the root,

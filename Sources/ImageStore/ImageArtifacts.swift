@@ -93,10 +93,12 @@ public struct StepRecord: Sendable, Codable, Equatable {
     public var exitCode: Int32
     public var outcome: String
     public var seconds: Double
+    /// What detailedoutput.json says beyond the outcome; image.json keeps only the summary.
+    public var detail: StepDetail?
 
     public init(
         component: String, phase: String, step: String, action: String, attempts: Int, exitCode: Int32, outcome: String,
-        seconds: Double
+        seconds: Double, detail: StepDetail? = nil
     ) {
         self.component = component
         self.phase = phase
@@ -106,5 +108,38 @@ public struct StepRecord: Sendable, Codable, Equatable {
         self.exitCode = exitCode
         self.outcome = outcome
         self.seconds = seconds
+        self.detail = detail
+    }
+
+    /// The record without its detail, as image.json keeps it.
+    public var summary: StepRecord {
+        var summary = self
+        summary.detail = nil
+        return summary
+    }
+}
+
+/// A step as awstoe's detailedoutput.json describes it: when it ran, its settings, the inputs it
+/// ran with and the outputs it made (both as later steps chain to them, and left out when the step
+/// sets `disableLogging`), and why it failed.
+public struct StepDetail: Sendable, Codable, Equatable {
+    public var startTime: Date
+    public var endTime: Date
+    /// nil for `timeoutSeconds: -1`, TOE's "no timeout".
+    public var timeoutSeconds: Int?
+    public var onFailure: String
+    public var maxAttempts: Int
+    public var inputs: [String: String]?
+    public var outputs: [String: String]?
+    public var failureMessage: String?
+    public var loggingDisabled: Bool
+
+    public init(
+        startTime: Date, endTime: Date, timeoutSeconds: Int?, onFailure: String, maxAttempts: Int, inputs: [String: String]?,
+        outputs: [String: String]?, failureMessage: String?, loggingDisabled: Bool
+    ) {
+        (self.startTime, self.endTime, self.timeoutSeconds, self.onFailure, self.maxAttempts) =
+            (startTime, endTime, timeoutSeconds, onFailure, maxAttempts)
+        (self.inputs, self.outputs, self.failureMessage, self.loggingDisabled) = (inputs, outputs, failureMessage, loggingDisabled)
     }
 }

@@ -79,12 +79,22 @@ public struct OutputManifest: Codable, Sendable, Equatable {
             else { continue }
             paths.append(relative)
         }
-        for relative in paths.sorted() {
-            let path = directory + "/" + relative
-            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
-            files.append(File(path: relative, sizeBytes: size, sha256: try await Digest.sha256(fileAt: path)))
+        // One file per core at a time: a disk's digest takes seconds of one core's time.
+        try await withThrowingTaskGroup(of: File.self) { group in
+            var waiting = paths.sorted()[...]
+            func hashNext() throws {
+                guard let relative = waiting.popFirst() else { return }
+                let path = directory + "/" + relative
+                let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+                group.addTask { File(path: relative, sizeBytes: size, sha256: try await Digest.sha256(fileAt: path)) }
+            }
+            for _ in 0..<max(1, ProcessInfo.processInfo.activeProcessorCount) { try hashNext() }
+            while let file = try await group.next() {
+                files.append(file)
+                try hashNext()
+            }
         }
-        return files
+        return files.sorted { $0.path < $1.path }
     }
 
     public func write(to directory: String) throws {

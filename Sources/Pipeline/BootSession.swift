@@ -127,7 +127,10 @@ struct BootSession: Sendable {
         var bootProfiles = [await Self.profile(machine, boot: "boot", agentSeconds: timings.boot, scale: scale)]
 
         let (componentTests, testPhaseTime) = try await console.step("run components' test phases in the guest") {
-            try await runTestPhases(in: machine, rebootTimeout: agentTimeout)
+            try await runTestPhases(
+                in: machine, rebootTimeout: agentTimeout,
+                detailedOutput: (configuration.consoleLog as NSString).deletingLastPathComponent + "/" + DetailedOutput.testFileName,
+                scratch: configuration.runDirectory + "/transfers")
         }
         timings.componentTests = testPhaseTime.seconds
 
@@ -183,20 +186,33 @@ struct BootSession: Sendable {
     }
 
     /// Runs each component's test phase in the guest; a failing step fails that component's result.
-    private func runTestPhases(in machine: VirtualMachine, rebootTimeout: Duration) async throws -> [ControlResult] {
+    /// Every step's record goes to `detailedOutput`, as a build's go to detailedoutput.json.
+    private func runTestPhases(in machine: VirtualMachine, rebootTimeout: Duration, detailedOutput: String, scratch: String) async throws
+        -> [ControlResult]
+    {
         let executor = GuestExecutor(machine: machine, rebootTimeout: rebootTimeout)
+        let tested = zip(loaded.components, loaded.recipe.components).filter { $0.0.phase(.test) != nil }
+        guard !tested.isEmpty else { return [] }
+        let writer = DetailedOutput.Writer(path: detailedOutput, components: tested.map(\.0))
         var results: [ControlResult] = []
-        for (component, reference) in zip(loaded.components, loaded.recipe.components) where component.phase(.test) != nil {
+        var records: [StepRecord] = []
+        var failures: [String] = []
+        for (component, reference) in tested {
             var outputs: [String: String] = [:]
             var failure: String?
             do {
-                _ = try await ComponentRunner(component: component, parameters: reference.parameters, log: { _ in })
-                    .run(.test, on: executor, outputs: &outputs)
+                records += try await ComponentRunner(
+                    component: component, parameters: reference.parameters, scratch: scratch, log: { _ in }
+                )
+                .run(.test, on: executor, outputs: &outputs)
             } catch let error as ComponentStepFailure {
+                records += error.records
                 failure = error.message
+                failures.append(error.message)
             }
             results.append(Evaluator.componentTestResult(component: component.name, path: component.path, failure: failure))
         }
+        writer.write(records, failure: failures.isEmpty ? nil : failures.joined(separator: "; "), log: { console.warning($0) })
         return results
     }
 

@@ -24,7 +24,9 @@ extension EndToEndTests.LayerCache {
         """
     }
 
-    static func build(_ recipe: String, reports: String) async throws -> (log: String, directory: String, seconds: Double) {
+    static func build(_ recipe: String, reports: String) async throws -> (
+        log: String, directory: String, seconds: Double, detailedOutput: [String: Any]
+    ) {
         let started = ContinuousClock.now
         let run = try await Hallmark.run(["build", recipe], reports: reports)
         let seconds = (ContinuousClock.now - started).seconds
@@ -33,7 +35,8 @@ extension EndToEndTests.LayerCache {
         let directory = String(try #require(line.split(separator: ": ").last))
         let build = directory.split(separator: "/").last!
         let log = try String(contentsOfFile: reports + "/e2e-layers/\(build)/build.log", encoding: .utf8)
-        return (log, directory, seconds)
+        let detailed = try Data(contentsOf: URL(fileURLWithPath: reports + "/e2e-layers/\(build)/detailedoutput.json"))
+        return (log, directory, seconds, try #require(try JSONSerialization.jsonObject(with: detailed) as? [String: Any]))
     }
 
     @Test func editingTheLastComponentRebuildsFromTheTreeBeforeIt() async throws {
@@ -57,6 +60,16 @@ extension EndToEndTests.LayerCache {
         print("layer cache: cold build \(String(format: "%.1f", cold.seconds)) s, warm rebuild \(String(format: "%.1f", warm.seconds)) s")
 
         // The image's record still lists every component's steps, the reused ones included.
+        // detailedoutput.json lists both documents; the steps the cached tree stands for are marked so.
+        let documents = try #require(warm.detailedOutput["documents"] as? [[String: Any]])
+        #expect(documents.compactMap { $0["name"] as? String } == ["sysctl-hardening", "ssh-hardening"])
+        let stepsByDocument = documents.map { document in
+            ((document["phases"] as? [[String: Any]]) ?? []).flatMap { ($0["steps"] as? [[String: Any]]) ?? [] }
+        }
+        #expect(stepsByDocument[0].allSatisfy { $0["fromLayerCache"] as? Bool == true })
+        #expect(stepsByDocument[1].allSatisfy { $0["fromLayerCache"] == nil && $0["status"] as? String == "success" })
+        #expect(warm.detailedOutput["status"] as? String == "success")
+
         let image = try ImageArtifacts.load(directory: warm.directory)
         #expect(Set(image.steps.map(\.component)) == ["sysctl-hardening", "ssh-hardening"], "\(image.steps.map(\.component))")
 
@@ -66,6 +79,101 @@ extension EndToEndTests.LayerCache {
         #expect(mine.compactMap { $0["position"] as? Int }.sorted() == [1, 2], "\(mine)")
         // This test's layers are not for later runs.
         for layer in mine {
+            try? FileManager.default.removeItem(atPath: Hallmark.home + "/cache/layers/" + (layer["key"] as? String ?? "none"))
+        }
+    }
+}
+
+extension EndToEndTests.LayerCache {
+    /// A step that fails the build leaves its build.log and detailedoutput.json in the reports
+    /// directory, and no image, no work directory and no layer entry for the failed component.
+    @Test func aFailedStepKeepsItsLogAndLeavesNoImage() async throws {
+        let reports = Hallmark.scratchReports()
+        try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
+        try """
+        name: fails-second
+        schemaVersion: 1.0
+        phases:
+          - name: build
+            steps:
+              - {name: Works, action: ExecuteBash, inputs: {commands: ['echo first step ran']}}
+              - {name: Breaks, action: ExecuteBash, inputs: {commands: ['echo broken on purpose >&2; exit 7']}}
+        """.write(toFile: reports + "/fails-second.yaml", atomically: true, encoding: .utf8)
+        let recipe = Self.recipe(permitRootLogin: "no")
+            .replacingOccurrences(of: "name: e2e-layers", with: "name: e2e-failing-step")
+            .replacingOccurrences(of: "  - path: \(Repository.root)/components/sysctl-hardening.yaml", with: "  - path: fails-second.yaml")
+        try recipe.write(toFile: reports + "/failing.yaml", atomically: true, encoding: .utf8)
+        let workBefore = Set((try? FileManager.default.contentsOfDirectory(atPath: Hallmark.home + "/work")) ?? [])
+
+        let run = try await Hallmark.run(["build", reports + "/failing.yaml"], reports: reports)
+        #expect(run.status == .exited(3), "\(run.output)")
+        #expect(run.output.contains("component 'fails-second' build step 'Breaks' failed with exit code 7"), "\(run.output)")
+        // Only the claim on its build number is left, so the number is not handed out again.
+        let store = Hallmark.home + "/images/e2e-failing-step"
+        defer { try? FileManager.default.removeItem(atPath: store) }
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: store)) ?? []).filter { !$0.hasPrefix(".") } == [])
+        #expect(Set((try? FileManager.default.contentsOfDirectory(atPath: Hallmark.home + "/work")) ?? []) == workBefore)
+        let directory = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: reports + "/e2e-failing-step").first.map {
+                reports + "/e2e-failing-step/" + $0
+            })
+        let log = try String(contentsOfFile: directory + "/build.log", encoding: .utf8)
+        #expect(log.contains("first step ran") && log.contains("broken on purpose"), "\(log)")
+        let detailed = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/detailedoutput.json")))
+                as? [String: Any])
+        #expect(detailed["status"] as? String == "failed")
+        #expect((detailed["failureMessage"] as? String)?.contains("step 'Breaks' failed with exit code 7") == true, "\(detailed)")
+        let steps = ((detailed["documents"] as? [[String: Any]])?.first?["phases"] as? [[String: Any]])?.first?["steps"] as? [[String: Any]]
+        #expect(steps?.compactMap { $0["status"] as? String } == ["success", "failed"], "\(detailed)")
+        #expect(steps?.last?["exitCode"] as? Int == 7)
+        let listing = try await Hallmark.run(["cache", "list", "--json"], reports: reports, passReports: false, separateErrors: true)
+        let layers = (try JSONSerialization.jsonObject(with: Data(listing.output.utf8)) as? [String: [[String: Any]]])?["layers"]
+        #expect(layers?.contains { $0["recipe"] as? String == "e2e-failing-step" } == false, "\(listing.output)")
+    }
+}
+
+extension EndToEndTests.LayerCache {
+    /// A component installs a package without updating apt first, as on an Image Builder build
+    /// instance; the image ships the package but not the lists fetched for it.
+    @Test func aComponentInstallsAPackageAndTheImageShipsNoLists() async throws {
+        let reports = Hallmark.scratchReports()
+        try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
+        try """
+        name: installs-tree
+        schemaVersion: 1.0
+        phases:
+          - name: build
+            steps:
+              - {name: Install, action: ExecuteBash, inputs: {commands: ['apt-get install -y --no-install-recommends tree']}}
+        """.write(toFile: reports + "/installs-tree.yaml", atomically: true, encoding: .utf8)
+        let recipe = Self.recipe(permitRootLogin: "no")
+            .replacingOccurrences(of: "name: e2e-layers", with: "name: e2e-apt-lists")
+            .replacingOccurrences(of: "  - path: \(Repository.root)/components/sysctl-hardening.yaml", with: "  - path: installs-tree.yaml")
+            .replacingOccurrences(of: "outputs: [raw]", with: "outputs: [raw, tar]")
+        try recipe.write(toFile: reports + "/apt.yaml", atomically: true, encoding: .utf8)
+
+        let run = try await Hallmark.run(["build", reports + "/apt.yaml"], reports: reports)
+        try #require(run.status == .exited(0), "\(run.output)")
+        print(run.output.split(separator: "\n").filter { $0.contains("done in") }.joined(separator: "\n"))
+        let line = try #require(run.output.split(separator: "\n").first { $0.hasPrefix("built e2e-apt-lists ") })
+        let directory = String(try #require(line.split(separator: ": ").last))
+        defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
+        let log = try String(
+            contentsOfFile: reports + "/e2e-apt-lists/\((directory as NSString).lastPathComponent)/build.log", encoding: .utf8)
+        #expect(log.contains("apt: package lists fetched for the components"), "\(log)")
+        let listing = try await HostCommand("tar", ["-tf", directory + "/rootfs.tar"]).output()
+        let entries = Set(listing.split(separator: "\n").map { String($0.drop { $0 == "." || $0 == "/" }) })
+        #expect(entries.contains("usr/bin/tree"), "the package the component installed is missing")
+        #expect(
+            entries.filter { $0.hasPrefix("var/lib/apt/lists/") }.sorted() == [
+                "var/lib/apt/lists/", "var/lib/apt/lists/lock", "var/lib/apt/lists/partial/",
+            ])
+        #expect(!entries.contains("var/cache/apt/pkgcache.bin"))
+        // The layer entries of this recipe are not for later runs.
+        let cache = try await Hallmark.run(["cache", "list", "--json"], reports: reports, passReports: false, separateErrors: true)
+        let layers = (try JSONSerialization.jsonObject(with: Data(cache.output.utf8)) as? [String: [[String: Any]]])?["layers"] ?? []
+        for layer in layers where layer["recipe"] as? String == "e2e-apt-lists" {
             try? FileManager.default.removeItem(atPath: Hallmark.home + "/cache/layers/" + (layer["key"] as? String ?? "none"))
         }
     }

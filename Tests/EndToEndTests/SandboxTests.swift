@@ -102,3 +102,41 @@ extension EndToEndTests.Sandbox {
         try await HostCommand("/bin/sh", ["-c", "pgrep -af \(shellQuoted(pattern)) || true"]).output()
     }
 }
+
+extension EndToEndTests.Sandbox {
+    /// `hallmark component run` on an unpacked Debian tree: the ten-step fixture changes the tree
+    /// as a build would, reports TOE's status and every step, and leaves no scratch in the home;
+    /// a step that fails fails the run with exit 3, naming the step.
+    @Test func componentRunIteratesOnAnUnpackedTree() async throws {
+        let tree = try await Self.parentTree()
+        defer { try? FileManager.default.removeItem(atPath: (tree as NSString).deletingLastPathComponent) }
+        let fixture = Repository.root + "/Tests/Fixtures/components/ten-steps.yaml"
+        let workBefore = Set((try? FileManager.default.contentsOfDirectory(atPath: Hallmark.home + "/work")) ?? [])
+        let started = ContinuousClock.now
+        let run = try await Hallmark.run(
+            ["component", "run", fixture, "--rootfs", tree, "--parameter", "Greeting=bonjour", "--json"], reports: tree + ".reports",
+            passReports: false, separateErrors: true)
+        let seconds = (ContinuousClock.now - started).seconds
+        #expect(run.status == .exited(0), "\(run.output)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+        #expect(report["status"] as? String == "Success", "\(report)")
+        let steps = (report["steps"] as? [[String: Any]]) ?? []
+        #expect(steps.count == 10, "\(steps)")
+        #expect(steps.allSatisfy { ["success", "skipped"].contains($0["outcome"] as? String) }, "\(steps)")
+        let greeting = try String(contentsOfFile: tree + "/etc/hallmark-ten/greeting", encoding: .utf8)
+        #expect(greeting.hasPrefix("bonjour"), "\(greeting)")
+        #expect(Set((try? FileManager.default.contentsOfDirectory(atPath: Hallmark.home + "/work")) ?? []) == workBefore)
+        print("component run: ten steps on an unpacked bookworm tree in \(String(format: "%.2f", seconds)) s wall")
+
+        let failing = tree + ".failing.yaml"
+        defer { try? FileManager.default.removeItem(atPath: failing) }
+        try
+            "name: failing\nschemaVersion: 1.0\nphases:\n  - name: build\n    steps:\n      - {name: Breaks, action: ExecuteBash, inputs: {commands: ['exit 5']}}\n"
+            .write(toFile: failing, atomically: true, encoding: .utf8)
+        let broken = try await Hallmark.run(
+            ["component", "run", failing, "--rootfs", tree, "--phase", "build"], reports: tree + ".reports", passReports: false)
+        #expect(broken.status == .exited(3), "\(broken.output)")
+        #expect(broken.output.contains("step 'Breaks' failed with exit code 5"), "\(broken.output)")
+        #expect(broken.output.contains("failing: Failed"), "\(broken.output)")
+    }
+}

@@ -81,9 +81,20 @@ extension EndToEndTests.SignedEvidence {
         let html = try String(contentsOfFile: directory + "/report.html", encoding: .utf8)
         #expect(html.contains("Gate open"))
         #expect(!html.contains("http://") && !html.contains("https://"), "report.html must not fetch anything")
-        for file in ["facts.json", "collector.sh", "image-collector.sh", "summary.md", "console.log", "build.log", "report.dsse.json"] {
+        for file in [
+            "facts.json", "collector.sh", "image-collector.sh", "summary.md", "console.log", "build.log", "report.dsse.json",
+            "detailedoutput.json",
+        ] {
             #expect(FileManager.default.fileExists(atPath: directory + "/" + file), "missing \(file)")
         }
+        // The components' test phases ran in the guest, step by step, as detailedoutput.json says.
+        let testRun = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/test-detailedoutput.json")))
+                as? [String: Any])
+        #expect(testRun["status"] as? String == "success", "\(testRun)")
+        let documents = (testRun["documents"] as? [[String: Any]]) ?? []
+        #expect(documents.compactMap { $0["name"] as? String } == ["ssh-hardening", "sysctl-hardening"], "\(documents)")
+        #expect(documents.allSatisfy { (($0["phases"] as? [[String: Any]]) ?? []).map { $0["name"] as? String } == ["test"] })
         #expect(Hallmark.leftoverQEMU(named: "hallmark-e2e-minimal").isEmpty)
     }
 }

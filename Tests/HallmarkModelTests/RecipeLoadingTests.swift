@@ -68,6 +68,24 @@ let minimalComponent = """
         #expect(error.message.contains("initramfs must be one of: virtio, generic, got 'most'"))
     }
 
+    @Test func packageListsSettingIsReadAndPartOfWhatTheImageIsMadeFrom() throws {
+        let scratch = try Scratch()
+        let head = "name: x\nversion: 1.0.0\nparent: {debian: {suite: bookworm}}\n"
+        let removed = try Recipe.load(path: try scratch.write("a.yaml", head))
+        let explicit = try Recipe.load(path: try scratch.write("b.yaml", head + "build: {package_lists: remove}\n"))
+        let kept = try Recipe.load(path: try scratch.write("c.yaml", head + "build: {package_lists: keep}\n"))
+        #expect(removed.build.packageLists == .remove)
+        #expect(kept.build.packageLists == .keep)
+        // The default leaves the digest of images built before the setting existed as it was.
+        #expect(removed.buildDigest(components: []) == explicit.buildDigest(components: []))
+        #expect(removed.buildDigest(components: []) != kept.buildDigest(components: []))
+        let error = try #require(throws: HallmarkError.self) {
+            try Recipe.load(path: try scratch.write("d.yaml", head + "build: {package_lists: yes}\n"))
+        }
+        #expect(error.location == SourceLocation(file: scratch.directory + "/d.yaml", line: 4, column: 24))
+        #expect(error.message.contains("package_lists must be one of: remove, keep, got 'yes'"))
+    }
+
     @Test func unknownKeyIsReportedAtItsPosition() throws {
         let scratch = try Scratch()
         let path = try scratch.write(

@@ -94,6 +94,14 @@ struct LayerCacheTests {
         try await Task.sleep(for: .milliseconds(10))
         try "two\n".write(toFile: tree + "/etc/changed", atomically: false, encoding: .utf8)
         try "new\n".write(toFile: tree + "/etc/added", atomically: false, encoding: .utf8)
+        // What a restore must keep: numeric owners, modes, times, hard links, symlinks, xattrs.
+        try FileManager.default.linkItem(atPath: tree + "/etc/added", toPath: tree + "/etc/added-link")
+        try FileManager.default.createSymbolicLink(atPath: tree + "/etc/pointer", withDestinationPath: "added")
+        #expect(chown(tree + "/etc/added", 1234, 5678) == 0)
+        #expect(chmod(tree + "/etc/added", 0o4750) == 0)
+        // Swift's Glibc module has no xattr calls; Python's os module does.
+        try await HostCommand("python3", ["-c", "import os, sys; os.setxattr(sys.argv[1], 'user.hallmark', b'kept')", tree + "/etc/added"])
+            .run()
         let b = try await store(cache, key: "b", after: "a", tree: tree, log: scratch.file("log"))
         #expect(b.sizeBytes == 8)
         #expect(try inode(cache.treePath("b") + "/etc/kept") == inode(cache.treePath("a") + "/etc/kept"))
@@ -106,6 +114,19 @@ struct LayerCacheTests {
         try FileManager.default.createDirectory(atPath: restored, withIntermediateDirectories: false)
         try await cache.restoreCommand("b", into: restored).run(logPath: scratch.file("log"))
         #expect(try inode(restored + "/etc/kept") != inode(cache.treePath("b") + "/etc/kept"))
+        let (original, copy) = (
+            try FileManager.default.attributesOfItem(atPath: tree + "/etc/added"),
+            try FileManager.default.attributesOfItem(atPath: restored + "/etc/added")
+        )
+        for key: FileAttributeKey in [.ownerAccountID, .groupOwnerAccountID, .posixPermissions, .modificationDate, .size] {
+            #expect(copy[key] as? NSObject == original[key] as? NSObject, "\(key)")
+        }
+        #expect(try inode(restored + "/etc/added") == inode(restored + "/etc/added-link"))
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: restored + "/etc/pointer") == "added")
+        let xattr = try await HostCommand(
+            "python3", ["-c", "import os, sys; print(os.getxattr(sys.argv[1], 'user.hallmark').decode())", restored + "/etc/added"]
+        ).output()
+        #expect(xattr == "kept\n")
         try "edited\n".write(toFile: restored + "/etc/kept", atomically: false, encoding: .utf8)
         #expect(try String(contentsOfFile: cache.treePath("a") + "/etc/kept", encoding: .utf8) == kept)
 

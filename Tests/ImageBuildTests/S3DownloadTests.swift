@@ -6,9 +6,17 @@ import Testing
 @testable import ImageBuild
 @testable import ImageStore
 
-/// S3Download against moto's S3 server on 127.0.0.1, through the standard AWS settings.
+/// S3Download and S3Upload against moto's S3 server on 127.0.0.1, through the standard AWS settings.
 @Suite(.serialized) struct S3DownloadTests {
     @Test func objectsAndPrefixesAreDownloadedAsTOEDoes() async throws {
+        try await withMoto { scratch, tree in try await check(scratch: scratch, tree: tree) }
+    }
+
+    /// Starts moto's S3 server on a free loopback port with the settings an S3 user sets (no
+    /// profile or credentials file of the host is read), makes the bucket `hallmark-test` and
+    /// runs `body` with a scratch folder and a tree in it; the suite is serialized because the
+    /// settings are the process's environment.
+    func withMoto(_ body: (String, String) async throws -> Void) async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("s3-\(UUID().uuidString)").path
         let tree = scratch + "/tree"
         try FileManager.default.createDirectory(atPath: tree + "/opt", withIntermediateDirectories: true)
@@ -17,7 +25,6 @@ import Testing
             "python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"]
         ).output().trimmingCharacters(in: .whitespacesAndNewlines)
         let server = try ChildProcess.spawn(HostCommand("moto_server", ["-H", "127.0.0.1", "-p", port]), outputPath: scratch + "/moto.log")
-        // The settings an S3 user sets; no profile or credentials file of the host is read.
         for (name, value) in [
             "AWS_ENDPOINT_URL": "http://127.0.0.1:\(port)", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": scratch + "/none", "AWS_SHARED_CREDENTIALS_FILE": scratch + "/none",
@@ -25,7 +32,13 @@ import Testing
             setenv(name, value, 1)
         }
         do {
-            try await check(scratch: scratch, tree: tree)
+            var ready = false
+            for _ in 0..<100 where !ready {
+                ready = (try? await HostCommand("aws", ["s3", "mb", "s3://hallmark-test"]).run()) != nil
+                if !ready { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            #expect(ready, "moto did not start")
+            try await body(scratch, tree)
         } catch {
             await server.terminate(grace: .seconds(1))
             throw error
@@ -34,12 +47,6 @@ import Testing
     }
 
     func check(scratch: String, tree: String) async throws {
-        var ready = false
-        for _ in 0..<100 where !ready {
-            ready = (try? await HostCommand("aws", ["s3", "mb", "s3://hallmark-test"]).run()) != nil
-            if !ready { try await Task.sleep(for: .milliseconds(200)) }
-        }
-        #expect(ready, "moto did not start")
         for (key, text) in [("one.txt", "one\n"), ("conf/a.conf", "a\n"), ("conf/sub/b.conf", "b\n")] {
             try text.write(toFile: scratch + "/upload", atomically: true, encoding: .utf8)
             try await HostCommand("aws", ["s3", "cp", "--only-show-errors", scratch + "/upload", "s3://hallmark-test/" + key]).run()

@@ -58,13 +58,13 @@ struct ComponentRunCommand: AsyncParsableCommand {
                 throw HallmarkError(.usage, "--rootfs \(rootfs): not a directory; give an unpacked root filesystem")
             }
             guard getuid() == 0 else { throw HallmarkError(.needsRoot, "running steps in \(rootfs) needs root (the build's sandbox)") }
-            let runner = ComponentRunner(component: component, parameters: values) { line in
-                if !output.json { print(line) }
-            }
-            try runner.validate()
             let home = HallmarkHome.fromEnvironment()
             let scratch = try home.makeScratchDirectory(under: home.work, prefix: "component-run-")
             defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let runner = ComponentRunner(component: component, parameters: values, scratch: scratch + "/transfers") { line in
+                if !output.json { print(line) }
+            }
+            try runner.validate()
             let executor = ChrootExecutor(root: absolutePath(rootfs), scratch: scratch, network: !noNetwork)
             let start = ContinuousClock.now
             var outputs: [String: String] = [:]
