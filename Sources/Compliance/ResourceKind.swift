@@ -10,6 +10,9 @@ public enum ResourceKind: String, CaseIterable, Sendable {
     case shellSession = "shell_session"
     case bootTime = "boot_time"
     case pamModule = "pam_module"
+    case timesyncd
+    case logFiles = "log_files"
+    case rootPath = "root_path"
 
     public var resource: any Resource.Type {
         switch self {
@@ -34,6 +37,9 @@ public enum ResourceKind: String, CaseIterable, Sendable {
         case .shellSession: ShellSessionCheck.self
         case .bootTime: BootTimeCheck.self
         case .pamModule: PamModuleCheck.self
+        case .timesyncd: TimesyncdCheck.self
+        case .logFiles: LogFilesCheck.self
+        case .rootPath: RootPathCheck.self
         }
     }
 }

@@ -28,6 +28,7 @@ import Testing
         Check(SysctlCheck(key: "fs.suid_dumpable", value: .not("1"), persisted: true, live: false)),
         Check(SshdCheck(setting: "maxauthtries", value: .compare(.le, 4))),
         Check(SshdCheck(setting: "permitrootlogin", value: .oneOf(["no", "prohibit-password"]))),
+        Check(SshdCheck(anySet: ["AllowUsers", "AllowGroups", "DenyUsers", "DenyGroups"])),
         Check(
             AccountsCheck(
                 noEmptyPasswords: true, uidZero: ["root"], gidZero: ["root", "sync"], uniqueUIDs: true, uniqueGIDs: true,
@@ -53,6 +54,10 @@ import Testing
         Check(TimezoneCheck(value: .oneOf(["Etc/UTC", "UTC"]))),
         Check(JournaldCheck(setting: "ForwardToSyslog", value: .equals("no"))),
         Check(JournaldCheck(setting: "Compress", value: .equals("yes"), explicit: true)),
+        Check(TimesyncdCheck(setting: .ntp, value: .matches("[^ ]"), explicit: true)),
+        Check(TimesyncdCheck(setting: .fallbackNTP, value: .matches("debian"))),
+        Check(LogFilesCheck()),
+        Check(RootPathCheck()),
         Check(PwqualityCheck(setting: "minlen", value: .compare(.ge, 14))),
         Check(PamModuleCheck(module: .faillock, setting: "deny", value: .matches("^[1-5]$"))),
         Check(PamModuleCheck(module: .pwhistory, setting: "use_authtok", value: .equals("yes"))),
@@ -124,6 +129,10 @@ import Testing
         "pam-module:pam_faillock":
             "\u{1}file /etc/security/faillock.conf\ndeny = 5\n\u{1}file /etc/pam.d/common-account\naccount required pam_faillock.so\n\u{1}file /etc/pam.d/common-auth\nauth required pam_faillock.so preauth\nauth [default=die] pam_faillock.so authfail deny=4\n",
         "pam-module:pam_pwhistory": "\u{1}file /etc/pam.d/common-password\npassword required pam_pwhistory.so remember=24 use_authtok\n",
+        "timesyncd-conf":
+            "\u{1}file /etc/systemd/timesyncd.conf\n[Time]\nNTP=a b\n\u{1}file /etc/systemd/timesyncd.conf.d/60.conf\n[Time]\nNTP=\nFallbackNTP=c\n",
+        "log-files:/var/log": "640 root adm /var/log/syslog\0664 root utmp /var/log/wtmp\0644 root root /var/log/a b\0",
+        "root-path": "path=/usr/sbin::/usr/bin:.\ndir 755 root /usr/sbin\ndir 1777 root /usr/bin\nnotdir .\n",
         "package-provides": "inetutils-telnetd\tii \ttelnet-server\nopenssh-server\tii \tssh-server\n",
     ]
 
@@ -137,7 +146,7 @@ import Testing
         "+::::::", "root:x:0:0:root:/root:/bin/sh\n", "port 22", "maxauthtries", "/usr/bin/passwd", "/tmp", " / ", "nodev,nosuid",
         "localtime=", "timezone=", "zoneinfo/", "file", "absent",
         "\u{1}file ", "[Journal]", "pam_faillock.so", "preauth", "authfail", "conf=", "deny=", "@include ", "pam_umask.so", "umask=",
-        "readonly ", "TMOUT=", "umask ", ", ", " (= 1)",
+        "readonly ", "TMOUT=", "umask ", ", ", " (= 1)", "[Time]", "NTP=", "FallbackNTP=", "allowgroups ", "777 ", "/var/log/",
     ]
 
     static let exitCodes: [Int32] = [0, 0, 0, 0, 1, 2, 3, 127, 255, -1, Int32.min, Int32.max]

@@ -60,6 +60,18 @@ import Testing
         #expect(error.location == SourceLocation(file: directory + "/c.yaml", line: line, column: 22), "\(error)")
     }
 
+    /// The shipped CIS recipe with its components (the site's choices as parameters), policies and waivers.
+    @Test func theCISRecipeLoadsWithItsRemediationComponents() throws {
+        let loaded = try LoadedRecipe.load(path: Repository.root + "/recipes/debian-12-cis.yaml")
+        let names = loaded.components.map(\.name)
+        #expect(names.contains("cis-time") && names.contains("cis-aide"), "\(names)")
+        #expect(names.firstIndex(of: "cis-aide")! < names.firstIndex(of: "image-hygiene")!)
+        #expect(names.firstIndex(of: "cis-permissions")! < names.firstIndex(of: "cis-aide")!)
+        let ssh = try #require(loaded.recipe.components.first { $0.path.hasSuffix("cis-ssh.yaml") })
+        #expect(ssh.parameters["AllowGroups"] == "sudo")
+        #expect(loaded.policies.contains { $0.id == "cis-debian12-level1" && $0.controls.contains { $0.id == "cis-ssh-access" } })
+    }
+
     @Test func outputsOfEarlierStepsAndPhasesMayBeUsed() throws {
         let path = try recipe(
             phases: Self.bash("build", "a", "echo 1") + Self.bash("validate", "b", "echo {{ build.a.outputs.stdout }}")

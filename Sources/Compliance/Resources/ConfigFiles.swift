@@ -40,4 +40,19 @@ struct ConfigFiles {
         }
         self.files = files
     }
+
+    /// The files in the order a systemd daemon applies them: the main file, then the drop-ins of
+    /// `directories` sorted by file name, a name in an earlier directory hiding the same name in a
+    /// later one.
+    func systemdOrder(main: String, directories: [String]) -> [File] {
+        var seen: Set<Substring> = []
+        var dropIns: [File] = []
+        for directory in directories {
+            for file in files where file.path.hasPrefix(directory + "/") && !seen.contains(file.name) {
+                seen.insert(file.name)
+                dropIns.append(file)
+            }
+        }
+        return files.filter { $0.path == main } + dropIns.sorted { $0.name < $1.name }
+    }
 }

@@ -61,20 +61,6 @@ public struct JournaldCheck: Resource {
         }
     }
 
-    /// The files in the order journald applies them.
-    static func ordered(_ files: [ConfigFiles.File]) -> [ConfigFiles.File] {
-        let main = files.filter { $0.path == "/etc/systemd/journald.conf" }
-        var seen: Set<Substring> = []
-        var dropIns: [ConfigFiles.File] = []
-        for directory in directories {
-            for file in files where file.path.hasPrefix(directory + "/") && !seen.contains(file.name) {
-                seen.insert(file.name)
-                dropIns.append(file)
-            }
-        }
-        return main + dropIns.sorted { $0.name < $1.name }
-    }
-
     public func evaluate(_ facts: Facts) -> Outcome {
         let output = facts.output(Self.probe)
         guard output.exitCode == 0 else {
@@ -85,7 +71,7 @@ public struct JournaldCheck: Resource {
         }
         var effective: String?
         var source = "the default"
-        for file in Self.ordered(config.files) {
+        for file in config.systemdOrder(main: "/etc/systemd/journald.conf", directories: Self.directories) {
             var section = ""
             for (index, raw) in file.lines.enumerated() {
                 let line = trimmed(raw, \.isWhitespace)

@@ -8,17 +8,21 @@ public struct PortCheck: Resource {
     public var port: Int
     public var `protocol`: TransportProtocol
     public var listening: Bool
+    /// With `listening: false`: a socket bound to a loopback address (127.0.0.0/8, ::1, or
+    /// IPv4-mapped 127.x) does not count, as for an MTA that only delivers local mail.
+    public var exceptLoopback: Bool
 
-    public init(port: Int, protocol: TransportProtocol = .tcp, listening: Bool) {
+    public init(port: Int, protocol: TransportProtocol = .tcp, listening: Bool, exceptLoopback: Bool = false) {
         self.port = port
         self.protocol = `protocol`
         self.listening = listening
+        self.exceptLoopback = exceptLoopback
     }
 
     public static let kind = ResourceKind.port
 
     public init(yaml body: YAMLInput) throws {
-        let fields = try body.mapping(allowed: ["port", "protocol", "listening"])
+        let fields = try body.mapping(allowed: ["port", "protocol", "listening", "except_loopback"])
         let portInput = try fields.required("port")
         let port = try portInput.int()
         guard (1...65535).contains(port) else { throw portInput.error("port must be 1-65535, got \(port)") }
@@ -29,7 +33,12 @@ public struct PortCheck: Resource {
             }
             proto = parsed
         }
-        self.init(port: port, protocol: proto, listening: try fields.required("listening").bool())
+        let listening = try fields.required("listening").bool()
+        let exceptLoopback = try fields["except_loopback"]?.bool() ?? false
+        if exceptLoopback, listening, let node = fields["except_loopback"] {
+            throw node.error("except_loopback applies to listening: false only")
+        }
+        self.init(port: port, protocol: proto, listening: listening, exceptLoopback: exceptLoopback)
     }
 
     public var probes: [Probe] { [Self.sockets] }
@@ -117,6 +126,11 @@ public struct PortCheck: Resource {
         return "[" + groups.joined(separator: ":") + "]"
     }
 
+    /// An address as `decodeAddress` writes it.
+    static func isLoopback(_ address: String) -> Bool {
+        address.hasPrefix("127.") || address == "[0:0:0:0:0:0:0:1]" || address.hasPrefix("[0:0:0:0:0:ffff:7f")
+    }
+
     public func evaluate(_ facts: Facts) -> Outcome {
         let check = self, output = facts.output(Self.sockets)
         guard output.exitCode == 0 else {
@@ -133,14 +147,17 @@ public struct PortCheck: Resource {
             return Outcome(.error, "/proc/net/\(unread.joined(separator: ", /proc/net/")) was not read", excerpt(output.stderr))
         }
         let all = tables.listening
-        let matching = all.filter { $0.proto.hasPrefix(proto) && $0.port == check.port }
+        let matching = all.filter {
+            $0.proto.hasPrefix(proto) && $0.port == check.port && !(check.exceptLoopback && Self.isLoopback($0.address))
+        }
         let listening = !matching.isEmpty
         let summary = all.filter { $0.proto.hasPrefix(proto) }.map { "\($0.proto) \($0.address):\($0.port)" }
         let evidence = "listening \(proto): " + (summary.isEmpty ? "none" : Array(Set(summary)).sorted().joined(separator: ", "))
         let label = "\(proto)/\(check.port)"
         switch (check.listening, listening) {
         case (true, true), (false, false):
-            return Outcome(.pass, listening ? "\(label) is listening" : "nothing listens on \(label)", evidence)
+            let nothing = check.exceptLoopback ? "nothing but loopback listens on \(label)" : "nothing listens on \(label)"
+            return Outcome(.pass, listening ? "\(label) is listening" : nothing, evidence)
         case (true, false):
             return Outcome(.fail, "nothing listens on \(label)", evidence)
         case (false, true):

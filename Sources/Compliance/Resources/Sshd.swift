@@ -2,21 +2,42 @@ import Foundation
 import HallmarkModel
 import HallmarkSupport
 
-/// A setting of the effective sshd configuration, as `sshd -T` prints it.
+/// A setting of the effective sshd configuration, as `sshd -T` prints it; or, with `anySet`, that
+/// at least one of several list settings has an entry (sshd -T prints nothing for an empty
+/// AllowUsers, one line per entry otherwise).
 public struct SshdCheck: Resource {
     /// Lowercase, as `sshd -T` prints it.
     public var setting: String
     public var value: Matcher
+    /// Lowercase; when not empty, `setting` and `value` are unused.
+    public var anySet: [String] = []
 
     public init(setting: String, value: Matcher) {
         self.setting = setting
         self.value = value
     }
 
+    /// Passes when sshd -T prints at least one of `settings` with a value.
+    public init(anySet settings: [String]) {
+        self.init(setting: "", value: .matches("."))
+        anySet = settings.map { $0.lowercased() }
+    }
+
     public static let kind = ResourceKind.sshd
 
     public init(yaml body: YAMLInput) throws {
-        let fields = try body.mapping(allowed: ["setting", "value"])
+        let fields = try body.mapping(allowed: ["setting", "value", "any_set"])
+        if let list = fields["any_set"] {
+            guard fields["setting"] == nil, fields["value"] == nil else {
+                throw body.error("an sshd check has either any_set or setting and value, not both")
+            }
+            let names = try list.strings()
+            guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter } }) else {
+                throw list.error("any_set must list sshd settings such as AllowUsers, got \(names)")
+            }
+            self.init(anySet: names)
+            return
+        }
         self.init(setting: try fields.required("setting").string().lowercased(), value: try fields.required("value").matcher())
     }
 
@@ -42,10 +63,18 @@ public struct SshdCheck: Resource {
         guard output.exitCode == 0 else {
             return Outcome(.error, "sshd -T failed (exit \(output.exitCode))", excerpt(output.stderr + output.stdout))
         }
-        let values = lines(output.stdout).compactMap { line -> String? in
+        let printed = lines(output.stdout).compactMap { line -> (String, String)? in
             let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
-            return parts.first?.lowercased() == sshd.setting ? (parts.count > 1 ? parts[1] : "") : nil
+            guard let name = parts.first?.lowercased() else { return nil }
+            return (name, parts.count > 1 ? parts[1] : "")
         }
+        if !anySet.isEmpty {
+            let entries = printed.filter { anySet.contains($0.0) && !$0.1.isEmpty }.map { "\($0.0) \($0.1)" }
+            return entries.isEmpty
+                ? Outcome(.fail, "sshd -T prints none of \(anySet.joined(separator: ", ")): every account may log in", "")
+                : Outcome(.pass, entries.joined(separator: "; "), entries.joined(separator: "\n"))
+        }
+        let values = printed.filter { $0.0 == sshd.setting }.map(\.1)
         guard let value = values.first else { return Outcome(.fail, "sshd -T does not print '\(sshd.setting)'", "") }
         let evidence = "\(sshd.setting) \(value)"
         return match(sshd.value, value)
