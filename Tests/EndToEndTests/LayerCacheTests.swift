@@ -88,26 +88,18 @@ extension EndToEndTests.LayerCache {
     /// A step that fails the build leaves its build.log and detailedoutput.json in the reports
     /// directory, and no image, no work directory and no layer entry for the failed component.
     @Test func aFailedStepKeepsItsLogAndLeavesNoImage() async throws {
-        let reports = Hallmark.scratchReports()
-        try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
-        try """
-        name: fails-second
-        schemaVersion: 1.0
-        phases:
-          - name: build
-            steps:
-              - {name: Works, action: ExecuteBash, inputs: {commands: ['echo first step ran']}}
-              - {name: Breaks, action: ExecuteBash, inputs: {commands: ['echo broken on purpose >&2; exit 7']}}
-        """.write(toFile: reports + "/fails-second.yaml", atomically: true, encoding: .utf8)
-        let recipe = Self.recipe(permitRootLogin: "no")
-            .replacingOccurrences(of: "name: e2e-layers", with: "name: e2e-failing-step")
-            .replacingOccurrences(of: "  - path: \(Repository.root)/components/sysctl-hardening.yaml", with: "  - path: fails-second.yaml")
-        try recipe.write(toFile: reports + "/failing.yaml", atomically: true, encoding: .utf8)
+        let (reports, recipe) = try Self.recipeWithComponent(
+            name: "e2e-failing-step",
+            steps: """
+                      - {name: Works, action: ExecuteBash, inputs: {commands: ['echo first step ran']}}
+                      - {name: Breaks, action: ExecuteBash, inputs: {commands: ['echo broken on purpose >&2; exit 7']}}
+
+                """)
         let workBefore = Set((try? FileManager.default.contentsOfDirectory(atPath: Hallmark.home + "/work")) ?? [])
 
-        let run = try await Hallmark.run(["build", reports + "/failing.yaml"], reports: reports)
+        let run = try await Hallmark.run(["build", recipe], reports: reports)
         #expect(run.status == .exited(3), "\(run.output)")
-        #expect(run.output.contains("component 'fails-second' build step 'Breaks' failed with exit code 7"), "\(run.output)")
+        #expect(run.output.contains("component 'e2e-failing-step-component' build step 'Breaks' failed with exit code 7"), "\(run.output)")
         // Only the claim on its build number is left, so the number is not handed out again.
         let store = Hallmark.home + "/images/e2e-failing-step"
         defer { try? FileManager.default.removeItem(atPath: store) }
@@ -137,23 +129,13 @@ extension EndToEndTests.LayerCache {
     /// A component installs a package without updating apt first, as on an Image Builder build
     /// instance; the image ships the package but not the lists fetched for it.
     @Test func aComponentInstallsAPackageAndTheImageShipsNoLists() async throws {
-        let reports = Hallmark.scratchReports()
-        try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
-        try """
-        name: installs-tree
-        schemaVersion: 1.0
-        phases:
-          - name: build
+        let (reports, recipe) = try Self.recipeWithComponent(
+            name: "e2e-apt-lists",
             steps:
-              - {name: Install, action: ExecuteBash, inputs: {commands: ['apt-get install -y --no-install-recommends tree']}}
-        """.write(toFile: reports + "/installs-tree.yaml", atomically: true, encoding: .utf8)
-        let recipe = Self.recipe(permitRootLogin: "no")
-            .replacingOccurrences(of: "name: e2e-layers", with: "name: e2e-apt-lists")
-            .replacingOccurrences(of: "  - path: \(Repository.root)/components/sysctl-hardening.yaml", with: "  - path: installs-tree.yaml")
-            .replacingOccurrences(of: "outputs: [raw]", with: "outputs: [raw, tar]")
-        try recipe.write(toFile: reports + "/apt.yaml", atomically: true, encoding: .utf8)
+                "      - {name: Install, action: ExecuteBash, inputs: {commands: ['apt-get install -y --no-install-recommends tree']}}\n",
+            outputs: "[raw, tar]")
 
-        let run = try await Hallmark.run(["build", reports + "/apt.yaml"], reports: reports)
+        let run = try await Hallmark.run(["build", recipe], reports: reports)
         try #require(run.status == .exited(0), "\(run.output)")
         print(run.output.split(separator: "\n").filter { $0.contains("done in") }.joined(separator: "\n"))
         let line = try #require(run.output.split(separator: "\n").first { $0.hasPrefix("built e2e-apt-lists ") })
@@ -176,5 +158,22 @@ extension EndToEndTests.LayerCache {
         for layer in layers where layer["recipe"] as? String == "e2e-apt-lists" {
             try? FileManager.default.removeItem(atPath: Hallmark.home + "/cache/layers/" + (layer["key"] as? String ?? "none"))
         }
+    }
+}
+
+extension EndToEndTests.LayerCache {
+    /// A recipe `name` in a fresh reports directory, built from the cached parent with
+    /// ssh-hardening and then the component `steps` (a build phase's steps, YAML), with `outputs`.
+    static func recipeWithComponent(name: String, steps: String, outputs: String = "[raw]") throws -> (reports: String, recipe: String) {
+        let reports = Hallmark.scratchReports()
+        try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
+        try "name: \(name)-component\nschemaVersion: 1.0\nphases:\n  - name: build\n    steps:\n\(steps)"
+            .write(toFile: reports + "/component.yaml", atomically: true, encoding: .utf8)
+        let recipe = Self.recipe(permitRootLogin: "no")
+            .replacingOccurrences(of: "name: e2e-layers", with: "name: \(name)")
+            .replacingOccurrences(of: "  - path: \(Repository.root)/components/sysctl-hardening.yaml", with: "  - path: component.yaml")
+            .replacingOccurrences(of: "outputs: [raw]", with: "outputs: \(outputs)")
+        try recipe.write(toFile: reports + "/recipe.yaml", atomically: true, encoding: .utf8)
+        return (reports, reports + "/recipe.yaml")
     }
 }
