@@ -18,15 +18,7 @@ public enum ComponentReferences {
                         names.insert("\(prefix).value")
                     }
                 }
-                var values = step.inputs.map(strings) ?? []
-                values += step.condition?.expression.values.flatMap(strings) ?? []
-                switch step.loop?.values {
-                case .range(let start, let end, let updateBy): values += [start, end, updateBy].flatMap(strings)
-                case .list(let items): values += items.flatMap(strings)
-                case .delimited(let list, let delimiter): values += [list, delimiter].flatMap(strings)
-                case nil: break
-                }
-                for (text, location) in values {
+                for (text, location) in texts(of: step) {
                     do {
                         _ = try Template.substitute(
                             text,
@@ -80,8 +72,21 @@ public enum ComponentReferences {
         return "step '\(step)': undeclared reference '{{ \(name) }}'; declared: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
     }
 
+    /// Every text of a step that may hold `{{ }}` references: its inputs, its `if` and its loop.
+    public static func texts(of step: Component.Step) -> [(String, SourceLocation)] {
+        var values = step.inputs.map(strings) ?? []
+        values += step.condition?.expression.values.flatMap(strings) ?? []
+        switch step.loop?.values {
+        case .range(let start, let end, let updateBy): values += [start, end, updateBy].flatMap(strings)
+        case .list(let items): values += items.flatMap(strings)
+        case .delimited(let list, let delimiter): values += [list, delimiter].flatMap(strings)
+        case nil: break
+        }
+        return values
+    }
+
     /// Every string of a value tree with where it is.
-    public static func strings(_ value: InputValue) -> [(String, SourceLocation)] {
+    static func strings(_ value: InputValue) -> [(String, SourceLocation)] {
         switch value {
         case .string(let text, let location): [(text, location)]
         case .list(let items, _): items.flatMap(strings)

@@ -19,9 +19,7 @@ public struct SecretValues: Sendable {
         var seen: [String] = []
         func visit(_ component: Component) {
             for step in component.phases.flatMap(\.steps) {
-                var texts = step.inputs.map(ComponentReferences.strings) ?? []
-                texts += step.condition?.expression.values.flatMap(ComponentReferences.strings) ?? []
-                for (text, _) in texts {
+                for (text, _) in ComponentReferences.texts(of: step) {
                     _ = try? Template.substitute(text, unclosed: HallmarkError(.invalidInput, "")) { reference in
                         if let name = SecretReference.parameterName(reference.name), !seen.contains(name) { seen.append(name) }
                         return ""

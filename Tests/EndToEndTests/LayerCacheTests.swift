@@ -127,15 +127,20 @@ extension EndToEndTests.LayerCache {
 
 extension EndToEndTests.LayerCache {
     /// A component installs a package without updating apt first, as on an Image Builder build
-    /// instance; the image ships the package but not the lists fetched for it.
+    /// instance; the image ships the package but not the lists fetched for it. A second step
+    /// writes a secret into the image, which no file of the reports directory holds.
     @Test func aComponentInstallsAPackageAndTheImageShipsNoLists() async throws {
         let (reports, recipe) = try Self.recipeWithComponent(
             name: "e2e-apt-lists",
             steps:
-                "      - {name: Install, action: ExecuteBash, inputs: {commands: ['apt-get install -y --no-install-recommends tree']}}\n",
+                "      - {name: Install, action: ExecuteBash, inputs: {commands: ['apt-get install -y --no-install-recommends tree']}}\n"
+                + "      - {name: Token, action: ExecuteBash, inputs: {commands: ['echo {{ aws:ssm:resolve(e2e/token) }} > /etc/e2e-token', 'echo wrote {{ aws:ssm:resolve(e2e/token) }}']}}\n",
             outputs: "[raw, tar]")
+        // A secret from the build's environment: the step writes it, the evidence never holds it.
+        try (try String(contentsOfFile: recipe, encoding: .utf8) + "\nsecrets:\n  e2e/token: {env: E2E_TOKEN}\n")
+            .write(toFile: recipe, atomically: true, encoding: .utf8)
 
-        let run = try await Hallmark.run(["build", recipe], reports: reports)
+        let run = try await Hallmark.run(["build", recipe], reports: reports, environment: ["E2E_TOKEN": "tok-31337-secret"])
         try #require(run.status == .exited(0), "\(run.output)")
         print(run.output.split(separator: "\n").filter { $0.contains("done in") }.joined(separator: "\n"))
         let line = try #require(run.output.split(separator: "\n").first { $0.hasPrefix("built e2e-apt-lists ") })
@@ -144,6 +149,15 @@ extension EndToEndTests.LayerCache {
         let log = try String(
             contentsOfFile: reports + "/e2e-apt-lists/\((directory as NSString).lastPathComponent)/build.log", encoding: .utf8)
         #expect(log.contains("apt: package lists fetched for the components"), "\(log)")
+        #expect(log.contains("wrote ***"), "\(log)")
+        let reportDirectory = reports + "/e2e-apt-lists/\((directory as NSString).lastPathComponent)"
+        for file in try FileManager.default.contentsOfDirectory(atPath: reportDirectory) {
+            let text = (try? String(contentsOfFile: reportDirectory + "/" + file, encoding: .utf8)) ?? ""
+            #expect(!text.contains("tok-31337-secret"), "\(file) holds the secret")
+        }
+        #expect(!run.output.contains("tok-31337-secret"))
+        let token = try await HostCommand("tar", ["-xOf", directory + "/rootfs.tar", "./etc/e2e-token"]).output()
+        #expect(token == "tok-31337-secret\n")
         let listing = try await HostCommand("tar", ["-tf", directory + "/rootfs.tar"]).output()
         let entries = Set(listing.split(separator: "\n").map { String($0.drop { $0 == "." || $0 == "/" }) })
         #expect(entries.contains("usr/bin/tree"), "the package the component installed is missing")

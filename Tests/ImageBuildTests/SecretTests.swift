@@ -32,6 +32,12 @@ import Testing
         defer { scratch.remove() }
         let component = try loadComponent(Self.document.replacingOccurrences(of: "$HALLMARK_SECRET_OUT", with: scratch.file("out")))
         #expect(SecretValues.names(in: [component]) == ["/app/token"])
+        // A loop's values are texts too.
+        let looped = try loadComponent(
+            "name: loops\nschemaVersion: 1.0\nphases:\n  - name: build\n    steps:\n"
+                + "      - {name: Each, action: ExecuteBash, loop: {forEach: ['{{ aws:ssm:resolve(in/loop) }}']}, inputs: {commands: [true]}}\n"
+        )
+        #expect(SecretValues.names(in: [looped]) == ["in/loop"])
         let secrets = try await SecretValues.resolve(
             for: [component], sources: ["/app/token": .environment("APP_TOKEN")], environment: ["APP_TOKEN": "s3cr3t-value"])
         let lines = LogLines()
