@@ -26,6 +26,15 @@ public struct HallmarkHome: Sendable {
     public var run: String { root + "/run" }
     /// Host facts worth remembering, such as whether KVM works here.
     public var hostCache: String { root + "/cache/host" }
+    /// Short-lived files of host commands (their captured output, a download being unpacked): here
+    /// rather than the host's /tmp, so that nothing Hallmark writes lands outside its home.
+    public var temporary: String { root + "/tmp" }
+
+    /// A fresh path under `temporary`, its directory created; the caller removes the file.
+    public func temporaryFile(suffix: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        return temporary + "/\(UUID().uuidString)\(suffix)"
+    }
 
     /// Creates a fresh, uniquely named directory under `parent`.
     public func makeScratchDirectory(under parent: String, prefix: String) throws -> String {

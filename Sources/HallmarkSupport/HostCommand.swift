@@ -91,7 +91,7 @@ public struct CommandOutput: Codable, Sendable, Equatable {
 extension HostCommand {
     /// Runs to completion with output appended to `logPath`; throws with the log's tail on failure.
     public func run(logPath: String? = nil) async throws {
-        let log = logPath ?? FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-\(UUID().uuidString).log").path
+        let log = try logPath ?? HallmarkHome.fromEnvironment().temporaryFile(suffix: ".log")
         defer { if logPath == nil { try? FileManager.default.removeItem(atPath: log) } }
         let child = try ChildProcess.spawn(self, outputPath: log)
         let termination = await child.wait()
@@ -104,7 +104,7 @@ extension HostCommand {
 
     /// Runs to completion and returns stdout and stderr together; throws on a non-zero exit.
     public func output() async throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-\(UUID().uuidString).out").path
+        let path = try HallmarkHome.fromEnvironment().temporaryFile(suffix: ".out")
         defer { try? FileManager.default.removeItem(atPath: path) }
         try await run(logPath: path)
         return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""

@@ -81,7 +81,7 @@ public struct ComponentRunner: Sendable {
     public var secrets: SecretValues
 
     public init(
-        component: Component, parameters: [String: String], scratch: String = FileManager.default.temporaryDirectory.path,
+        component: Component, parameters: [String: String], scratch: String = HallmarkHome.fromEnvironment().temporary,
         secrets: SecretValues = SecretValues(), log: @escaping @Sendable (String) -> Void
     ) {
         self.component = component

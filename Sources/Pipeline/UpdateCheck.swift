@@ -45,7 +45,7 @@ public struct PackageSource: Sendable, Equatable, Codable, CustomStringConvertib
         guard let gzipped = try await Self.read(indexURL(compressed: true)) else {
             throw HallmarkError(.hostFailure, "\(self) has no Packages or Packages.gz index (\(indexURL(compressed: false)))")
         }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-\(UUID().uuidString).gz").path
+        let path = try HallmarkHome.fromEnvironment().temporaryFile(suffix: ".gz")
         defer { try? FileManager.default.removeItem(atPath: path) }
         try gzipped.write(to: URL(fileURLWithPath: path))
         return PackageIndex.versions(in: try await HostCommand(try HostTool.gzip.resolve(), ["-dc", path]).output())

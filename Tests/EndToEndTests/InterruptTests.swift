@@ -10,7 +10,7 @@ extension EndToEndTests.Interrupts {
     /// A reader that goes away (`| head`, a killed CI step) must not kill Hallmark with SIGPIPE
     /// and orphan its QEMU: Hallmark finishes the test, and nothing is left running.
     @Test func closedOutputPipeDoesNotOrphanQEMU() async throws {
-        let recipe = Repository.root + "/Tests/Fixtures/minimal.yaml"
+        let recipe = Repository.root + "/Tests/Fixtures/minimal-one-boot.yaml"
         let reports = Hallmark.scratchReports()
         try await Hallmark.ensureBuilt(recipe, image: "e2e-minimal", reports: reports)
         try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)

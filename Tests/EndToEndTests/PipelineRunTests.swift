@@ -1,6 +1,7 @@
 import Foundation
 import HallmarkSupport
 import HallmarkTestSupport
+import ImageStore
 import Testing
 
 /// One pipeline through every stage on the shared fixture recipe: built, tested with a signed report,
@@ -16,7 +17,7 @@ extension EndToEndTests.PipelineRun {
         let pipeline = reports + "/pipeline.yaml"
         try """
         name: e2e-pipeline
-        recipe: \(Repository.root)/Tests/Fixtures/minimal.yaml
+        recipe: \(Repository.root)/Tests/Fixtures/minimal-one-boot.yaml
         signing: {key: keys/hallmark.key}
         distribute:
           - directory: eu-west-1
@@ -74,5 +75,40 @@ extension EndToEndTests.PipelineRun {
         #expect(states == ["BUILDING", "TESTING", "DISTRIBUTING", "AVAILABLE"])
         let distributions = (history["distributions"] as? [[String: Any]] ?? []).compactMap { $0["state"] as? String }
         #expect(distributions == ["DONE", "DONE", "DONE", "DONE"])
+        try await Self.updatesAreJudgedAgainstThatBuild(pipeline: pipeline, reference: reference, reports: reports)
+    }
+
+    /// `--if-updates` against the AVAILABLE build the run left, with a local archive as the only
+    /// update source: an index at the installed versions builds nothing; one newer package makes
+    /// a build due, and says which.
+    static func updatesAreJudgedAgainstThatBuild(pipeline: String, reference: String, reports: String) async throws {
+        let image = try #require(try ImageStore(home: SharedImages.home).latest(name: "e2e-minimal", version: "1.0.0"))
+        #expect(reference == "e2e-minimal@1.0.0/\(image.build)")
+        let archive = reports + "/archive"
+        let index = archive + "/dists/bookworm/main/binary-amd64"
+        try FileManager.default.createDirectory(atPath: index, withIntermediateDirectories: true)
+        let installed = image.packages.map { $0.split(separator: " ", maxSplits: 1).map(String.init) }.filter { $0.count == 2 }
+        func writeIndex(_ version: (String, String) -> String) throws {
+            try installed.map { "Package: \($0[0].split(separator: ":")[0])\nVersion: \(version($0[0], $0[1]))\n" }
+                .joined(separator: "\n").write(toFile: index + "/Packages", atomically: true, encoding: .utf8)
+        }
+        let definition = try String(contentsOfFile: pipeline, encoding: .utf8)
+        try (definition + "updates: {sources: [{url: \"file://\(archive)\", suite: bookworm}]}\n")
+            .write(toFile: pipeline, atomically: true, encoding: .utf8)
+
+        try writeIndex { _, version in version }
+        let unchanged = try await Hallmark.run(["pipeline", "run", pipeline, "--if-updates"], reports: reports)
+        #expect(unchanged.status == .exited(0), "\(unchanged.output)")
+        #expect(unchanged.output.contains("e2e-pipeline: up to date (\(reference)); nothing built"), "\(unchanged.output)")
+        #expect(try ImageStore(home: SharedImages.home).latest(name: "e2e-minimal", version: "1.0.0")?.build == image.build)
+
+        try writeIndex { name, version in name == "openssh-server" ? "1:99.0-1" : version }
+        let due = try await Hallmark.run(
+            ["pipeline", "check", pipeline, "--json"], reports: reports, passReports: false, separateErrors: true)
+        let answer = try #require(try JSONSerialization.jsonObject(with: Data(due.output.utf8)) as? [String: Any], "\(due.output)")
+        #expect(answer["update"] as? Bool == true)
+        let reasons = answer["reasons"] as? [String] ?? []
+        #expect(
+            reasons.count == 1 && reasons[0].hasPrefix("openssh-server ") && reasons[0].hasSuffix(" → 1:99.0-1 in bookworm"), "\(reasons)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HallmarkSupport
+import HallmarkTestSupport
 import Testing
 
 @testable import Evidence
@@ -55,16 +56,20 @@ import Testing
         return Int(builds.first!)
     }
 
-    static func reportDirectory() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallmark-evidence-\(UUID().uuidString)/img/1.0.0-1")
-            .path
+    /// A report directory `<scratch>/img/1.0.0-1`; the scratch goes with the test.
+    let scratch: TemporaryDirectory
+
+    init() throws { scratch = try TemporaryDirectory(prefix: "hallmark-evidence") }
+
+    func reportDirectory() throws -> String {
+        let directory = scratch.path + "/img/1.0.0-1"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         return directory
     }
 
     @Test(arguments: 0...6)
     func anInterruptWhileWritingLeavesTheEarlierSet(filesWritten: Int) throws {
-        let directory = try Self.reportDirectory()
+        let directory = try reportDirectory()
         let first = try StagedDirectory(replacing: directory)
         try Self.writeSet(build: 1, into: first.path)
         try first.publish(fileSet: Set(Self.evidenceFiles))
@@ -85,7 +90,7 @@ import Testing
     }
 
     @Test func publishingReplacesTheWholeSetAndKeepsTheLogs() throws {
-        let directory = try Self.reportDirectory()
+        let directory = try reportDirectory()
         try "bootstrap…\n".write(toFile: directory + "/build.log", atomically: false, encoding: .utf8)
         let first = try StagedDirectory(replacing: directory)
         try Self.writeSet(build: 1, into: first.path)

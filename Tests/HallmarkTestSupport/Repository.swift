@@ -14,8 +14,9 @@ public enum Repository {
     public static let reportSchema = root + "/schemas/report.schema.json"
 }
 
-/// A fresh directory under the system's temporary directory, removed by `remove()`.
-public struct TemporaryDirectory: Sendable {
+/// A fresh directory under the system's temporary directory, removed by `remove()` or, at the latest,
+/// when the last reference goes away (a suite's scratch goes with its test instance).
+public final class TemporaryDirectory: Sendable {
     public let path: String
 
     public init(prefix: String = "hallmark-test") throws {
@@ -43,4 +44,6 @@ public struct TemporaryDirectory: Sendable {
     }
 
     public func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    deinit { remove() }
 }

@@ -4,6 +4,7 @@ import Evidence
 import Foundation
 import HallmarkModel
 import HallmarkSupport
+import HallmarkTestSupport
 import Testing
 
 @testable import Pipeline
@@ -33,10 +34,13 @@ import Testing
             imageCollectorScript: nil, junit: .standard)
     }
 
-    static func reportDirectory() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "hallmark-evidence-set-\(UUID().uuidString)/img/1.0.0-1"
-        ).path
+    /// A report directory `<scratch>/img/1.0.0-1`; the scratch goes with the test.
+    let scratch: TemporaryDirectory
+
+    init() throws { scratch = try TemporaryDirectory(prefix: "hallmark-evidence-set") }
+
+    func reportDirectory() throws -> String {
+        let directory = scratch.path + "/img/1.0.0-1"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         return directory
     }
@@ -52,7 +56,7 @@ import Testing
     let console = Console(quiet: true)
 
     @Test func anInterruptWhileSigningLeavesTheEarlierSetByteForByte() throws {
-        let directory = try Self.reportDirectory()
+        let directory = try reportDirectory()
         let key = SigningKey.generate()
         try Self.evidence(build: 1, message: "first").publish(into: directory, signingKey: { key }, console: console)
         let before = try Self.contents(of: directory)
@@ -68,7 +72,7 @@ import Testing
     }
 
     @Test func anUnsignedSetReplacesTheWholeSignedOneAndKeepsTheLogs() throws {
-        let directory = try Self.reportDirectory()
+        let directory = try reportDirectory()
         try Self.evidence(build: 1, message: "first").publish(into: directory, signingKey: { SigningKey.generate() }, console: console)
         try "serial console\n".write(toFile: directory + "/console.log", atomically: false, encoding: .utf8)
         try Self.evidence(build: 2, message: "second").publish(into: directory, signingKey: { nil }, console: console)
@@ -83,7 +87,7 @@ import Testing
     }
 
     @Test func strayEvidenceThatIsNotAPublishedSetIsRemovedBeforeATest() throws {
-        let directory = try Self.reportDirectory()
+        let directory = try reportDirectory()
         try "<testsuites/>".write(toFile: directory + "/junit.xml", atomically: true, encoding: .utf8)
         try "log".write(toFile: directory + "/build.log", atomically: true, encoding: .utf8)
         EvidenceSet.removeIncompleteSet(in: directory)
@@ -91,7 +95,7 @@ import Testing
     }
 
     @Test func aCompleteEarlierSetStaysUntilTheNewOneIsPublished() throws {
-        let directory = try Self.reportDirectory()
+        let directory = try reportDirectory()
         try Self.evidence(build: 1, message: "first").publish(into: directory, signingKey: { nil }, console: console)
         let before = try Self.contents(of: directory)
         EvidenceSet.removeIncompleteSet(in: directory)
