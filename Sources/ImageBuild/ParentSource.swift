@@ -55,6 +55,10 @@ struct ParentSource: Sendable {
     /// Unpacks the parent into the empty directory `rootfs`. A disk is read with debugfs, never
     /// mounted: a qcow2 is first converted to a raw copy in `scratch` (removed with it).
     func unpack(into rootfs: String, scratch: String, logPath: String) async throws {
+        try await Self.unpack(content, into: rootfs, scratch: scratch, logPath: logPath)
+    }
+
+    static func unpack(_ content: Content, into rootfs: String, scratch: String, logPath: String) async throws {
         switch content {
         case .tarball(let path):
             try await HostCommand("tar", ["--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", path, "-C", rootfs])
@@ -86,5 +90,14 @@ struct ParentSource: Sendable {
         defer { try? handle.close() }
         let magic = (try? handle.read(upToCount: 4)) ?? Data()
         return magic == Data([0x51, 0x46, 0x49, 0xfb]) ? .qcow2 : .raw
+    }
+}
+
+/// The tree of a built image, unpacked from its boot disk as an image parent is; the image itself
+/// is only read (`hallmark component run --image`).
+public enum BuiltImageTree {
+    public static func unpack(_ image: ImageArtifacts, into rootfs: String, scratch: String, logPath: String) async throws {
+        let disk = image.bootDisk
+        try await ParentSource.unpack(.disk(disk.path, disk.format), into: rootfs, scratch: scratch, logPath: logPath)
     }
 }

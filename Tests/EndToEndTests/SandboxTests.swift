@@ -139,4 +139,36 @@ extension EndToEndTests.Sandbox {
         #expect(broken.output.contains("step 'Breaks' failed with exit code 5"), "\(broken.output)")
         #expect(broken.output.contains("failing: Failed"), "\(broken.output)")
     }
+
+    /// `component run --image` runs the steps on a throw-away copy of a built image's tree: they
+    /// see what the image holds, and the image's disk is the same bytes afterwards.
+    @Test func componentRunOnABuiltImageLeavesTheImageAlone() async throws {
+        let image = try await SharedImages.minimal()
+        let disk = image.bootDisk.path
+        let recorded = try #require(image.fileDigests?[String(disk.dropFirst(image.directory.count + 1))])
+        let scratch = try TemporaryDirectory()
+        let component = try scratch.write(
+            "probe.yaml",
+            """
+            name: probe
+            schemaVersion: 1.0
+            phases:
+              - name: build
+                steps:
+                  - {name: SeesTheImage, action: ExecuteBash, inputs: {commands: ['grep -q "^PermitRootLogin no" /etc/ssh/sshd_config.d/10-hallmark-hardening.conf']}}
+                  - {name: Changes, action: ExecuteBash, inputs: {commands: ['echo changed > /etc/probe-was-here']}}
+            """)
+        let run = try await Hallmark.run(
+            ["component", "run", component, "--image", "e2e-minimal@1.0.0/\(image.build)", "--phase", "build"], reports: scratch.path,
+            passReports: false)
+        #expect(run.status == .exited(0), "\(run.output)")
+        #expect(run.output.contains("unpacking \(image.reference) into a throw-away tree"), "\(run.output)")
+        #expect(run.output.contains("probe: Success"), "\(run.output)")
+        #expect(try await Digest.sha256(fileAt: disk) == recorded, "component run --image changed the image's disk")
+
+        let both = try await Hallmark.run(
+            ["component", "run", component, "--image", "e2e-minimal", "--rootfs", scratch.path], reports: scratch.path, passReports: false)
+        #expect(both.status == .exited(64), "\(both.output)")
+        #expect(both.output.contains("give one of --rootfs DIR and --image NAME[@VERSION]"), "\(both.output)")
+    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Catalog
 import Foundation
 import HallmarkModel
 import HallmarkSupport
@@ -10,13 +11,19 @@ import ImageStore
 struct ComponentRunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run one TOE component document's phases against an unpacked root filesystem, in the build's sandbox (needs root).",
+        abstract:
+            "Run one TOE component document's phases against an unpacked root filesystem or a built image's tree, in the build's sandbox (needs root).",
         discussion:
-            "The steps change DIR as a build changes its tree. Exit codes: 0 every step succeeded (or was skipped or ignored), 3 a step failed, 64 usage, 65 the document or a parameter is invalid, 77 not root."
+            "With --rootfs the steps change DIR as a build changes its tree. With --image the image's disk is unpacked into a scratch tree that is thrown away afterwards: the image is never changed. Exit codes: 0 every step succeeded (or was skipped or ignored), 3 a step failed, 64 usage, 65 the document or a parameter is invalid, 77 not root."
     )
 
     @Argument(help: "The component document (YAML).") var file: String
-    @Option(help: "Unpacked root filesystem the steps run in (changed in place).") var rootfs: String
+    @Option(help: "Unpacked root filesystem the steps run in (changed in place).") var rootfs: String?
+    @Option(
+        help:
+            "A built image whose tree the steps run in, as the catalog names it: NAME, NAME@1.2.0, NAME@1.2.0/7 or NAME@1.x.x (a wildcard takes the newest AVAILABLE build). The tree is a throw-away copy."
+    )
+    var image: String?
     @Option(help: "Phases to run, comma-separated, in this order (default: build,validate, as a build runs them).")
     var phase: String = "build,validate"
     @Option(name: .customLong("parameter"), help: "A document parameter, Name=value (repeatable).") var parameters: [String] = []
@@ -40,6 +47,7 @@ struct ComponentRunCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
+        guard (rootfs == nil) != (image == nil) else { throw ValidationError("give one of --rootfs DIR and --image NAME[@VERSION]") }
         for parameter in parameters where !parameter.contains("=") {
             throw ValidationError("--parameter takes Name=value, got '\(parameter)'")
         }
@@ -75,21 +83,25 @@ struct ComponentRunCommand: AsyncParsableCommand {
                     .usage,
                     "--phase \(unknown): the document has no such phase; it has: \(component.phases.map(\.name).joined(separator: ", "))")
             }
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: rootfs, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw HallmarkError(.usage, "--rootfs \(rootfs): not a directory; give an unpacked root filesystem")
+            if let rootfs {
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: rootfs, isDirectory: &isDirectory), isDirectory.boolValue else {
+                    throw HallmarkError(.usage, "--rootfs \(rootfs): not a directory; give an unpacked root filesystem")
+                }
             }
-            guard getuid() == 0 else { throw HallmarkError(.needsRoot, "running steps in \(rootfs) needs root (the build's sandbox)") }
+            guard getuid() == 0 else { throw HallmarkError(.needsRoot, "running steps in a tree needs root (the build's sandbox)") }
             let home = HallmarkHome.fromEnvironment()
             let scratch = try home.makeScratchDirectory(under: home.work, prefix: "component-run-")
             defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let tree: String
+            if let rootfs { tree = absolutePath(rootfs) } else { tree = try await unpackImage(into: scratch) }
             let secretValues = try await SecretValues.resolve(for: [component], sources: try secretSources())
             let runner = ComponentRunner(component: component, parameters: values, scratch: scratch + "/transfers", secrets: secretValues) {
                 line in
                 if !output.json { print(secretValues.redact(line)) }
             }
             try runner.validate()
-            let executor = ChrootExecutor(root: absolutePath(rootfs), scratch: scratch, network: !noNetwork)
+            let executor = ChrootExecutor(root: tree, scratch: scratch, network: !noNetwork)
             let start = ContinuousClock.now
             var outputs: [String: String] = [:]
             var records: [StepRecord] = []
@@ -116,6 +128,17 @@ struct ComponentRunCommand: AsyncParsableCommand {
             }
             return failure == nil ? .gateOpen : .infrastructure
         }
+    }
+
+    /// The `--image` build's tree, unpacked under `scratch` (removed with it).
+    func unpackImage(into scratch: String) async throws -> String {
+        let build = try await openCatalog().resolve(BuildSelector(parsing: image ?? ""))
+        let artifacts = try ImageArtifacts.load(directory: build.directory)
+        let tree = scratch + "/rootfs"
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        if !output.json { print("unpacking \(artifacts.reference) into a throw-away tree") }
+        try await BuiltImageTree.unpack(artifacts, into: tree, scratch: scratch, logPath: scratch + "/unpack.log")
+        return tree
     }
 }
 
