@@ -11,14 +11,10 @@ enum S3Download {
         _ step: Component.Step, resolve: (String) -> String?, on executor: some StepExecutor, scratch: String, log: (String) -> Void
     ) async throws -> String {
         var placed: [String] = []
-        for (index, entry) in (step.inputs?.list ?? []).enumerated() {
-            let source = try StepScript.render(entry["source"]!, resolve: resolve)
-            let destination = try StepScript.render(entry["destination"]!, resolve: resolve)
-            let overwrite = try entry["overwrite"].map { try StepScript.render($0, resolve: resolve).lowercased() } == "true"
-            let owner = try entry["expectedBucketOwner"].map { try StepScript.render($0, resolve: resolve) }
-            func failure(_ why: String) -> StepLoop.Failure {
-                StepLoop.Failure(message: "entry \(index + 1) (source '\(source)') \(why)")
-            }
+        for entry in try TransferEntry.entries(of: step, resolve: resolve) {
+            let (source, destination, failure) = (entry.source, entry.destination, entry.failure)
+            let overwrite = entry.isSet("overwrite")
+            let owner = entry.setting("expectedBucketOwner")
             if let refusal = executor.downloadRefusal { throw failure(refusal) }
             let folder = scratch + "/s3-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -21,14 +21,10 @@ enum S3Upload {
     ) async throws -> String {
         let timeout = step.timeoutSeconds.map { Duration.seconds($0) } ?? ComponentRunner.noTimeout
         var uploaded: [String] = []
-        for (index, entry) in (step.inputs?.list ?? []).enumerated() {
-            let source = try StepScript.render(entry["source"]!, resolve: resolve)
-            let destination = try StepScript.render(entry["destination"]!, resolve: resolve)
-            let recurse = try entry["recurse"].map { try StepScript.render($0, resolve: resolve).lowercased() } == "true"
-            let owner = try entry["expectedBucketOwner"].map { try StepScript.render($0, resolve: resolve) }
-            func failure(_ why: String) -> StepLoop.Failure {
-                StepLoop.Failure(message: "entry \(index + 1) (source '\(source)') \(why)")
-            }
+        for entry in try TransferEntry.entries(of: step, resolve: resolve) {
+            let (source, destination, failure) = (entry.source, entry.destination, entry.failure)
+            let recurse = entry.isSet("recurse")
+            let owner = entry.setting("expectedBucketOwner")
             if executor.downloadRefusal != nil { throw failure("is not uploaded: the recipe says build: {network: false}") }
             guard destination.hasPrefix("s3://"), destination.count > 5 else {
                 throw failure("has destination '\(destination)', which is not s3://bucket/key or a prefix ending in '/'")

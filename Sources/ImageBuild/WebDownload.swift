@@ -18,15 +18,12 @@ enum WebDownload {
         _ step: Component.Step, resolve: (String) -> String?, on executor: some StepExecutor, scratch: String, log: (String) -> Void
     ) async throws -> String {
         var placed: [String] = []
-        for (index, entry) in (step.inputs?.list ?? []).enumerated() {
-            let source = try StepScript.render(entry["source"]!, resolve: resolve)
-            var destination = try StepScript.render(entry["destination"]!, resolve: resolve)
-            let overwrite = try entry["overwrite"].map { try StepScript.render($0, resolve: resolve).lowercased() } == "true"
-            let checksum = try entry["checksum"].map { try StepScript.render($0, resolve: resolve).lowercased() }
-            let algorithm = try entry["algorithm"].map { try StepScript.render($0, resolve: resolve).uppercased() }
-            func failure(_ why: String) -> StepLoop.Failure {
-                StepLoop.Failure(message: "entry \(index + 1) (source '\(source)') \(why)")
-            }
+        for entry in try TransferEntry.entries(of: step, resolve: resolve) {
+            let (source, failure) = (entry.source, entry.failure)
+            var destination = entry.destination
+            let overwrite = entry.isSet("overwrite")
+            let checksum = entry.setting("checksum")?.lowercased()
+            let algorithm = entry.setting("algorithm")?.uppercased()
             // A destination ending in '/' is a folder: the file keeps the name the URL gives it.
             if destination.hasSuffix("/") {
                 guard let name = URL(string: source)?.lastPathComponent, !name.isEmpty, name != "/" else {
