@@ -67,18 +67,27 @@ public struct ChrootExecutor: StepExecutor {
             files: [.init(host: file, path: Self.downloadPath)])
     }
 
-    func run(bashScript: String, timeout: Duration, files: [Sandbox.HostFile]) async throws -> StepOutput {
+    /// The file's bytes go from the sandbox's standard output straight into `file`: whatever its
+    /// size, nothing of it is held in memory, and the path resolves in the tree, not the host.
+    public func copyOut(_ path: String, to file: String, timeout: Duration) async throws -> StepOutput {
+        try await run(bashScript: "exec cat -- \(shellQuoted(path))\n", timeout: timeout, files: [], stdoutTo: file)
+    }
+
+    /// Runs the script in the sandbox; with `stdoutTo` its standard output goes to that host file
+    /// and the result's `stdout` is empty.
+    func run(bashScript: String, timeout: Duration, files: [Sandbox.HostFile], stdoutTo: String? = nil) async throws -> StepOutput {
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        let script = scratch + "/step.sh", stdoutPath = scratch + "/step.out", stderrPath = scratch + "/step.err"
-        for path in [script, stdoutPath, stderrPath] { try? FileManager.default.removeItem(atPath: path) }
-        defer { for path in [script, stdoutPath, stderrPath] { try? FileManager.default.removeItem(atPath: path) } }
+        let script = scratch + "/step.sh", stdoutPath = stdoutTo ?? scratch + "/step.out", stderrPath = scratch + "/step.err"
+        let ownFiles = stdoutTo == nil ? [script, stdoutPath, stderrPath] : [script, stderrPath]
+        for path in ownFiles { try? FileManager.default.removeItem(atPath: path) }
+        defer { for path in ownFiles { try? FileManager.default.removeItem(atPath: path) } }
         try bashScript.write(toFile: script, atomically: true, encoding: .utf8)
         let command = sandbox(script: script, files: files).command(helper: try Sandbox.helperPath())
         let child = try ChildProcess.spawn(command, outputPath: stdoutPath, errorPath: stderrPath)
         let termination = try await withDeadline(timeout, onTimeout: { await child.terminate(grace: .seconds(5)) }) {
             await child.wait()
         }
-        let stdout = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
+        let stdout = stdoutTo != nil ? "" : (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
         let stderr = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
         guard let termination else {
             return StepOutput(exitCode: 124, stdout: stdout, stderr: stderr + "\nstep timed out after \(timeout.formattedSeconds)")

@@ -21,6 +21,8 @@ public protocol StepExecutor: Sendable {
     var downloadRefusal: String? { get }
     /// Puts the host file `file` at `path` in the image (WebDownload); a non-zero exit says why not.
     func place(file: String, at path: String, overwrite: Bool, timeout: Duration) async throws -> StepOutput
+    /// Copies the image's file `path` to the host file `file` (S3Upload); a non-zero exit says why not.
+    func copyOut(_ path: String, to file: String, timeout: Duration) async throws -> StepOutput
 }
 
 extension StepExecutor {
@@ -39,6 +41,18 @@ extension StepExecutor {
             "set -e\nprintf '%s' \(encoded) | base64 -d > \(staged)\ntrap 'rm -f \(staged)' EXIT\n"
             + WebDownload.placeScript(from: staged, to: path, overwrite: overwrite)
         return try await run(bashScript: script, timeout: timeout)
+    }
+
+    /// The file travels back in the script's output, base64-encoded: a guest's channel carries
+    /// text. A chroot streams it instead (see there).
+    public func copyOut(_ path: String, to file: String, timeout: Duration) async throws -> StepOutput {
+        let output = try await run(bashScript: "set -e\nbase64 -w0 < \(shellQuoted(path))\n", timeout: timeout)
+        guard output.exitCode == 0 else { return output }
+        guard let data = Data(base64Encoded: output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            return StepOutput(exitCode: 1, stdout: "", stderr: "'\(path)' came back garbled")
+        }
+        try data.write(to: URL(fileURLWithPath: file))
+        return StepOutput(exitCode: 0, stdout: "", stderr: "")
     }
 
     /// Places a file a download action fetched on the host, within the step's timeout; nil when it

@@ -56,17 +56,12 @@ enum S3Upload {
             let folder = scratch + "/s3-upload-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: folder + "/files", withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: folder) }
-            let contents = try await executor.run(
-                bashScript: "set -e\n" + files.map { "base64 -w0 < \(shellQuoted($0.0))\necho" }.joined(separator: "\n") + "\n",
-                timeout: timeout)
-            let encoded = contents.stdout.split(separator: "\n", omittingEmptySubsequences: false)
-            guard contents.exitCode == 0, encoded.count >= files.count else { throw failure("could not be read: \(said(contents))") }
-            for ((path, key), text) in zip(files, encoded) {
-                guard let data = Data(base64Encoded: String(text)) else { throw failure("could not be read: '\(path)' came back garbled") }
+            for (path, key) in files {
                 let local = folder + "/files/" + key
                 try FileManager.default.createDirectory(
                     atPath: (local as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try data.write(to: URL(fileURLWithPath: local))
+                let copied = try await executor.copyOut(path, to: local, timeout: timeout)
+                guard copied.exitCode == 0 else { throw failure("could not be read: '\(path)': \(said(copied))") }
             }
             // One file to one key; otherwise every file under the prefix, in one call.
             let single = !pattern.isWildcard && files.count == 1 && files[0].0 == pattern.path

@@ -140,6 +140,34 @@ extension EndToEndTests.Sandbox {
         #expect(broken.output.contains("failing: Failed"), "\(broken.output)")
     }
 
+    /// What S3Upload sends is read in the sandbox, the path resolved in the tree (an absolute link
+    /// leads to the tree's file, not the host's), and streamed to the host file, whatever its size.
+    @Test func aFileCopiedOutOfTheTreeIsTheTreesOwn() async throws {
+        let tree = try await Self.parentTree()
+        defer { try? FileManager.default.removeItem(atPath: (tree as NSString).deletingLastPathComponent) }
+        try "in-the-tree\n".write(toFile: tree + "/etc/hostname", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: tree + "/root/link", withDestinationPath: "/etc/hostname")
+        let big = tree + "/root/big.bin"
+        try await HostCommand("/bin/sh", ["-c", "head -c 268435456 /dev/urandom > \(shellQuoted(big))"]).run()
+        let executor = ChrootExecutor(root: tree, scratch: tree + ".step")
+        let out = tree + ".out"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        defer { for path in [tree + ".step", out] { try? FileManager.default.removeItem(atPath: path) } }
+
+        let linked = try await executor.copyOut("/root/link", to: out + "/link", timeout: .seconds(60))
+        #expect(linked.exitCode == 0, "\(linked.stderr)")
+        #expect(try String(contentsOfFile: out + "/link", encoding: .utf8) == "in-the-tree\n")
+        let started = ContinuousClock.now
+        let copied = try await executor.copyOut("/root/big.bin", to: out + "/big.bin", timeout: .seconds(120))
+        let seconds = (ContinuousClock.now - started).seconds
+        #expect(copied.exitCode == 0, "\(copied.stderr)")
+        #expect(try await Digest.sha256(fileAt: out + "/big.bin") == Digest.sha256(fileAt: big))
+        print("copyOut: 256 MiB out of the tree in \(String(format: "%.2f", seconds)) s")
+        let missing = try await executor.copyOut("/root/none", to: out + "/none", timeout: .seconds(60))
+        #expect(missing.exitCode != 0)
+        #expect(missing.stderr.contains("No such file"), "\(missing.stderr)")
+    }
+
     /// `component run --image` runs the steps on a throw-away copy of a built image's tree: they
     /// see what the image holds, and the image's disk is the same bytes afterwards.
     @Test func componentRunOnABuiltImageLeavesTheImageAlone() async throws {
