@@ -17,8 +17,9 @@ fi
 
 # Python packages the tests use to check Hallmark's output with independent implementations:
 # securesystemslib verifies the DSSE envelopes, junitparser reads the JUnit XML, jsonschema
-# checks report.json against schemas/report.schema.json.
-if ! python3 -c 'import securesystemslib, junitparser, jsonschema' 2>/dev/null; then
+# checks report.json against schemas/report.schema.json; the cryptography it brings signs the
+# tokens of the registry token service the Bearer login test starts.
+if ! python3 -c 'import securesystemslib, junitparser, jsonschema, cryptography' 2>/dev/null; then
   echo "installing missing Python packages: securesystemslib[crypto] junitparser jsonschema"
   # Debian's own python3 refuses system-wide installs (PEP 668) unless told otherwise.
   python3 -m pip install -q "securesystemslib[crypto]" junitparser jsonschema 2>/dev/null ||

@@ -142,6 +142,44 @@ import Testing
         #expect(read.output.contains(OCILayoutTarget.diskArtifactType), "\(read.output)")
     }
 
+    /// A registry that sends a Bearer challenge, as most registries on the network do: Hallmark
+    /// takes a token for the repository's pull and push scope from the token service the challenge
+    /// names, with the login from the auth file, and says so when it has none.
+    @Test func aBearerChallengeIsAnsweredWithATokenFromItsService() async throws {
+        let registry = try await LocalRegistry(login: ("ci", "s3cret"), tokenService: true)
+        let build = try await SignedBuild()
+        defer { build.scratch.remove() }
+        let release = try await ReleaseGate.check(build.candidate, publicKey: build.publicKey())
+        let repository = try RegistryReference(parsing: registry.host + "/images/base")
+        let authFile = build.scratch.file("auth.json")
+
+        let anonymous = RegistryTarget(repository: repository, scratch: build.scratch.file("run/a"), authFiles: [authFile])
+        let refusal = await #expect(throws: HallmarkError.self) { _ = try await anonymous.publish(release) }
+        #expect(
+            refusal?.description.contains("answered HTTP 401 (no login for \(registry.host) in the auth file)") == true,
+            "\(String(describing: refusal))")
+
+        let login = try await runCapturingOutput(
+            "/usr/bin/skopeo", ["login", "--authfile", authFile, "--tls-verify=false", "-u", "ci", "-p", "s3cret", registry.host])
+        #expect(login.status == .exited(0), "\(login.output)")
+        let outcome = try await RegistryTarget(repository: repository, scratch: build.scratch.file("run/b"), authFiles: [authFile])
+            .publish(release)
+        let read = try await runCapturingOutput(
+            "/usr/bin/skopeo",
+            ["inspect", "--raw", "--authfile", authFile, "--tls-verify=false", "docker://\(registry.host)/images/base:1.2.0-7"])
+        let requests = (try? String(contentsOfFile: registry.tokenRequests, encoding: .utf8)) ?? ""
+        await registry.stop()
+        #expect(outcome.written.last == "1.2.0-7")
+        #expect(read.output.contains(OCILayoutTarget.diskArtifactType), "\(read.output)")
+        let scopes = requests.split(separator: "\n").compactMap { line -> String? in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                object["authenticated"] as? Bool == true, let path = object["path"] as? String
+            else { return nil }
+            return URLComponents(string: path)?.queryItems?.first { $0.name == "scope" }?.value
+        }
+        #expect(scopes.contains("repository:images/base:pull,push"), "\(requests)")
+    }
+
     @Test func anAuthFileEntryIsReadByHostAndABrokenOneNamed() throws {
         let scratch = try TemporaryDirectory(prefix: "hallmark-auth")
         defer { scratch.remove() }
