@@ -50,6 +50,7 @@ func reportError(description: String) {
 /// Runs a command body, mapping Hallmark's errors to a one-line message and its documented exit code.
 func runReportingErrors(_ body: () async throws -> ExitStatus) async throws {
     InterruptHandler.install()
+    HallmarkHome.fromEnvironment().removeStaleTemporaryFiles()
     let status: ExitStatus
     do {
         status = try await body()

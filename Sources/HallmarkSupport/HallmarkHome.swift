@@ -30,6 +30,19 @@ public struct HallmarkHome: Sendable {
     /// rather than the host's /tmp, so that nothing Hallmark writes lands outside its home.
     public var temporary: String { root + "/tmp" }
 
+    /// Removes what a killed process left in `temporary` (nothing removes a SIGKILLed run's files):
+    /// only files untouched for `age` seconds, far longer than any host command runs.
+    public func removeStaleTemporaryFiles(olderThan age: TimeInterval = 86400) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
+        for name in names {
+            let path = temporary + "/" + name
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                Date().timeIntervalSince(modified) > age
+            else { continue }
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
+
     /// A fresh path under `temporary`, its directory created; the caller removes the file.
     public func temporaryFile(suffix: String) throws -> String {
         try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
